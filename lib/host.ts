@@ -1,0 +1,90 @@
+// What this host offers: the cgroup layout, the capability limits, and the
+// directories the library owns. Read once, on first use.
+import { readFileSync, mkdirSync } from 'node:fs';
+import createDebug from 'debug';
+import { ContainerError } from './errors';
+
+const debug = createDebug('nsbox:host');
+
+export type CgroupLayout = 'unified' | 'hybrid' | 'legacy';
+export type DeviceBackend = 'v1' | 'v2';
+
+export interface HostInfo {
+  layout: CgroupLayout;
+  /** Mount point of the cgroup2 hierarchy, or null on a legacy host. */
+  cgroup2: string | null;
+  /** Mount point of the v1 devices controller, or null. */
+  devicesV1: string | null;
+  /** The library's parent cgroup directories. */
+  cgroup2Parent: string | null;
+  devicesV1Parent: string | null;
+  lastCap: number;
+  /** The runtime process's own bounding set. */
+  capBounding: bigint;
+  /** Where each container's root is assembled, inside its own mount namespace. */
+  stagingDir: string;
+}
+
+/** Name of the library's parent cgroup under every hierarchy it uses. */
+export const CGROUP_PARENT = 'nsbox';
+export const STATE_DIR = '/run/nsbox';
+
+interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  superOptions: string[];
+}
+
+/** Parses /proc/self/mountinfo lines (pure, for tests). */
+export function parseMountInfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const [pre, post] = line.split(' - ');
+    if (!post) continue;
+    const fields = pre.split(' ');
+    const [fsType, , superOpts] = post.split(' ');
+    out.push({ mountPoint: fields[4].replace(/\\040/g, ' '), fsType, superOptions: (superOpts ?? '').split(',') });
+  }
+  return out;
+}
+
+/** Decides the layout from the mount table (pure, for tests). */
+export function detectCgroups(mounts: MountEntry[]): Pick<HostInfo, 'layout' | 'cgroup2' | 'devicesV1'> {
+  const v2 = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint.startsWith('/sys/fs/cgroup'));
+  const devices = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('devices'));
+  const layout: CgroupLayout = v2 && !devices ? 'unified' : v2 ? 'hybrid' : 'legacy';
+  return { layout, cgroup2: v2?.mountPoint ?? null, devicesV1: devices?.mountPoint ?? null };
+}
+
+let cached: HostInfo | undefined;
+
+export function hostInfo(): HostInfo {
+  if (cached) return cached;
+  if (process.platform !== 'linux') throw new ContainerError('ERR_UNSUPPORTED', 'containers need Linux');
+  if (process.getuid?.() !== 0) {
+    throw new ContainerError('ERR_NOT_ROOT', 'creating containers needs root (rootless mode does not exist yet)');
+  }
+  const cg = detectCgroups(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')));
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const bnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  const info: HostInfo = {
+    ...cg,
+    cgroup2Parent: cg.cgroup2 ? `${cg.cgroup2}/${CGROUP_PARENT}` : null,
+    devicesV1Parent: cg.devicesV1 ? `${cg.devicesV1}/${CGROUP_PARENT}` : null,
+    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()),
+    capBounding: bnd ? BigInt(`0x${bnd[1]}`) : 0n,
+    stagingDir: `${STATE_DIR}/rootfs`,
+  };
+  // One-time setup of the directories every container uses.
+  mkdirSync(info.stagingDir, { recursive: true, mode: 0o700 });
+  for (const dir of [info.cgroup2Parent, info.devicesV1Parent]) if (dir) mkdirSync(dir, { recursive: true });
+  debug('host %o', { ...info, capBounding: info.capBounding.toString(16) });
+  cached = info;
+  return info;
+}
+
+/** The backend used when the spec does not force one. */
+export function defaultDeviceBackend(h: HostInfo): DeviceBackend {
+  return h.cgroup2 ? 'v2' : 'v1';
+}

@@ -1,0 +1,49 @@
+// Turns a resolved spec and the host's facts into the addon's plan.
+import type { HostInfo } from './host';
+import type { NativePlan } from './native';
+import { accessBits } from './policy/devices';
+import type { ResolvedSpec } from './spec';
+
+export function cgroupDirs(id: string, host: HostInfo, backend: 'v1' | 'v2') {
+  return {
+    cgroupV2Dir: host.cgroup2Parent ? `${host.cgroup2Parent}/${id}` : '',
+    cgroupV1Devices: backend === 'v1' && host.devicesV1Parent ? `${host.devicesV1Parent}/${id}` : '',
+  };
+}
+
+export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2'): NativePlan {
+  return {
+    id: r.id,
+    rootfs: 'host' in r.rootfs ? '/' : r.rootfs.path,
+    hostRoot: 'host' in r.rootfs,
+    stagingDir: host.stagingDir,
+    execCandidates: r.execCandidates,
+    argv: r.argv,
+    env: r.env,
+    cwd: r.cwd,
+    hostname: r.namespaces.includes('uts') ? r.hostname : '',
+    uid: r.uid,
+    gid: r.gid,
+    groups: r.groups,
+    namespaces: r.namespaces,
+    loopbackUp: r.namespaces.includes('net'),
+    mounts: r.mounts,
+    readonlyRootfs: r.readonlyRootfs,
+    sysReadonly: r.profile.sysReadonly,
+    maskedPaths: [...r.profile.maskedPaths],
+    readonlyPaths: [...r.profile.readonlyPaths],
+    caps: r.caps,
+    noNewPrivileges: r.noNewPrivileges,
+    dieWithParent: true,
+    stdio: r.stdio,
+    ...cgroupDirs(r.id, host, backend),
+    deviceBackend: backend,
+    deviceRules: r.devices.map((d) => ({
+      type: d.type,
+      major: d.major === '*' ? -1 : d.major,
+      minor: d.minor === '*' ? -1 : d.minor,
+      access: accessBits(d.access),
+      allow: d.allow,
+    })),
+  };
+}

@@ -1,0 +1,298 @@
+// The container spec: its type, and its validation into a fully resolved config.
+// Pure: the host's limits come in as an argument, nothing touches the system.
+import { posix } from 'node:path';
+import { ContainerError, quote } from './errors';
+import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, resolveCapabilities } from './policy/capabilities';
+import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
+import { type Profile, type ProfileName, profiles } from './policy/profiles';
+
+export const NAMESPACES = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'] as const;
+export type NamespaceName = (typeof NAMESPACES)[number];
+export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
+
+export type MountSpec =
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
+  | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
+
+export interface UserSpec {
+  uid: number;
+  gid?: number;
+  groups?: number[];
+}
+
+export type StdioMode = 'pipe' | 'inherit' | 'ignore';
+
+export interface ContainerSpec {
+  /** argv of the container's process; a name without '/' is looked up in the container's PATH. */
+  command: string[];
+  /** [A-Za-z0-9_.-], 1..64 characters; random when omitted. */
+  id?: string;
+  profile?: ProfileName | Profile;
+  /** A directory, or { host: true }: the host's own filesystem, read-only, with fresh /dev, /proc, /sys, /tmp, /run. */
+  rootfs?: string | { host: true };
+  env?: Record<string, string> | string[];
+  cwd?: string;
+  hostname?: string;
+  user?: UserSpec;
+  namespaces?: NamespaceName[];
+  mounts?: MountSpec[];
+  readonlyRootfs?: boolean;
+  stdio?: StdioMode;
+  signal?: AbortSignal;
+  /** Replaces the named sets of the profile. */
+  capabilities?: Partial<CapabilitySets>;
+  /** Device cgroup rules appended to the profile's (like docker --device-cgroup-rule). */
+  devices?: DeviceRuleInput[];
+  noNewPrivileges?: boolean;
+  /** Which device cgroup enforces the rules: 'auto' picks cgroup2 (BPF) when the host has it. */
+  deviceBackend?: 'auto' | 'v1' | 'v2';
+}
+
+export interface ResolvedMount {
+  kind: 'bind' | 'tmpfs';
+  source: string;
+  destination: string;
+  readonly: boolean;
+  recursive: boolean;
+  mode: string;
+  size: string;
+}
+
+export interface ResolvedSpec {
+  id: string;
+  profile: Profile;
+  argv: string[];
+  execCandidates: string[];
+  env: string[];
+  cwd: string;
+  hostname: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  namespaces: NamespaceName[];
+  rootfs: { host: true } | { path: string };
+  mounts: ResolvedMount[];
+  readonlyRootfs: boolean;
+  stdio: StdioMode;
+  caps: CapabilityMasks;
+  devices: DeviceRule[];
+  noNewPrivileges: boolean;
+  deviceBackend: 'auto' | 'v1' | 'v2';
+}
+
+const SPEC_KEYS = new Set([
+  'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
+  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend',
+]);
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_ID = 2 ** 32 - 2;
+
+function fail(code: string, message: string): never {
+  throw new ContainerError(code, message);
+}
+
+function own(o: object, key: string): unknown {
+  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+function bool(v: unknown, what: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') fail('ERR_INVALID_SPEC', `${what} must be a boolean, got ${quote(v)}`);
+  return v;
+}
+
+/** An absolute, normalized path without NUL; `what` names the field in the error. */
+export function validatePath(p: unknown, what: string): string {
+  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0') || p.length > 4095 ||
+      (p !== '/' && (posix.normalize(p) !== p || p.endsWith('/')))) {
+    fail('ERR_INVALID_PATH', `${what} must be an absolute, normalized path, got ${quote(p)}`);
+  }
+  return p;
+}
+
+function id32(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_ID) {
+    fail('ERR_INVALID_SPEC', `${what} must be an integer 0..${MAX_ID}, got ${quote(v)}`);
+  }
+  return v;
+}
+
+function command(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 65536) {
+    fail('ERR_INVALID_COMMAND', `command must be a non-empty array of strings, got ${quote(v)}`);
+  }
+  for (const a of v) {
+    if (typeof a !== 'string' || a.includes('\0')) fail('ERR_INVALID_COMMAND', `command arguments are strings without NUL, got ${quote(a)}`);
+  }
+  if (v[0] === '') fail('ERR_INVALID_COMMAND', 'command[0] must not be empty');
+  return [...v];
+}
+
+function envList(v: unknown): string[] {
+  if (v === undefined) return [];
+  const entries: [string, unknown][] = Array.isArray(v)
+    ? v.map((e) => {
+      if (typeof e !== 'string' || !e.includes('=')) fail('ERR_INVALID_SPEC', `env entries look like "NAME=value", got ${quote(e)}`);
+      const i = e.indexOf('=');
+      return [e.slice(0, i), e.slice(i + 1)];
+    })
+    : typeof v === 'object' && v !== null ? Object.entries(v) : fail('ERR_INVALID_SPEC', `env must be an object or an array, got ${quote(v)}`);
+  return entries.map(([k, val]) => {
+    if (!k || k.includes('=') || k.includes('\0') || typeof val !== 'string' || val.includes('\0')) {
+      fail('ERR_INVALID_SPEC', `env ${quote(k)} must map a name without "=" to a string without NUL, got ${quote(val)}`);
+    }
+    return `${k}=${val}`;
+  });
+}
+
+function profile(v: unknown): Profile {
+  if (v === undefined) return profiles.default;
+  if (typeof v === 'string') {
+    if (Object.hasOwn(profiles, v)) return profiles[v as ProfileName];
+    fail('ERR_INVALID_PROFILE', `unknown profile ${quote(v)}; known: ${Object.keys(profiles).join(', ')}`);
+  }
+  const p = v as Profile;
+  if (typeof v !== 'object' || v === null || typeof p.name !== 'string' || typeof p.capabilities !== 'object' ||
+      !Array.isArray(p.devices) || !Array.isArray(p.maskedPaths) || !Array.isArray(p.readonlyPaths)) {
+    fail('ERR_INVALID_PROFILE', `profile must be a profile name or a profile object, got ${quote(v)}`);
+  }
+  return p;
+}
+
+function namespaces(v: unknown): NamespaceName[] {
+  if (v === undefined) return [...DEFAULT_NAMESPACES];
+  if (!Array.isArray(v)) fail('ERR_INVALID_SPEC', `namespaces must be an array, got ${quote(v)}`);
+  for (const n of v) {
+    if (n === 'user') fail('ERR_UNSUPPORTED', 'user namespaces are not supported yet');
+    if (!(NAMESPACES as readonly string[]).includes(n)) {
+      fail('ERR_INVALID_SPEC', `unknown namespace ${quote(n)}; known: ${NAMESPACES.join(', ')}`);
+    }
+  }
+  if (!v.includes('mount')) fail('ERR_INVALID_SPEC', 'namespaces must include "mount": the rootfs is pivoted in it');
+  return [...new Set(v as NamespaceName[])];
+}
+
+function mount(m: unknown, i: number): ResolvedMount {
+  const what = `mounts[${i}]`;
+  if (typeof m !== 'object' || m === null) fail('ERR_INVALID_MOUNT', `${what} must be an object, got ${quote(m)}`);
+  const type = own(m, 'type');
+  const destination = validatePath(own(m, 'destination'), `${what}.destination`);
+  if (destination === '/') fail('ERR_INVALID_MOUNT', `${what}.destination must not be "/"`);
+  const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
+  if (type === 'bind') {
+    return {
+      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, readonly,
+      recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
+    };
+  }
+  if (type === 'tmpfs') {
+    const mode = own(m, 'mode');
+    if (mode !== undefined && (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
+      fail('ERR_INVALID_MOUNT', `${what}.mode must be an integer 0..0o7777, got ${quote(mode)}`);
+    }
+    const size = own(m, 'size');
+    if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size > 0) &&
+        !(typeof size === 'string' && /^[0-9]+[kmg%]?$/.test(size))) {
+      fail('ERR_INVALID_MOUNT', `${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
+    }
+    return {
+      kind: 'tmpfs', source: '', destination, readonly, recursive: false,
+      mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
+    };
+  }
+  fail('ERR_INVALID_MOUNT', `${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
+}
+
+/** Absolute paths execve will try, in order, inside the container (execvp's search, done before clone). */
+export function execCandidates(file: string, env: string[]): string[] {
+  if (file.includes('/')) return [file];
+  const pathEntry = [...env].reverse().find((e) => e.startsWith('PATH='));
+  const dirs = (pathEntry ? pathEntry.slice(5) : DEFAULT_PATH).split(':');
+  return dirs.map((d) => `${d === '' ? '.' : d.replace(/\/$/, '')}/${file}`);
+}
+
+export function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Validates `spec` completely; throws ContainerError before anything exists. */
+export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSpec {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    fail('ERR_INVALID_SPEC', `the container spec must be an object, got ${quote(spec)}`);
+  }
+  for (const key of Object.keys(spec)) {
+    if (!SPEC_KEYS.has(key)) fail('ERR_INVALID_SPEC', `unknown spec field ${quote(key)}`);
+  }
+  const s = spec as Record<string, unknown>;
+  const argv = command(own(s, 'command'));
+  const idValue = own(s, 'id') ?? randomId();
+  if (typeof idValue !== 'string' || !ID_RE.test(idValue) || idValue === '.' || idValue === '..') {
+    fail('ERR_INVALID_SPEC', `id must match ${ID_RE}, got ${quote(idValue)}`);
+  }
+  const prof = profile(own(s, 'profile'));
+
+  const rootfsValue = own(s, 'rootfs') ?? { host: true };
+  let rootfs: ResolvedSpec['rootfs'];
+  if (typeof rootfsValue === 'object' && rootfsValue !== null && own(rootfsValue, 'host') === true) rootfs = { host: true };
+  else if (typeof rootfsValue === 'string') {
+    if (!rootfsValue.startsWith('/')) fail('ERR_INVALID_ROOTFS', `rootfs must be an absolute path, got ${quote(rootfsValue)}`);
+    rootfs = { path: validatePath(rootfsValue, 'rootfs') };
+    if (rootfs.path === '/') fail('ERR_INVALID_ROOTFS', 'rootfs "/" is the host itself; use { host: true } for its read-only view');
+  } else fail('ERR_INVALID_ROOTFS', `rootfs must be a directory path or { host: true }, got ${quote(rootfsValue)}`);
+
+  const user = own(s, 'user');
+  let uid = 0, gid = 0, groups: number[] = [];
+  if (user !== undefined) {
+    if (typeof user !== 'object' || user === null) fail('ERR_INVALID_SPEC', `user must be { uid, gid, groups }, got ${quote(user)}`);
+    uid = id32(own(user, 'uid'), 'user.uid');
+    gid = own(user, 'gid') === undefined ? uid : id32(own(user, 'gid'), 'user.gid');
+    const g = own(user, 'groups') ?? [];
+    if (!Array.isArray(g) || g.length > 65536) fail('ERR_INVALID_SPEC', `user.groups must be an array, got ${quote(g)}`);
+    groups = g.map((x, i) => id32(x, `user.groups[${i}]`));
+  }
+
+  let env = envList(own(s, 'env'));
+  const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
+  env = [...(has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]), ...(has('HOME') ? [] : [`HOME=${uid === 0 ? '/root' : '/'}`]), ...env];
+
+  const hostname = own(s, 'hostname') ?? idValue.slice(0, 63);
+  if (typeof hostname !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/.test(hostname)) {
+    fail('ERR_INVALID_SPEC', `hostname must be 1..64 letters, digits, "." or "-", got ${quote(hostname)}`);
+  }
+  const mountsValue = own(s, 'mounts') ?? [];
+  if (!Array.isArray(mountsValue) || mountsValue.length > 1024) fail('ERR_INVALID_MOUNT', `mounts must be an array, got ${quote(mountsValue)}`);
+  const stdio = own(s, 'stdio') ?? 'pipe';
+  if (stdio !== 'pipe' && stdio !== 'inherit' && stdio !== 'ignore') {
+    fail('ERR_INVALID_SPEC', `stdio must be "pipe", "inherit" or "ignore", got ${quote(stdio)}`);
+  }
+  const signal = own(s, 'signal');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) fail('ERR_INVALID_SPEC', `signal must be an AbortSignal, got ${quote(signal)}`);
+  const backend = own(s, 'deviceBackend') ?? 'auto';
+  if (backend !== 'auto' && backend !== 'v1' && backend !== 'v2') {
+    fail('ERR_INVALID_SPEC', `deviceBackend must be "auto", "v1" or "v2", got ${quote(backend)}`);
+  }
+  const extraDevices = own(s, 'devices');
+
+  return {
+    id: idValue,
+    profile: prof,
+    argv,
+    execCandidates: execCandidates(argv[0], env),
+    env,
+    cwd: validatePath(own(s, 'cwd') ?? '/', 'cwd'),
+    hostname,
+    uid,
+    gid,
+    groups,
+    namespaces: namespaces(own(s, 'namespaces')),
+    rootfs,
+    mounts: mountsValue.map(mount),
+    readonlyRootfs: bool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
+    stdio,
+    caps: resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits),
+    devices: [...prof.devices, ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
+    noNewPrivileges: bool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
+    deviceBackend: backend,
+  };
+}

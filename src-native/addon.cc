@@ -1,0 +1,254 @@
+// The N-API surface: create() and the NativeContainer handle.
+//
+// Everything that can block (cgroup mkdir/rmdir, clone and the setup handshake,
+// start) runs on a libuv worker via AsyncWorker; exits are observed with the pidfd
+// polled on the event loop and reaped with waitid(P_PIDFD), never waitpid(-1).
+#include <napi.h>
+#include <uv.h>
+
+#include <csignal>
+#include <cstring>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "plan_from_js.h"
+#include "spawn.h"
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+Napi::Error ToJsError(Napi::Env env, const SetupError& e) {
+  std::string msg = e.step + ": " + e.syscall + ": " + strerror(e.err);
+  if (!e.detail.empty()) msg += " (" + e.detail + ")";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("errno", Napi::Number::New(env, e.err));
+  err.Set("step", Napi::String::New(env, e.step));
+  err.Set("syscall", Napi::String::New(env, e.syscall));
+  err.Set("detail", Napi::String::New(env, e.detail));
+  return err;
+}
+
+// An AsyncWorker that settles a promise with SetupError-shaped rejections.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  virtual bool Run(SetupError* err) = 0;
+  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+  void Execute() override { ok_ = Run(&err_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (ok_) deferred_.Resolve(Result(env));
+    else deferred_.Reject(ToJsError(env, err_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  SetupError err_;
+  bool ok_ = false;
+};
+
+class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeContainer",
+                       {InstanceAccessor<&NativeContainer::Pid>("pid"),
+                        InstanceMethod<&NativeContainer::TakeStdio>("takeStdio"),
+                        InstanceMethod<&NativeContainer::StartJs>("start"),
+                        InstanceMethod<&NativeContainer::Signal>("signal"),
+                        InstanceMethod<&NativeContainer::KillAll>("killAll"),
+                        InstanceMethod<&NativeContainer::OnExit>("onExit"),
+                        InstanceMethod<&NativeContainer::Release>("release")});
+  }
+
+  explicit NativeContainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeContainer>(info) {}
+  ~NativeContainer() override { CloseAll(); }
+
+  void Adopt(const Spawned& s, const ChildPlan& plan) {
+    s_ = s;
+    v2_dir_ = plan.cgroup_v2_dir;
+    v1_dir_ = plan.cgroup_v1_devices;
+  }
+
+ private:
+  class StartWorker : public PromiseWorker {
+   public:
+    StartWorker(Napi::Env env, int sync) : PromiseWorker(env, "nsbox:start"), sync_(sync) {}
+    bool Run(SetupError* err) override { return nsbox::Start(sync_, err); }
+
+   private:
+    int sync_;
+  };
+
+  class ReleaseWorker : public PromiseWorker {
+   public:
+    ReleaseWorker(Napi::Env env, std::string v2, std::string v1)
+        : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)) {}
+    bool Run(SetupError* err) override {
+      bool ok = RemoveCgroupDir(v1_, err);
+      return RemoveCgroupDir(v2_, err) && ok;
+    }
+
+   private:
+    std::string v2_, v1_;
+  };
+
+  Napi::Value Pid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), s_.pid); }
+
+  // Hands the parent's pipe ends to JS, which owns them from now on.
+  Napi::Value TakeStdio(const Napi::CallbackInfo& info) {
+    Napi::Array a = Napi::Array::New(info.Env(), 3);
+    for (uint32_t i = 0; i < 3; i++) {
+      a.Set(i, Napi::Number::New(info.Env(), s_.stdio[i]));
+      s_.stdio[i] = -1;
+    }
+    return a;
+  }
+
+  Napi::Value StartJs(const Napi::CallbackInfo& info) {
+    auto* w = new StartWorker(info.Env(), s_.sync);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // kill(signal) on the init; a pidfd cannot hit a recycled pid.
+  Napi::Value Signal(const Napi::CallbackInfo& info) {
+    int sig = info[0].As<Napi::Number>().Int32Value();
+    if (s_.pidfd < 0 || exited_) return Napi::Boolean::New(info.Env(), false);
+    if (sys::pidfd_send_signal(s_.pidfd, sig) < 0) {
+      if (errno == ESRCH) return Napi::Boolean::New(info.Env(), false);
+      SetupError e;
+      e.Set("kill", "pidfd_send_signal", std::to_string(sig));
+      throw ToJsError(info.Env(), e);
+    }
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  // SIGKILL to every process of the container: cgroup.kill where the kernel has it,
+  // else the init (with a pid namespace its death takes the rest along).
+  Napi::Value KillAll(const Napi::CallbackInfo& info) {
+    SetupError e;
+    if (!exited_ && !(v2_dir_.size() && KillCgroup(v2_dir_, &e)) && s_.pidfd >= 0)
+      sys::pidfd_send_signal(s_.pidfd, SIGKILL);
+    return info.Env().Undefined();
+  }
+
+  // Calls back once with (exitCode, signal) when the init exits, and reaps it.
+  Napi::Value OnExit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (poll_ || s_.pidfd < 0) throw Napi::Error::New(env, "onExit: already watching");
+    exit_cb_ = Napi::Persistent(info[0].As<Napi::Function>());
+    async_ctx_ = new Napi::AsyncContext(env, "nsbox:exit");
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    uv_poll_init(loop, poll_, s_.pidfd);
+    poll_->data = this;
+    Ref();  // stays alive while its process runs
+    uv_poll_start(poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
+      static_cast<NativeContainer*>(h->data)->Exited();
+    });
+    return env.Undefined();
+  }
+
+  void Exited() {
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+      return;  // spurious wake-up: keep polling
+    exited_ = true;
+    StopPolling();
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Value code = si.si_code == CLD_EXITED ? Napi::Number::New(env, si.si_status) : env.Null();
+    Napi::Value sig = si.si_code == CLD_EXITED ? env.Null() : Napi::Number::New(env, si.si_status);
+    Napi::FunctionReference cb = std::move(exit_cb_);
+    Napi::AsyncContext* ctx = async_ctx_;
+    async_ctx_ = nullptr;
+    cb.MakeCallback(env.Global(), {code, sig}, *ctx);
+    delete ctx;
+    Unref();
+  }
+
+  void StopPolling() {
+    if (!poll_) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+
+  // After exit: closes every fd the container held and removes its cgroups.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    CloseAll();
+    auto* w = new ReleaseWorker(info.Env(), v2_dir_, v1_dir_);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  void CloseAll() {
+    StopPolling();
+    CloseFd(&s_.sync);
+    CloseFd(&s_.pidfd);
+    CloseFd(&s_.cgroup_v2_dir);
+    CloseFd(&s_.device_prog);
+    for (int& fd : s_.stdio) CloseFd(&fd);
+  }
+
+  Spawned s_;
+  std::string v2_dir_, v1_dir_;
+  bool exited_ = false;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference exit_cb_;
+  Napi::AsyncContext* async_ctx_ = nullptr;
+};
+
+Napi::FunctionReference* NativeContainer::constructor = nullptr;
+
+class CreateWorker : public PromiseWorker {
+ public:
+  CreateWorker(Napi::Env env, ChildPlan plan) : PromiseWorker(env, "nsbox:create"), plan_(std::move(plan)) {}
+  bool Run(SetupError* err) override { return Spawn(plan_, &spawned_, err); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object obj = NativeContainer::constructor->New({});
+    NativeContainer::Unwrap(obj)->Adopt(spawned_, plan_);
+    (void)env;
+    return obj;
+  }
+
+ private:
+  ChildPlan plan_;
+  Spawned spawned_;
+};
+
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
+  auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = NativeContainer::Init(env);
+  // One constructor per environment (worker threads each load the addon).
+  auto* ref = new Napi::FunctionReference(Napi::Persistent(ctor));
+  env.SetInstanceData(ref);
+  NativeContainer::constructor = ref;
+  exports.Set("create", Napi::Function::New(env, Create));
+  return exports;
+}
+
+}  // namespace nsbox
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return nsbox::Init(env, exports); }
+NODE_API_MODULE(nsbox, InitAddon)

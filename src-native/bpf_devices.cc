@@ -1,0 +1,117 @@
+// See bpf_devices.h for the program's semantics and register layout.
+#include "bpf_devices.h"
+
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+enum Reg : uint8_t { R0 = 0, R1, R2, R3, R4, R5, R6, R7, R8 };
+
+bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  bpf_insn i;
+  memset(&i, 0, sizeof(i));
+  i.code = code;
+  i.dst_reg = dst;
+  i.src_reg = src;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+bpf_insn LoadCtxWord(Reg dst, int16_t off) { return Insn(BPF_LDX | BPF_MEM | BPF_W, dst, R1, off, 0); }
+bpf_insn MovImm(Reg dst, int32_t imm) { return Insn(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, imm); }
+bpf_insn MovReg(Reg dst, Reg src) { return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
+bpf_insn AluImm(uint8_t op, Reg dst, int32_t imm) { return Insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm); }
+bpf_insn AluReg(uint8_t op, Reg dst, Reg src) { return Insn(BPF_ALU | op | BPF_X, dst, src, 0, 0); }
+bpf_insn JneImm(Reg dst, int32_t imm, int16_t off) { return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm); }
+bpf_insn JneReg(Reg dst, Reg src, int16_t off) { return Insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, off, 0); }
+bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+
+void AppendRule(std::vector<bpf_insn>* p, const DeviceRule& r) {
+  struct Check {
+    Reg reg;
+    int32_t value;
+  };
+  Check checks[3];
+  int n = 0;
+  if (r.type != 'a') checks[n++] = {R2, r.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK};
+  if (r.major >= 0) checks[n++] = {R4, static_cast<int32_t>(r.major)};
+  if (r.minor >= 0) checks[n++] = {R5, static_cast<int32_t>(r.minor)};
+  const int body = r.allow ? 6 : 5;
+  for (int i = 0; i < n; i++)
+    p->push_back(JneImm(checks[i].reg, checks[i].value, static_cast<int16_t>(n - i - 1 + body)));
+  p->push_back(MovReg(R8, R7));
+  p->push_back(AluImm(BPF_XOR, R8, -1));
+  p->push_back(AluReg(BPF_AND, R8, R3));
+  p->push_back(AluImm(BPF_AND, R8, static_cast<int32_t>(r.access)));
+  if (r.allow) p->push_back(AluReg(BPF_OR, R6, R8));
+  p->push_back(AluReg(BPF_OR, R7, R8));
+}
+
+}  // namespace
+
+std::vector<bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules) {
+  std::vector<bpf_insn> p;
+  p.push_back(LoadCtxWord(R2, offsetof(bpf_cgroup_dev_ctx, access_type)));
+  p.push_back(MovReg(R3, R2));
+  p.push_back(AluImm(BPF_RSH, R3, 16));
+  p.push_back(AluImm(BPF_AND, R2, 0xffff));
+  p.push_back(LoadCtxWord(R4, offsetof(bpf_cgroup_dev_ctx, major)));
+  p.push_back(LoadCtxWord(R5, offsetof(bpf_cgroup_dev_ctx, minor)));
+  p.push_back(MovImm(R6, 0));
+  p.push_back(MovImm(R7, 0));
+  for (auto it = rules.rbegin(); it != rules.rend(); ++it) AppendRule(&p, *it);
+  p.push_back(MovImm(R0, 0));
+  p.push_back(JneReg(R6, R3, 1));
+  p.push_back(MovImm(R0, 1));
+  p.push_back(Exit());
+  return p;
+}
+
+int LoadDeviceProgram(const std::vector<DeviceRule>& rules, SetupError* err) {
+  std::vector<bpf_insn> insns = BuildDeviceProgram(rules);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insns = reinterpret_cast<uint64_t>(insns.data());
+  attr.insn_cnt = static_cast<uint32_t>(insns.size());
+  attr.license = reinterpret_cast<uint64_t>("Apache-2.0");
+  strncpy(attr.prog_name, "nsbox_devices", sizeof(attr.prog_name) - 1);
+  attr.prog_flags = 0;
+  int fd = sys::bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
+  if (fd >= 0) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);  // bpf() fds are close-on-exec already; be explicit
+    return fd;
+  }
+  int e = errno;
+  std::string log(8192, '\0');
+  // Load again with the verifier log so the error says why.
+  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+  attr.log_size = static_cast<uint32_t>(log.size());
+  attr.log_level = 1;
+  int again = sys::bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
+  if (again >= 0) close(again);
+  err->Set("device-rules", "bpf(BPF_PROG_LOAD)",
+           std::to_string(rules.size()) + " rules: " + std::string(log.c_str()).substr(0, 400), e);
+  return -1;
+}
+
+bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string& where,
+                         SetupError* err) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.target_fd = static_cast<uint32_t>(cgroup_fd);
+  attr.attach_bpf_fd = static_cast<uint32_t>(prog);
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = BPF_F_ALLOW_MULTI | (replace >= 0 ? BPF_F_REPLACE : 0);
+  attr.replace_bpf_fd = replace >= 0 ? static_cast<uint32_t>(replace) : 0;
+  if (sys::bpf(BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0)
+    return err->Set("device-rules", "bpf(BPF_PROG_ATTACH)", where);
+  return true;
+}
+
+}  // namespace nsbox

@@ -1,0 +1,88 @@
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+bool WriteFile(const std::string& path, const std::string& data, const char* step,
+               SetupError* err, const std::string& what) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return err->Set(step, "open", path);
+  ssize_t n = sys::retry_eintr([&] { return write(fd, data.data(), data.size()); });
+  int e = errno;
+  close(fd);
+  if (n < 0) return err->Set(step, "write", path + ": " + what, e);
+  return true;
+}
+
+}  // namespace
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+std::string FormatRule(const DeviceRule& r) {
+  std::string s(1, r.type);
+  if (r.type == 'a') return s;
+  s += ' ';
+  s += r.major < 0 ? "*" : std::to_string(r.major);
+  s += ':';
+  s += r.minor < 0 ? "*" : std::to_string(r.minor);
+  s += ' ';
+  if (r.access & 2) s += 'r';
+  if (r.access & 4) s += 'w';
+  if (r.access & 1) s += 'm';
+  return s;
+}
+
+bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
+  if (!plan.cgroup_v2_dir.empty()) {
+    if (mkdir(plan.cgroup_v2_dir.c_str(), 0755) < 0)
+      return err->Set("cgroup", "mkdir", plan.cgroup_v2_dir);
+    fds->v2_dir = open(plan.cgroup_v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fds->v2_dir < 0) return err->Set("cgroup", "open", plan.cgroup_v2_dir);
+  }
+  if (!plan.cgroup_v1_devices.empty()) {
+    if (mkdir(plan.cgroup_v1_devices.c_str(), 0755) < 0)
+      return err->Set("cgroup", "mkdir", plan.cgroup_v1_devices);
+    std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
+    fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
+  }
+  return true;
+}
+
+bool WriteV1DeviceRules(const std::string& dir, const std::vector<DeviceRule>& rules,
+                        SetupError* err) {
+  if (!WriteFile(dir + "/devices.deny", "a", "device-rules", err, "a")) return false;
+  for (const DeviceRule& r : rules) {
+    std::string rule = FormatRule(r);
+    if (!WriteFile(dir + (r.allow ? "/devices.allow" : "/devices.deny"), rule, "device-rules", err,
+                   rule))
+      return false;
+  }
+  return true;
+}
+
+bool KillCgroup(const std::string& v2_dir, SetupError* err) {
+  return WriteFile(v2_dir + "/cgroup.kill", "1", "kill", err, "1");
+}
+
+bool RemoveCgroupDir(const std::string& dir, SetupError* err) {
+  if (dir.empty()) return true;
+  for (int attempt = 0;; attempt++) {
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno != EBUSY || attempt == 200) return err->Set("cgroup-remove", "rmdir", dir);
+    struct timespec ts = {0, 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+}  // namespace nsbox

@@ -1,0 +1,41 @@
+// The container's cgroups, parent side.
+//
+// cgroup2 (the unified hierarchy, pure or hybrid): one directory per container; the
+// init is cloned straight into it (CLONE_INTO_CGROUP), cgroup.kill ends every process
+// in it, and the device program is attached to it when the v2 backend is used.
+// cgroup1 devices (hybrid or legacy hosts, or when forced): one directory in the
+// devices hierarchy; the child moves itself in by writing "0" to its cgroup.procs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan.h"
+#include "setup_error.h"
+
+namespace nsbox {
+
+struct CgroupFds {
+  int v2_dir = -1;     // O_DIRECTORY fd for CLONE_INTO_CGROUP and BPF attach
+  int v1_procs = -1;   // devices/<id>/cgroup.procs, for the child to join
+};
+
+// Makes the directories (failing on an existing one: ids are unique) and opens the fds.
+bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
+
+// v1: "a" to devices.deny, then every rule in order to devices.allow or devices.deny.
+bool WriteV1DeviceRules(const std::string& dir, const std::vector<DeviceRule>& rules,
+                        SetupError* err);
+
+std::string FormatRule(const DeviceRule& r);
+
+// Writes "1" to cgroup.kill (every process, however deep, gets SIGKILL).
+bool KillCgroup(const std::string& v2_dir, SetupError* err);
+
+// rmdir of each non-empty path; retries briefly while the kernel still counts an
+// exiting task.
+bool RemoveCgroupDir(const std::string& dir, SetupError* err);
+
+void CloseFd(int* fd);
+
+}  // namespace nsbox

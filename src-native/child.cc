@@ -1,0 +1,130 @@
+// The container init's stage runner. See handshake.h for the protocol.
+#include "child.h"
+
+#include <csignal>
+#include <cstring>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "handshake.h"
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+int g_sync_fd = -1;  // the child's own copy of memory: no sharing with the parent
+
+void SendReport(const Report& r) {
+  sys::retry_eintr([&] { return send(g_sync_fd, &r, sizeof(r), MSG_NOSIGNAL); });
+}
+
+// Dispositions survive exec only when ignored, but a handler installed by Node
+// must not run in this copy of the process either: reset everything first.
+void ResetSignals() {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sigaction(sig, &dfl, nullptr);  // EINVAL for the libc-reserved ones is fine
+  }
+}
+
+void SetupStdio(const ChildFds& fds) {
+  for (int i = 0; i < 3; i++) {
+    if (fds.stdio[i] < 0) continue;
+    // The parent keeps every source above 2, so dup2 never clobbers another source.
+    if (dup2(fds.stdio[i], i) < 0) Fail("stdio", "dup2");
+  }
+}
+
+void JoinCgroups(const ChildPlan& plan, const ChildFds& fds) {
+  // cgroup2 placement happened at clone time (CLONE_INTO_CGROUP). The v1 devices
+  // hierarchy has no such thing: "0" moves the writer itself.
+  if (fds.cgroup_v1_procs >= 0) {
+    if (sys::retry_eintr([&] { return write(fds.cgroup_v1_procs, "0", 1); }) < 0)
+      Fail("cgroup-join", "write", plan.cgroup_v1_devices.c_str(), "/cgroup.procs");
+  }
+  // Unshared only now, so that the namespace root is the container's own cgroup.
+  if (plan.new_cgroupns && syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)
+    Fail("cgroup-namespace", "unshare");
+}
+
+// Leaves only 0, 1, 2 and the handshake socket open: nothing of the host's fd table
+// (Node's epoll, leaked non-CLOEXEC fds, the cgroup fds) survives to the next step.
+void CloseOtherFds(int keep) {
+  if (keep > 3 && sys::close_range(3, keep - 1, 0) < 0) Fail("close-fds", "close_range");
+  if (sys::close_range(keep + 1, ~0U, 0) < 0) Fail("close-fds", "close_range");
+}
+
+void AwaitStart(const ChildPlan& plan) {
+  Report ready;
+  memset(&ready, 0, sizeof(ready));
+  ready.kind = Report::kReady;
+  SendReport(ready);
+  char byte = 0;
+  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &byte, 1, 0); });
+  if (n != 1 || byte != kStartByte) _exit(0);  // creator gone, or destroyed before start
+  (void)plan;
+}
+
+[[noreturn]] void Exec(const ChildPlan& plan, const ExecArgs& exec) {
+  syscall(SYS_umask, 022);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  int err = ENOENT;
+  const char* last = plan.argv.empty() ? "" : plan.argv[0].c_str();
+  for (const auto& candidate : plan.exec_candidates) {
+    execve(candidate.c_str(), exec.argv.data(), exec.envp.data());
+    // Like execvp: keep looking past missing or unreadable entries, remember EACCES.
+    if (errno == ENOENT || errno == ENOTDIR) continue;
+    err = errno;
+    last = candidate.c_str();
+    if (errno != EACCES) break;
+  }
+  errno = err;
+  Fail("exec", "execve", last);
+}
+
+}  // namespace
+
+void CopyJoined(char* dst, size_t cap, const char* a, const char* b) {
+  size_t n = 0;
+  for (const char* s : {a, b})
+    for (; s && *s && n + 1 < cap; s++) dst[n++] = *s;
+  dst[n] = '\0';
+}
+
+void Fail(const char* step, const char* call, const char* detail, const char* detail2) {
+  Report r;
+  memset(&r, 0, sizeof(r));
+  r.kind = Report::kError;
+  r.err = errno;
+  CopyJoined(r.step, sizeof(r.step), step);
+  CopyJoined(r.syscall, sizeof(r.syscall), call);
+  CopyJoined(r.detail, sizeof(r.detail), detail, detail2);
+  SendReport(r);
+  _exit(127);
+}
+
+void RunChild(const ChildPlan& plan, const ChildFds& fds, const ExecArgs& exec) {
+  g_sync_fd = fds.sync;
+  ResetSignals();
+  syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
+  SetupStdio(fds);
+  JoinCgroups(plan, fds);
+  SetupNetwork(plan);
+  SetupMountNamespace(plan);
+  CloseOtherFds(fds.sync);
+  if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
+  SetupCredentials(plan);
+  // After the uid change, which clears it. Covers the window after start; before
+  // start the handshake's EOF does the same job.
+  if (plan.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+    Fail("parent-death-signal", "prctl");
+  AwaitStart(plan);
+  Exec(plan, exec);
+}
+
+}  // namespace nsbox

@@ -1,0 +1,84 @@
+// Child stages: the UTS and network identity, then credentials and capabilities.
+//
+// Capabilities follow the order the mature runtimes settled on: the bounding set is
+// dropped while CAP_SETPCAP is still held; keep-caps carries the permitted set over
+// the uid change; capset then sets effective, permitted and inheritable; ambient is
+// cleared and raised last (it needs the caps in permitted and inheritable).
+#include <cstring>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "child.h"
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+// The highest capability number the plan may name; the TS layer validated the sets
+// against /proc/sys/kernel/cap_last_cap, so anything above 63 is never set.
+constexpr int kMaxCap = 63;
+
+bool Has(uint64_t set, int cap) { return (set >> cap) & 1; }
+
+void DropBounding(uint64_t keep) {
+  for (int cap = 0; cap <= kMaxCap; cap++) {
+    if (Has(keep, cap)) continue;
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // EINVAL: past cap_last_cap
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) Fail("capabilities", "prctl(PR_CAPBSET_DROP)");
+  }
+}
+
+void SetIds(const ChildPlan& plan) {
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail("credentials", "prctl(PR_SET_KEEPCAPS)");
+  const gid_t* groups = plan.groups.empty() ? nullptr : plan.groups.data();
+  if (sys::setgroups(plan.groups.size(), groups) < 0) Fail("credentials", "setgroups");
+  if (sys::setresgid(plan.gid, plan.gid, plan.gid) < 0) Fail("credentials", "setresgid");
+  if (sys::setresuid(plan.uid, plan.uid, plan.uid) < 0) Fail("credentials", "setresuid");
+}
+
+void SetCapabilitySets(const CapabilitySets& c) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = static_cast<uint32_t>(c.effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(c.permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(c.inheritable >> (32 * i));
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0) Fail("capabilities", "capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+    Fail("capabilities", "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  for (int cap = 0; cap <= kMaxCap; cap++)
+    if (Has(c.ambient, cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      Fail("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)");
+}
+
+}  // namespace
+
+void SetupNetwork(const ChildPlan& plan) {
+  if (!plan.hostname.empty() &&
+      syscall(SYS_sethostname, plan.hostname.c_str(), plan.hostname.size()) < 0)
+    Fail("hostname", "sethostname", plan.hostname.c_str());
+  if (!plan.loopback_up) return;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) Fail("loopback", "socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) Fail("loopback", "ioctl(SIOCGIFFLAGS)", "lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) Fail("loopback", "ioctl(SIOCSIFFLAGS)", "lo");
+  close(s);
+}
+
+void SetupCredentials(const ChildPlan& plan) {
+  DropBounding(plan.caps.bounding);
+  SetIds(plan);
+  SetCapabilitySets(plan.caps);
+  if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    Fail("no-new-privileges", "prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+}  // namespace nsbox

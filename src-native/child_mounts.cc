@@ -1,0 +1,319 @@
+// Child stage: the container's filesystem view, built with the new mount API.
+//
+// Every target is opened with openat2(RESOLVE_IN_ROOT) relative to the new root and
+// mounted onto that fd (move_mount with an empty path), so no path is looked up a
+// second time and a symlink can never lead a mount onto the host.
+#include <cstring>
+#include <sys/mount.h>  // MS_* flags only; the calls go through sys.h
+#include <sys/sysmacros.h>
+
+#include "child.h"
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+constexpr uint64_t kInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+constexpr unsigned kNoSuidDevExec = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
+int OpenInRoot(int root, const char* path, int flags) {
+  return sys::openat2(root, path, flags, kInRoot);
+}
+
+// A fresh, detached filesystem. `opts` is a nullptr-terminated list of key/value
+// pairs; a nullptr value sets a flag.
+int NewFilesystem(const char* step, const char* type, const char* const* opts, unsigned attrs,
+                  const char* where) {
+  int fs = sys::fsopen(type);
+  if (fs < 0) Fail(step, "fsopen", type);
+  for (const char* const* kv = opts; kv && kv[0]; kv += 2) {
+    int r = kv[1] ? sys::fsconfig(fs, FSCONFIG_SET_STRING, kv[0], kv[1], 0)
+                  : sys::fsconfig(fs, FSCONFIG_SET_FLAG, kv[0], nullptr, 0);
+    if (r < 0) Fail(step, "fsconfig", where, kv[0]);
+  }
+  if (sys::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    Fail(step, "fsconfig", where);
+  int m = sys::fsmount(fs, attrs);
+  if (m < 0) Fail(step, "fsmount", where);
+  close(fs);
+  return m;
+}
+
+void AttachFd(const char* step, int mnt, int target, const char* where) {
+  if (sys::move_mount_fd(mnt, target) < 0) Fail(step, "move_mount", where);
+  close(target);
+}
+
+void Attach(const char* step, int mnt, int root, const char* path) {
+  int target = OpenInRoot(root, path, O_PATH);
+  if (target < 0) Fail(step, "openat2", path);
+  AttachFd(step, mnt, target, path);
+  close(mnt);
+}
+
+// /proc, /sys and /dev must be real directories of the rootfs: a symlink there is
+// how runtimes were tricked into mounting procfs or writing nodes elsewhere.
+void RequireDirectory(int root, const char* name, bool may_create) {
+  struct stat st;
+  if (fstatat(root, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT && may_create && mkdirat(root, name, 0755) == 0) return;
+    Fail("rootfs-check", "fstatat", "/", name);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+    Fail("rootfs-check", S_ISLNK(st.st_mode) ? "symlink-refused" : "not-a-directory", "/", name);
+  }
+}
+
+// mkdir -p inside the root; each prefix is resolved in the root, so a symlinked
+// component stays inside it.
+void MakeDirsInRoot(int root, const char* path) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof(buf)) {
+    errno = ENAMETOOLONG;
+    Fail("mounts", "mkdir", path);
+  }
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    int fd = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
+    if (fd < 0 && errno == ENOENT) {
+      char* slash = strrchr(buf, '/');
+      *slash = '\0';
+      int parent = OpenInRoot(root, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+      *slash = '/';
+      if (parent < 0) Fail("mounts", "openat2", buf);
+      if (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST) Fail("mounts", "mkdirat", buf);
+      close(parent);
+      fd = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
+    }
+    if (fd < 0) Fail("mounts", "openat2", buf);
+    close(fd);
+    buf[i] = saved;
+  }
+}
+
+// Opens (creating when missing) the destination of a user mount inside the root.
+int OpenMountTarget(int root, const MountPlan& m, bool source_is_dir) {
+  int fd = OpenInRoot(root, m.destination.c_str(), O_PATH);
+  if (fd >= 0 || errno != ENOENT) {
+    if (fd < 0) Fail("mounts", "openat2", m.destination.c_str());
+    return fd;
+  }
+  if (source_is_dir) {
+    MakeDirsInRoot(root, m.destination.c_str());
+  } else {
+    char parent[4096];
+    CopyJoined(parent, sizeof(parent), m.destination.c_str());
+    char* slash = strrchr(parent, '/');
+    *slash = '\0';
+    if (parent[0]) MakeDirsInRoot(root, parent);
+    int pfd = OpenInRoot(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+    if (pfd < 0) Fail("mounts", "openat2", parent);
+    int f = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0) Fail("mounts", "openat", m.destination.c_str());
+    close(f);
+    close(pfd);
+  }
+  fd = OpenInRoot(root, m.destination.c_str(), O_PATH);
+  if (fd < 0) Fail("mounts", "openat2", m.destination.c_str());
+  return fd;
+}
+
+void UserMounts(const ChildPlan& plan, int root) {
+  for (const MountPlan& m : plan.mounts) {
+    const char* dst = m.destination.c_str();
+    int mnt;
+    bool is_dir = true;
+    if (m.kind == MountPlan::kTmpfs) {
+      const char* opts[6] = {nullptr};
+      int n = 0;
+      if (!m.tmpfs_mode.empty()) opts[n++] = "mode", opts[n++] = m.tmpfs_mode.c_str();
+      if (!m.tmpfs_size.empty()) opts[n++] = "size", opts[n++] = m.tmpfs_size.c_str();
+      mnt = NewFilesystem("mounts", "tmpfs", opts,
+                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.readonly ? MOUNT_ATTR_RDONLY : 0),
+                          dst);
+    } else {
+      mnt = sys::open_tree(AT_FDCWD, m.source.c_str(),
+                           OPEN_TREE_CLONE | (m.recursive ? AT_RECURSIVE : 0));
+      if (mnt < 0) Fail("mounts", "open_tree", m.source.c_str());
+      struct stat st;
+      if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
+      is_dir = S_ISDIR(st.st_mode);
+      if (m.readonly &&
+          sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0),
+                             MOUNT_ATTR_RDONLY, 0) < 0)
+        Fail("mounts", "mount_setattr", dst);
+    }
+    AttachFd("mounts", mnt, OpenMountTarget(root, m, is_dir), dst);
+    close(mnt);
+  }
+}
+
+struct DevNode {
+  const char* name;
+  unsigned major, minor;
+};
+constexpr DevNode kDevNodes[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
+                                 {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
+constexpr const char* kDevLinks[][2] = {
+    {"ptmx", "pts/ptmx"},          {"fd", "/proc/self/fd"},
+    {"stdin", "/proc/self/fd/0"},  {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"}};
+
+// Fills the detached /dev tmpfs before it is attached: nothing in the rootfs can
+// interfere, and each node is checked to be what we made.
+void PopulateDev(int dev) {
+  for (const DevNode& n : kDevNodes) {
+    dev_t want = makedev(n.major, n.minor);
+    if (mknodat(dev, n.name, S_IFCHR | 0666, want) < 0) Fail("dev", "mknodat", "/dev/", n.name);
+    struct stat st;
+    if (fstatat(dev, n.name, &st, AT_SYMLINK_NOFOLLOW) < 0) Fail("dev", "fstatat", "/dev/", n.name);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != want) {
+      errno = EIO;
+      Fail("dev", "verify-node", "/dev/", n.name);
+    }
+  }
+  for (const auto& link : kDevLinks)
+    if (symlinkat(link[1], dev, link[0]) < 0) Fail("dev", "symlinkat", "/dev/", link[0]);
+  if (mkdirat(dev, "pts", 0755) < 0) Fail("dev", "mkdirat", "/dev/pts");
+  if (mkdirat(dev, "shm", 01777) < 0) Fail("dev", "mkdirat", "/dev/shm");
+  if (mkdirat(dev, "mqueue", 01777) < 0) Fail("dev", "mkdirat", "/dev/mqueue");
+}
+
+void MountDev(int root) {
+  static const char* const tmpfs_opts[] = {"mode", "755", "size", "65536k", nullptr};
+  int dev = NewFilesystem("dev", "tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID, "/dev");
+  PopulateDev(dev);
+  int target = OpenInRoot(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (target < 0) Fail("dev", "openat2", "/dev");
+  AttachFd("dev", dev, target, "/dev");
+
+  static const char* const pts_opts[] = {"newinstance", nullptr, "ptmxmode", "0666",
+                                         "mode",        "0620",  "gid",      "5", nullptr};
+  int pts = NewFilesystem("dev", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
+  int t = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t < 0) Fail("dev", "openat", "/dev/pts");
+  AttachFd("dev", pts, t, "/dev/pts");
+  close(pts);
+
+  static const char* const shm_opts[] = {"mode", "1777", "size", "65536k", nullptr};
+  int shm = NewFilesystem("dev", "tmpfs", shm_opts, kNoSuidDevExec, "/dev/shm");
+  t = openat(dev, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t < 0) Fail("dev", "openat", "/dev/shm");
+  AttachFd("dev", shm, t, "/dev/shm");
+  close(shm);
+
+  int mq = NewFilesystem("dev", "mqueue", nullptr, kNoSuidDevExec, "/dev/mqueue");
+  t = openat(dev, "mqueue", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t < 0) Fail("dev", "openat", "/dev/mqueue");
+  AttachFd("dev", mq, t, "/dev/mqueue");
+  close(mq);
+  close(dev);
+}
+
+// A masked file gets a bind of our own, verified /dev/null; a masked directory an
+// empty read-only tmpfs. Paths this kernel lacks are skipped.
+void MaskPaths(const ChildPlan& plan, int root) {
+  if (plan.masked_paths.empty()) return;
+  int null_fd = OpenInRoot(root, "/dev/null", O_PATH | O_NOFOLLOW);
+  struct stat st;
+  if (null_fd < 0 || fstat(null_fd, &st) < 0) Fail("masked-paths", "openat2", "/dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    errno = EIO;
+    Fail("masked-paths", "verify-node", "/dev/null");
+  }
+  static const char* const empty_opts[] = {"size", "0", nullptr};
+  for (const std::string& p : plan.masked_paths) {
+    int target = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
+    if (target < 0) {
+      if (errno == ENOENT) continue;
+      Fail("masked-paths", "openat2", p.c_str());
+    }
+    if (fstat(target, &st) < 0) Fail("masked-paths", "fstat", p.c_str());
+    int mnt = S_ISDIR(st.st_mode)
+                  ? NewFilesystem("masked-paths", "tmpfs", empty_opts, kNoSuidDevExec | MOUNT_ATTR_RDONLY,
+                                  p.c_str())
+                  : sys::open_tree(null_fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH);
+    if (mnt < 0) Fail("masked-paths", "open_tree", "/dev/null");
+    AttachFd("masked-paths", mnt, target, p.c_str());
+    close(mnt);
+  }
+  close(null_fd);
+}
+
+void ReadonlyPaths(const ChildPlan& plan, int root) {
+  for (const std::string& p : plan.readonly_paths) {
+    int target = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
+    if (target < 0) {
+      if (errno == ENOENT) continue;
+      Fail("readonly-paths", "openat2", p.c_str());
+    }
+    int mnt = sys::open_tree(target, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (mnt < 0) Fail("readonly-paths", "open_tree", p.c_str());
+    if (sys::mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) < 0)
+      Fail("readonly-paths", "mount_setattr", p.c_str());
+    AttachFd("readonly-paths", mnt, target, p.c_str());
+    close(mnt);
+  }
+}
+
+void PivotInto(int root) {
+  if (fchdir(root) < 0) Fail("pivot-root", "fchdir");
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
+  // leaves the new root alone, with no directory needed for the old one.
+  if (sys::pivot_root(".", ".") < 0) Fail("pivot-root", "pivot_root");
+  if (sys::umount2(".", MNT_DETACH) < 0) Fail("pivot-root", "umount2");
+  if (chdir("/") < 0) Fail("pivot-root", "chdir", "/");
+}
+
+}  // namespace
+
+void SetupMountNamespace(const ChildPlan& plan) {
+  // Nothing we mount may propagate back to the host.
+  if (sys::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+    Fail("mount-propagation", "mount", "/");
+
+  int root = sys::open_tree(AT_FDCWD, plan.rootfs.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
+  if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
+  if (plan.host_root &&
+      sys::mount_setattr(root, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) < 0)
+    Fail("rootfs", "mount_setattr", "/");
+  int staging = open(plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (staging < 0) Fail("rootfs", "open", plan.staging_dir.c_str());
+  AttachFd("rootfs", root, staging, plan.staging_dir.c_str());
+
+  RequireDirectory(root, "proc", !plan.host_root);
+  RequireDirectory(root, "sys", !plan.host_root);
+  RequireDirectory(root, "dev", !plan.host_root);
+
+  Attach("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
+  Attach("sys",
+         NewFilesystem("sys", "sysfs", nullptr,
+                       kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
+         root, "sys");
+  MountDev(root);
+  if (plan.host_root) {
+    // The host's /tmp and /run are not the container's business.
+    static const char* const tmp_opts[] = {"mode", "1777", nullptr};
+    static const char* const run_opts[] = {"mode", "755", nullptr};
+    Attach("tmp", NewFilesystem("tmp", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp"),
+           root, "tmp");
+    Attach("run", NewFilesystem("run", "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run"),
+           root, "run");
+  }
+  UserMounts(plan, root);
+  MaskPaths(plan, root);
+  ReadonlyPaths(plan, root);
+  if (plan.readonly_rootfs && !plan.host_root &&
+      sys::mount_setattr(root, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0) < 0)
+    Fail("rootfs", "mount_setattr", "/");
+  PivotInto(root);
+  close(root);
+}
+
+}  // namespace nsbox

@@ -1,0 +1,31 @@
+// The parent/child handshake, spoken over one SOCK_SEQPACKET socketpair.
+//
+//   child  -> parent  Report{kReady}        setup finished: namespaces, cgroups joined,
+//                                           root pivoted, /dev and /proc built, fds
+//                                           closed, credentials and capabilities set.
+//   child  -> parent  Report{kError, ...}   a setup step failed; the child exits 127.
+//   parent -> child   'S' (one byte)        start: exec the command.
+//   parent closes     (EOF)                 the creator is gone or destroyed the
+//                                           container before start: the child exits.
+//   child  -> parent  EOF                   execve succeeded (the socket is close-on-exec).
+//   child  -> parent  Report{kError,"exec"} execve failed.
+//
+// The device rules are applied by the parent between kReady and the container's
+// `created` state, so setup itself (mknod of /dev/null & co.) never depends on them.
+#pragma once
+
+#include <cstdint>
+
+namespace nsbox {
+
+struct Report {
+  enum Kind : int32_t { kReady = 1, kError = 2 } kind;
+  int32_t err;        // errno of the failed call
+  char step[48];      // setup step, e.g. "mount-proc"
+  char syscall[24];   // the call that failed, e.g. "fsmount"
+  char detail[512];   // the path or rule involved
+};
+
+constexpr char kStartByte = 'S';
+
+}  // namespace nsbox

@@ -1,0 +1,78 @@
+// The container plan: everything the child needs, serialized before clone.
+//
+// The TypeScript layer validates and composes the spec; plan.cc copies the result
+// into this structure on the main thread. The cloned child only reads it (c_str(),
+// size(), plain integers), so it never allocates between clone and exec.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nsbox {
+
+struct MountPlan {
+  enum Kind { kBind, kTmpfs } kind = kBind;
+  std::string source;       // host path for binds
+  std::string destination;  // absolute path inside the rootfs
+  bool readonly = false;
+  bool recursive = true;
+  std::string tmpfs_mode;   // e.g. "1777"; empty for the default
+  std::string tmpfs_size;   // e.g. "64m"; empty for the default
+};
+
+struct DeviceRule {
+  char type = 'a';      // 'a', 'b' or 'c'
+  int64_t major = -1;   // -1 for '*'
+  int64_t minor = -1;   // -1 for '*'
+  uint32_t access = 0;  // bit 0 mknod, bit 1 read, bit 2 write (the BPF_DEVCG_ACC_* values)
+  bool allow = true;
+};
+
+struct CapabilitySets {
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+
+struct ChildPlan {
+  std::string id;
+
+  // Root filesystem: a host directory, or the host's own "/" made read-only.
+  std::string rootfs;
+  bool host_root = false;
+  std::string staging_dir;  // where the new root is assembled inside the child's mount ns
+
+  // What to run. exec_candidates are the absolute paths tried in order (the PATH
+  // search is done before clone, inside-root resolution is left to the kernel).
+  std::vector<std::string> exec_candidates;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+
+  std::string hostname;  // empty: keep
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;
+
+  uint64_t clone_flags = 0;  // CLONE_NEW* for the namespaces asked for
+  bool new_cgroupns = false;  // unshared after joining the cgroups, so the ns root is ours
+  bool loopback_up = false;
+
+  std::vector<MountPlan> mounts;
+  bool readonly_rootfs = false;
+  bool sys_readonly = true;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+
+  CapabilitySets caps;
+  bool no_new_privileges = false;
+  bool die_with_parent = true;
+
+  enum Stdio { kPipe, kInherit, kIgnore } stdio = kPipe;
+
+  // cgroups
+  std::string cgroup_v2_dir;       // empty when the host has no cgroup2 hierarchy
+  std::string cgroup_v1_devices;   // empty unless the v1 device backend is used
+  bool device_backend_v2 = true;
+  std::vector<DeviceRule> device_rules;
+};
+
+}  // namespace nsbox

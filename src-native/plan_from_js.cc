@@ -1,0 +1,120 @@
+#include "plan_from_js.h"
+
+#include <sched.h>
+
+namespace nsbox {
+namespace {
+
+Napi::Value Field(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " is missing");
+  return v;
+}
+std::string Str(const Napi::Object& o, const char* name) {
+  Napi::Value v = Field(o, name);
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+bool Bool(const Napi::Object& o, const char* name) { return Field(o, name).ToBoolean().Value(); }
+int64_t Int(const Napi::Object& o, const char* name) {
+  Napi::Value v = Field(o, name);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a number");
+  return v.As<Napi::Number>().Int64Value();
+}
+uint64_t U64(const Napi::Object& o, const char* name) {
+  Napi::Value v = Field(o, name);
+  if (!v.IsBigInt()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a bigint");
+  bool lossless = true;
+  return v.As<Napi::BigInt>().Uint64Value(&lossless);
+}
+Napi::Array Arr(const Napi::Object& o, const char* name) {
+  Napi::Value v = Field(o, name);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be an array");
+  return v.As<Napi::Array>();
+}
+std::vector<std::string> Strings(const Napi::Object& o, const char* name) {
+  Napi::Array a = Arr(o, name);
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  return out;
+}
+
+uint64_t NamespaceFlag(const std::string& ns) {
+  if (ns == "mount") return CLONE_NEWNS;
+  if (ns == "pid") return CLONE_NEWPID;
+  if (ns == "uts") return CLONE_NEWUTS;
+  if (ns == "ipc") return CLONE_NEWIPC;
+  if (ns == "net") return CLONE_NEWNET;
+  return 0;  // "cgroup" is unshared by the child after it joined its cgroups
+}
+
+}  // namespace
+
+DeviceRule RuleFromJs(const Napi::Object& o) {
+  DeviceRule r;
+  std::string type = Str(o, "type");
+  r.type = type.empty() ? 'a' : type[0];
+  r.major = Int(o, "major");
+  r.minor = Int(o, "minor");
+  r.access = static_cast<uint32_t>(Int(o, "access"));
+  r.allow = Bool(o, "allow");
+  return r;
+}
+
+ChildPlan PlanFromJs(const Napi::Object& o) {
+  ChildPlan p;
+  p.id = Str(o, "id");
+  p.rootfs = Str(o, "rootfs");
+  p.host_root = Bool(o, "hostRoot");
+  p.staging_dir = Str(o, "stagingDir");
+  p.exec_candidates = Strings(o, "execCandidates");
+  p.argv = Strings(o, "argv");
+  p.env = Strings(o, "env");
+  p.cwd = Str(o, "cwd");
+  p.hostname = Str(o, "hostname");
+  p.uid = static_cast<uint32_t>(Int(o, "uid"));
+  p.gid = static_cast<uint32_t>(Int(o, "gid"));
+  Napi::Array groups = Arr(o, "groups");
+  for (uint32_t i = 0; i < groups.Length(); i++)
+    p.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  for (const std::string& ns : Strings(o, "namespaces")) {
+    p.clone_flags |= NamespaceFlag(ns);
+    if (ns == "cgroup") p.new_cgroupns = true;
+  }
+  p.loopback_up = Bool(o, "loopbackUp");
+  Napi::Array mounts = Arr(o, "mounts");
+  for (uint32_t i = 0; i < mounts.Length(); i++) {
+    Napi::Object m = mounts.Get(i).As<Napi::Object>();
+    MountPlan mp;
+    mp.kind = Str(m, "kind") == "tmpfs" ? MountPlan::kTmpfs : MountPlan::kBind;
+    mp.source = Str(m, "source");
+    mp.destination = Str(m, "destination");
+    mp.readonly = Bool(m, "readonly");
+    mp.recursive = Bool(m, "recursive");
+    mp.tmpfs_mode = Str(m, "mode");
+    mp.tmpfs_size = Str(m, "size");
+    p.mounts.push_back(mp);
+  }
+  p.readonly_rootfs = Bool(o, "readonlyRootfs");
+  p.sys_readonly = Bool(o, "sysReadonly");
+  p.masked_paths = Strings(o, "maskedPaths");
+  p.readonly_paths = Strings(o, "readonlyPaths");
+  Napi::Object caps = Field(o, "caps").As<Napi::Object>();
+  p.caps.bounding = U64(caps, "bounding");
+  p.caps.effective = U64(caps, "effective");
+  p.caps.permitted = U64(caps, "permitted");
+  p.caps.inheritable = U64(caps, "inheritable");
+  p.caps.ambient = U64(caps, "ambient");
+  p.no_new_privileges = Bool(o, "noNewPrivileges");
+  p.die_with_parent = Bool(o, "dieWithParent");
+  std::string stdio = Str(o, "stdio");
+  p.stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
+  p.cgroup_v2_dir = Str(o, "cgroupV2Dir");
+  p.cgroup_v1_devices = Str(o, "cgroupV1Devices");
+  p.device_backend_v2 = Str(o, "deviceBackend") == "v2";
+  Napi::Array rules = Arr(o, "deviceRules");
+  for (uint32_t i = 0; i < rules.Length(); i++) p.device_rules.push_back(RuleFromJs(rules.Get(i).As<Napi::Object>()));
+  return p;
+}
+
+}  // namespace nsbox

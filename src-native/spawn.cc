@@ -1,0 +1,186 @@
+#include "spawn.h"
+
+#include <csignal>
+#include <cstring>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "bpf_devices.h"
+#include "cgroup.h"
+#include "child.h"
+#include "handshake.h"
+#include "sys.h"
+
+namespace nsbox {
+namespace {
+
+// A setup that takes longer than this is reported as hung rather than waited on forever.
+constexpr int kHandshakeTimeoutMs = 30000;
+
+// Returns an fd above 2 so the child's dup2 onto 0..2 never overwrites a source.
+int AboveStdio(int fd) {
+  if (fd > 2) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return moved;
+}
+
+bool MakePipe(int fds[2], SetupError* err) {
+  if (pipe2(fds, O_CLOEXEC) < 0) return err->Set("stdio", "pipe2");
+  fds[0] = AboveStdio(fds[0]);
+  fds[1] = AboveStdio(fds[1]);
+  if (fds[0] < 0 || fds[1] < 0) return err->Set("stdio", "fcntl(F_DUPFD_CLOEXEC)");
+  return true;
+}
+
+// Reads one Report, waiting up to the handshake timeout. Returns 0 on a report,
+// 1 on EOF, -1 on error (err filled).
+int ReadReport(int sync, Report* r, const char* step, SetupError* err) {
+  struct pollfd p = {sync, POLLIN, 0};
+  int ready = sys::retry_eintr([&] { return poll(&p, 1, kHandshakeTimeoutMs); });
+  if (ready == 0) {
+    err->Set(step, "poll", "no answer from the container's init", ETIMEDOUT);
+    return -1;
+  }
+  if (ready < 0) return err->Set(step, "poll"), -1;
+  ssize_t n = sys::retry_eintr([&] { return recv(sync, r, sizeof(*r), 0); });
+  if (n == 0) return 1;
+  if (n < 0) {
+    if (errno == ECONNRESET) return 1;
+    return err->Set(step, "recv"), -1;
+  }
+  if (n != sizeof(*r)) return err->Set(step, "recv", "short handshake message", EPROTO), -1;
+  r->step[sizeof(r->step) - 1] = r->syscall[sizeof(r->syscall) - 1] = r->detail[sizeof(r->detail) - 1] = 0;
+  return 0;
+}
+
+bool FromReport(const Report& r, SetupError* err) {
+  return err->Set(r.step, r.syscall, r.detail, r.err);
+}
+
+// Describes how a child that closed the handshake without a report ended.
+bool ChildVanished(int pidfd, const char* step, SetupError* err) {
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+  std::string how = si.si_code == CLD_EXITED ? "exited with status " + std::to_string(si.si_status)
+                                             : "killed by signal " + std::to_string(si.si_status);
+  return err->Set(step, "handshake", "the container's init " + how + " before reporting", ECHILD);
+}
+
+bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
+  if (!plan.device_backend_v2) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.device_rules, err);
+  s->device_prog = LoadDeviceProgram(plan.device_rules, err);
+  if (s->device_prog < 0) return false;
+  return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
+}
+
+void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[4]) {
+  if (s->pidfd >= 0) KillAndReap(s->pidfd);
+  for (int i = 0; i < 4; i++) CloseFd(&child_ends[i]);
+  for (int& fd : s->stdio) CloseFd(&fd);
+  CloseFd(&s->sync);
+  CloseFd(&s->pidfd);
+  CloseFd(&s->device_prog);
+  CloseFd(&s->cgroup_v2_dir);
+  CloseFd(&cg->v1_procs);
+  SetupError ignored;
+  RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
+  RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
+}
+
+}  // namespace
+
+void KillAndReap(int pidfd) {
+  sys::pidfd_send_signal(pidfd, SIGKILL);
+  siginfo_t si;
+  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+}
+
+bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
+  CgroupFds cg;
+  // Child-side fds: [0] handshake, [1..3] stdio sources. Closed in the parent after clone.
+  int child_ends[4] = {-1, -1, -1, -1};
+  ChildFds fds;
+  ExecArgs exec;
+
+  auto fail = [&]() {
+    Cleanup(plan, s, &cg, child_ends);
+    return false;
+  };
+
+  if (!CreateCgroups(plan, &cg, err)) return fail();
+  s->cgroup_v2_dir = cg.v2_dir;
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return err->Set("handshake", "socketpair"), fail();
+  s->sync = AboveStdio(pair[0]);
+  child_ends[0] = AboveStdio(pair[1]);
+
+  if (plan.stdio == ChildPlan::kPipe) {
+    for (int i = 0; i < 3; i++) {
+      int p[2];
+      if (!MakePipe(p, err)) return fail();
+      // stdin: the child reads; stdout/stderr: the child writes.
+      child_ends[1 + i] = i == 0 ? p[0] : p[1];
+      s->stdio[i] = i == 0 ? p[1] : p[0];
+    }
+  } else if (plan.stdio == ChildPlan::kIgnore) {
+    int null_fd = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (null_fd < 0) return err->Set("stdio", "open", "/dev/null"), fail();
+    child_ends[1] = null_fd;
+  }
+  fds.sync = child_ends[0];
+  for (int i = 0; i < 3; i++)
+    fds.stdio[i] = plan.stdio == ChildPlan::kIgnore ? child_ends[1] : child_ends[1 + i];
+  fds.cgroup_v1_procs = cg.v1_procs;
+
+  for (const auto& a : plan.argv) exec.argv.push_back(const_cast<char*>(a.c_str()));
+  exec.argv.push_back(nullptr);
+  for (const auto& e : plan.env) exec.envp.push_back(const_cast<char*>(e.c_str()));
+  exec.envp.push_back(nullptr);
+
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.flags = plan.clone_flags | CLONE_PIDFD | (cg.v2_dir >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(&s->pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cg.v2_dir >= 0 ? static_cast<uint64_t>(cg.v2_dir) : 0;
+
+  // The child starts with every signal blocked: no handler of Node's may run in it
+  // before RunChild has reset them; it unblocks right before execve.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = sys::clone3(&args);
+  if (pid == 0) RunChild(plan, fds, exec);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return err->Set("clone", "clone3", plan.id, clone_errno), fail();
+  s->pid = static_cast<int>(pid);
+  for (int i = 0; i < 4; i++) CloseFd(&child_ends[i]);
+  CloseFd(&cg.v1_procs);
+
+  Report r;
+  int got = ReadReport(s->sync, &r, "setup", err);
+  if (got < 0) return fail();
+  if (got == 1) return ChildVanished(s->pidfd, "setup", err), CloseFd(&s->pidfd), fail();
+  if (r.kind != Report::kReady) return FromReport(r, err), fail();
+  if (!ApplyDeviceRules(plan, s, err)) return fail();
+  return true;
+}
+
+bool Start(int sync, SetupError* err) {
+  char b = kStartByte;
+  if (sys::retry_eintr([&] { return send(sync, &b, 1, MSG_NOSIGNAL); }) != 1)
+    return err->Set("start", "send", "the container's init is gone");
+  Report r;
+  int got = ReadReport(sync, &r, "start", err);
+  if (got < 0) return false;
+  if (got == 1) return true;  // close-on-exec closed the child's end: execve succeeded
+  return FromReport(r, err);
+}
+
+}  // namespace nsbox

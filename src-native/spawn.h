@@ -1,0 +1,29 @@
+// Parent side of container creation and start; runs on a libuv worker thread.
+#pragma once
+
+#include "plan.h"
+#include "setup_error.h"
+
+namespace nsbox {
+
+struct Spawned {
+  int pid = -1;
+  int pidfd = -1;
+  int sync = -1;                  // handshake socket, kept until start
+  int stdio[3] = {-1, -1, -1};    // parent ends of the pipes (stdio 'pipe')
+  int cgroup_v2_dir = -1;         // for live device updates and cgroup.kill
+  int device_prog = -1;           // the attached BPF program, replaced on update
+};
+
+// Creates cgroups, clones the init, waits for its kReady, applies the device rules.
+// On failure nothing is left: the child is killed and reaped, cgroups removed, fds
+// closed.
+bool Spawn(const ChildPlan& plan, Spawned* out, SetupError* err);
+
+// Sends the start byte and waits until execve succeeded (EOF) or failed (a Report).
+bool Start(int sync, SetupError* err);
+
+// Kills and reaps a child we still own (used on failure paths and by destroy()).
+void KillAndReap(int pidfd);
+
+}  // namespace nsbox
