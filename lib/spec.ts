@@ -6,8 +6,8 @@ import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, resol
 import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
 import { type Profile, type ProfileName, profiles } from './policy/profiles';
 
-export const NAMESPACES = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'] as const;
-export type NamespaceName = (typeof NAMESPACES)[number];
+export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
+export const NAMESPACES: readonly NamespaceName[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'];
 export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
 
 export type MountSpec =
@@ -165,7 +165,7 @@ function namespaces(v: unknown): NamespaceName[] {
   if (!Array.isArray(v)) fail('ERR_INVALID_SPEC', `namespaces must be an array, got ${quote(v)}`);
   for (const n of v) {
     if (n === 'user') fail('ERR_UNSUPPORTED', 'user namespaces are not supported yet');
-    if (!(NAMESPACES as readonly string[]).includes(n)) {
+    if (!(NAMESPACES as readonly unknown[]).includes(n)) {
       fail('ERR_INVALID_SPEC', `unknown namespace ${quote(n)}; known: ${NAMESPACES.join(', ')}`);
     }
   }

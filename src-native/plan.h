@@ -1,8 +1,9 @@
 // The container plan: everything the child needs, serialized before clone.
 //
-// The TypeScript layer validates and composes the spec; plan.cc copies the result
-// into this structure on the main thread. The cloned child only reads it (c_str(),
-// size(), plain integers), so it never allocates between clone and exec.
+// The TypeScript layer validates and composes the spec; plan_from_js.cc copies the
+// result into this structure on the main thread. The init helper receives the
+// fields it needs encoded (plan_codec.h); the cgroup and device-rule fields are
+// the parent's.
 #pragma once
 
 #include <cstdint>

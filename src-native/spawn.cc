@@ -5,12 +5,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "bpf_devices.h"
 #include "cgroup.h"
-#include "child.h"
+#include "clone_exec.h"
 #include "handshake.h"
+#include "plan_codec.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -77,9 +79,27 @@ bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
   return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
 }
 
-void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[4]) {
+// Writes the encoded plan into a memfd the helper reads.
+int PlanFd(const ChildPlan& plan, SetupError* err) {
+  std::string bytes = EncodePlan(plan);
+  int fd = AboveStdio(memfd_create("nsbox-plan", MFD_CLOEXEC));
+  if (fd < 0) return err->Set("plan", "memfd_create"), -1;
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = sys::retry_eintr([&] { return write(fd, bytes.data() + off, bytes.size() - off); });
+    if (n <= 0) {
+      err->Set("plan", "write", "nsbox-plan memfd");
+      close(fd);
+      return -1;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
+void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[5]) {
   if (s->pidfd >= 0) KillAndReap(s->pidfd);
-  for (int i = 0; i < 4; i++) CloseFd(&child_ends[i]);
+  for (int i = 0; i < 5; i++) CloseFd(&child_ends[i]);
   for (int& fd : s->stdio) CloseFd(&fd);
   CloseFd(&s->sync);
   CloseFd(&s->pidfd);
@@ -101,16 +121,17 @@ void KillAndReap(int pidfd) {
 
 bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   CgroupFds cg;
-  // Child-side fds: [0] handshake, [1..3] stdio sources. Closed in the parent after clone.
-  int child_ends[4] = {-1, -1, -1, -1};
-  ChildFds fds;
-  ExecArgs exec;
+  // Fds for the child: [0] handshake, [1..3] stdio sources, [4] the plan. Closed in
+  // the parent once the helper runs.
+  int child_ends[5] = {-1, -1, -1, -1, -1};
 
   auto fail = [&]() {
     Cleanup(plan, s, &cg, child_ends);
     return false;
   };
 
+  int helper = HelperFd(err);
+  if (helper < 0) return false;
   if (!CreateCgroups(plan, &cg, err)) return fail();
   s->cgroup_v2_dir = cg.v2_dir;
   int pair[2];
@@ -128,19 +149,27 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
       s->stdio[i] = i == 0 ? p[1] : p[0];
     }
   } else if (plan.stdio == ChildPlan::kIgnore) {
-    int null_fd = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (null_fd < 0) return err->Set("stdio", "open", "/dev/null"), fail();
-    child_ends[1] = null_fd;
+    child_ends[1] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (child_ends[1] < 0) return err->Set("stdio", "open", "/dev/null"), fail();
   }
-  fds.sync = child_ends[0];
-  for (int i = 0; i < 3; i++)
-    fds.stdio[i] = plan.stdio == ChildPlan::kIgnore ? child_ends[1] : child_ends[1 + i];
-  fds.cgroup_v1_procs = cg.v1_procs;
+  child_ends[4] = PlanFd(plan, err);
+  if (child_ends[4] < 0) return fail();
 
-  for (const auto& a : plan.argv) exec.argv.push_back(const_cast<char*>(a.c_str()));
-  exec.argv.push_back(nullptr);
-  for (const auto& e : plan.env) exec.envp.push_back(const_cast<char*>(e.c_str()));
-  exec.envp.push_back(nullptr);
+  // The helper's command line: fd numbers (see init/main.cc).
+  auto num = [](int fd) { return std::to_string(fd); };
+  int in = child_ends[1], out = plan.stdio == ChildPlan::kIgnore ? in : child_ends[2],
+      errfd = plan.stdio == ChildPlan::kIgnore ? in : child_ends[3];
+  std::string words[7] = {"nsbox-init", num(child_ends[0]), num(child_ends[4]), num(in),
+                          num(out),     num(errfd),         num(cg.v1_procs)};
+  char* argv[8];
+  for (int i = 0; i < 7; i++) argv[i] = &words[i][0];
+  argv[7] = nullptr;
+  int pass[6] = {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs};
+  HelperLaunch launch;
+  launch.helper_fd = helper;
+  launch.argv = argv;
+  launch.pass_fds = pass;
+  launch.npass = 6;
 
   struct clone_args args;
   memset(&args, 0, sizeof(args));
@@ -149,18 +178,18 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   args.exit_signal = SIGCHLD;
   args.cgroup = cg.v2_dir >= 0 ? static_cast<uint64_t>(cg.v2_dir) : 0;
 
-  // The child starts with every signal blocked: no handler of Node's may run in it
-  // before RunChild has reset them; it unblocks right before execve.
+  // The child starts with every signal blocked, so no handler of Node's runs on the
+  // shared memory before the exec; the helper unblocks right before the command.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = sys::clone3(&args);
-  if (pid == 0) RunChild(plan, fds, exec);
+  long pid = CloneExec(&args, &launch);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return err->Set("clone", "clone3", plan.id, clone_errno), fail();
   s->pid = static_cast<int>(pid);
-  for (int i = 0; i < 4; i++) CloseFd(&child_ends[i]);
+  if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno), fail();
+  for (int i = 0; i < 5; i++) CloseFd(&child_ends[i]);
   CloseFd(&cg.v1_procs);
 
   Report r;

@@ -1,10 +1,7 @@
-// Raw system call wrappers.
-//
-// The container's init runs in a child cloned from a Node worker thread without
-// CLONE_VM: it owns a copy of the address space but glibc still believes the
-// other threads exist, so anything that takes a lock, allocates, or signals
-// "all threads" (setresuid, setgroups in glibc) could hang or misbehave there.
-// Everything the child calls goes through these direct syscall() wrappers.
+// System call wrappers for the calls glibc 2.36 lacks (clone3, openat2, the new
+// mount API, close_range, pidfd_send_signal) and for the credential calls, which
+// glibc broadcasts to "all threads" of the process: the init helper goes through
+// syscall() so that it changes exactly its own credentials, nothing more.
 #pragma once
 
 #include <cerrno>

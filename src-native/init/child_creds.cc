@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "child.h"
-#include "sys.h"
+#include "../sys.h"
 
 namespace nsbox {
 namespace {

@@ -1,29 +1,29 @@
-// The container's init between clone and exec.
+// The container's init between clone and the user's command.
 //
-// Runs in the cloned child (see sys.h for why only raw syscalls are used here).
+// This is the nsbox-init helper: a small static program the addon embeds, writes
+// once into a sealed memfd and execs in the freshly cloned child (see spawn.cc), so
+// no code runs between clone and exec in a copy of the multithreaded Node process.
 // Each stage either succeeds or calls Fail(), which sends a Report naming the step,
 // the failing call, errno and the path or rule involved, then exits. The stages
 // live in child_*.cc, one concern per file; child.cc runs them in order.
 #pragma once
 
-#include "plan.h"
+#include "../plan.h"
 
 namespace nsbox {
 
-// Everything the child receives from the parent besides the plan.
+// Everything the init receives from the parent besides the plan (fd numbers on its
+// command line).
 struct ChildFds {
   int sync = -1;              // our end of the handshake socketpair
   int stdio[3] = {-1, -1, -1};  // sources for fds 0..2; -1 keeps the inherited one
   int cgroup_v1_procs = -1;   // devices cgroup's cgroup.procs, opened for writing
 };
 
-// Prepared char* arrays for execve, built before clone.
-struct ExecArgs {
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-};
+[[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds);
 
-[[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds, const ExecArgs& exec);
+// Where Fail() sends its Report (the handshake socket).
+void SetReportFd(int fd);
 
 // Reports the failure of `step` (errno is read here) and exits.
 [[noreturn]] void Fail(const char* step, const char* call, const char* detail = "",

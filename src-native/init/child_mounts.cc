@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include "child.h"
-#include "sys.h"
+#include "../sys.h"
 
 namespace nsbox {
 namespace {
@@ -26,6 +26,8 @@ int NewFilesystem(const char* step, const char* type, const char* const* opts, u
                   const char* where) {
   int fs = sys::fsopen(type);
   if (fs < 0) Fail(step, "fsopen", type);
+  // What mountinfo and df show as the mount's source, as other runtimes name it.
+  if (sys::fsconfig(fs, FSCONFIG_SET_STRING, "source", type, 0) < 0) Fail(step, "fsconfig", where, "source");
   for (const char* const* kv = opts; kv && kv[0]; kv += 2) {
     int r = kv[1] ? sys::fsconfig(fs, FSCONFIG_SET_STRING, kv[0], kv[1], 0)
                   : sys::fsconfig(fs, FSCONFIG_SET_FLAG, kv[0], nullptr, 0);
@@ -262,6 +264,18 @@ void ReadonlyPaths(const ChildPlan& plan, int root) {
   }
 }
 
+// The host's own /proc, /sys, /dev, /tmp and /run mounts came along with the
+// recursive clone of "/". Fresh ones are mounted instead; the host's are detached,
+// not merely covered, so no umount inside the container can reveal them.
+void DetachHostSubtrees(const ChildPlan& plan) {
+  for (const char* dir : {"/proc", "/sys", "/dev", "/tmp", "/run"}) {
+    char path[4096];
+    CopyJoined(path, sizeof(path), plan.staging_dir.c_str(), dir);
+    if (sys::umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+      Fail("rootfs", "umount2", dir);
+  }
+}
+
 void PivotInto(int root) {
   if (fchdir(root) < 0) Fail("pivot-root", "fchdir");
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
@@ -286,6 +300,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
   int staging = open(plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (staging < 0) Fail("rootfs", "open", plan.staging_dir.c_str());
   AttachFd("rootfs", root, staging, plan.staging_dir.c_str());
+  if (plan.host_root) DetachHostSubtrees(plan);
 
   RequireDirectory(root, "proc", !plan.host_root);
   RequireDirectory(root, "sys", !plan.host_root);

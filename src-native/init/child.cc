@@ -4,22 +4,24 @@
 #include <csignal>
 #include <cstring>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "handshake.h"
-#include "sys.h"
+#include "../handshake.h"
+#include "../sys.h"
 
 namespace nsbox {
 namespace {
 
-int g_sync_fd = -1;  // the child's own copy of memory: no sharing with the parent
+int g_sync_fd = -1;
+constexpr int kSetupNiceness = 10;
 
 void SendReport(const Report& r) {
   sys::retry_eintr([&] { return send(g_sync_fd, &r, sizeof(r), MSG_NOSIGNAL); });
 }
 
-// Dispositions survive exec only when ignored, but a handler installed by Node
-// must not run in this copy of the process either: reset everything first.
+// Ignored signals stay ignored across exec (Node ignores SIGPIPE): give the
+// container default dispositions.
 void ResetSignals() {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof(dfl));
@@ -68,7 +70,12 @@ void AwaitStart(const ChildPlan& plan) {
   (void)plan;
 }
 
-[[noreturn]] void Exec(const ChildPlan& plan, const ExecArgs& exec) {
+[[noreturn]] void Exec(const ChildPlan& plan) {
+  std::vector<char*> argv, envp;
+  for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   syscall(SYS_umask, 022);
   sigset_t none;
   sigemptyset(&none);
@@ -76,7 +83,7 @@ void AwaitStart(const ChildPlan& plan) {
   int err = ENOENT;
   const char* last = plan.argv.empty() ? "" : plan.argv[0].c_str();
   for (const auto& candidate : plan.exec_candidates) {
-    execve(candidate.c_str(), exec.argv.data(), exec.envp.data());
+    execve(candidate.c_str(), argv.data(), envp.data());
     // Like execvp: keep looking past missing or unreadable entries, remember EACCES.
     if (errno == ENOENT || errno == ENOTDIR) continue;
     err = errno;
@@ -88,6 +95,8 @@ void AwaitStart(const ChildPlan& plan) {
 }
 
 }  // namespace
+
+void SetReportFd(int fd) { g_sync_fd = fd; }
 
 void CopyJoined(char* dst, size_t cap, const char* a, const char* b) {
   size_t n = 0;
@@ -108,8 +117,15 @@ void Fail(const char* step, const char* call, const char* detail, const char* de
   _exit(127);
 }
 
-void RunChild(const ChildPlan& plan, const ChildFds& fds, const ExecArgs& exec) {
-  g_sync_fd = fds.sync;
+void RunChild(const ChildPlan& plan, const ChildFds& fds) {
+  SetReportFd(fds.sync);
+  // Setup is kernel-heavy (namespaces, mounts) and competes for CPU with the Node
+  // process that asked for it; at a lower priority it does not delay that process's
+  // event loop. The command itself gets the creator's priority back below.
+  errno = 0;
+  const int priority = getpriority(PRIO_PROCESS, 0);
+  const bool lowered = errno == 0 &&
+      setpriority(PRIO_PROCESS, 0, priority + kSetupNiceness > 19 ? 19 : priority + kSetupNiceness) == 0;
   ResetSignals();
   syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
   SetupStdio(fds);
@@ -118,13 +134,14 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds, const ExecArgs& exec) 
   SetupMountNamespace(plan);
   CloseOtherFds(fds.sync);
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
+  if (lowered && setpriority(PRIO_PROCESS, 0, priority) < 0) Fail("priority", "setpriority");
   SetupCredentials(plan);
   // After the uid change, which clears it. Covers the window after start; before
   // start the handshake's EOF does the same job.
   if (plan.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
     Fail("parent-death-signal", "prctl");
   AwaitStart(plan);
-  Exec(plan, exec);
+  Exec(plan);
 }
 
 }  // namespace nsbox

@@ -1,0 +1,32 @@
+// Starting the init helper: a vfork-style clone3 straight into execveat.
+//
+// clone3(CLONE_VM | CLONE_VFORK) shares Node's memory instead of copying its page
+// tables, and suspends only the calling worker thread until the child has exec'd;
+// the child runs on its own small stack and does nothing but clear close-on-exec on
+// the fds it passes and execveat the helper. The helper image lives in a sealed
+// memfd, so there is no file on disk a container could overwrite through
+// /proc/<pid>/exe.
+#pragma once
+
+#include <linux/sched.h>
+
+#include "setup_error.h"
+
+namespace nsbox {
+
+// The sealed memfd holding nsbox-init; created on first use, kept for the process.
+int HelperFd(SetupError* err);
+
+struct HelperLaunch {
+  int helper_fd = -1;
+  char* const* argv = nullptr;  // argv of the helper, nullptr-terminated
+  const int* pass_fds = nullptr;  // fds the helper inherits (close-on-exec cleared in the child only)
+  int npass = 0;
+  int exec_errno = 0;             // set by the child when execveat fails
+};
+
+// Returns the child's pid (pidfd and cgroup as in `args`), or -1 with errno. When the
+// child could not exec the helper, launch->exec_errno says why; it has exited then.
+long CloneExec(struct clone_args* args, HelperLaunch* launch);
+
+}  // namespace nsbox

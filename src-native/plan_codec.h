@@ -1,0 +1,162 @@
+// The plan's wire format between the addon and the init helper: a flat, length-
+// prefixed encoding of ChildPlan, written into a memfd before clone and read back by
+// the helper. Both sides are compiled from this one header, so they cannot drift.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "plan.h"
+
+namespace nsbox {
+
+class PlanWriter {
+ public:
+  void U64(uint64_t v) { Raw(&v, sizeof(v)); }
+  void Bool(bool v) { U64(v ? 1 : 0); }
+  void Str(const std::string& s) {
+    U64(s.size());
+    Raw(s.data(), s.size());
+  }
+  void Strs(const std::vector<std::string>& v) {
+    U64(v.size());
+    for (const auto& s : v) Str(s);
+  }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  void Raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  std::string out_;
+};
+
+class PlanReader {
+ public:
+  PlanReader(const char* p, size_t n) : p_(p), end_(p + n) {}
+  bool ok() const { return ok_; }
+  uint64_t U64() {
+    uint64_t v = 0;
+    if (!Take(&v, sizeof(v))) return 0;
+    return v;
+  }
+  bool Bool() { return U64() != 0; }
+  std::string Str() {
+    uint64_t n = U64();
+    if (n > static_cast<uint64_t>(end_ - p_)) return Bad(), std::string();
+    std::string s(p_, n);
+    p_ += n;
+    return s;
+  }
+  std::vector<std::string> Strs() {
+    uint64_t n = U64();
+    std::vector<std::string> v;
+    for (uint64_t i = 0; i < n && ok_; i++) v.push_back(Str());
+    return v;
+  }
+
+ private:
+  bool Take(void* out, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) return Bad(), false;
+    memcpy(out, p_, n);
+    p_ += n;
+    return true;
+  }
+  void Bad() {
+    ok_ = false;
+    p_ = end_;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+// Field order is the format: change both functions together.
+inline std::string EncodePlan(const ChildPlan& p) {
+  PlanWriter w;
+  w.Str(p.id);
+  w.Str(p.rootfs);
+  w.Bool(p.host_root);
+  w.Str(p.staging_dir);
+  w.Strs(p.exec_candidates);
+  w.Strs(p.argv);
+  w.Strs(p.env);
+  w.Str(p.cwd);
+  w.Str(p.hostname);
+  w.U64(p.uid);
+  w.U64(p.gid);
+  w.U64(p.groups.size());
+  for (uint32_t g : p.groups) w.U64(g);
+  w.U64(p.clone_flags);
+  w.Bool(p.new_cgroupns);
+  w.Bool(p.loopback_up);
+  w.U64(p.mounts.size());
+  for (const MountPlan& m : p.mounts) {
+    w.U64(m.kind);
+    w.Str(m.source);
+    w.Str(m.destination);
+    w.Bool(m.readonly);
+    w.Bool(m.recursive);
+    w.Str(m.tmpfs_mode);
+    w.Str(m.tmpfs_size);
+  }
+  w.Bool(p.readonly_rootfs);
+  w.Bool(p.sys_readonly);
+  w.Strs(p.masked_paths);
+  w.Strs(p.readonly_paths);
+  for (uint64_t set : {p.caps.bounding, p.caps.effective, p.caps.permitted, p.caps.inheritable, p.caps.ambient})
+    w.U64(set);
+  w.Bool(p.no_new_privileges);
+  w.Bool(p.die_with_parent);
+  w.U64(p.stdio);
+  w.Str(p.cgroup_v1_devices);
+  return w.bytes();
+}
+
+inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
+  PlanReader r(data, n);
+  p->id = r.Str();
+  p->rootfs = r.Str();
+  p->host_root = r.Bool();
+  p->staging_dir = r.Str();
+  p->exec_candidates = r.Strs();
+  p->argv = r.Strs();
+  p->env = r.Strs();
+  p->cwd = r.Str();
+  p->hostname = r.Str();
+  p->uid = static_cast<uint32_t>(r.U64());
+  p->gid = static_cast<uint32_t>(r.U64());
+  uint64_t ngroups = r.U64();
+  for (uint64_t i = 0; i < ngroups && r.ok(); i++) p->groups.push_back(static_cast<uint32_t>(r.U64()));
+  p->clone_flags = r.U64();
+  p->new_cgroupns = r.Bool();
+  p->loopback_up = r.Bool();
+  uint64_t nmounts = r.U64();
+  for (uint64_t i = 0; i < nmounts && r.ok(); i++) {
+    MountPlan m;
+    m.kind = static_cast<MountPlan::Kind>(r.U64());
+    m.source = r.Str();
+    m.destination = r.Str();
+    m.readonly = r.Bool();
+    m.recursive = r.Bool();
+    m.tmpfs_mode = r.Str();
+    m.tmpfs_size = r.Str();
+    p->mounts.push_back(m);
+  }
+  p->readonly_rootfs = r.Bool();
+  p->sys_readonly = r.Bool();
+  p->masked_paths = r.Strs();
+  p->readonly_paths = r.Strs();
+  p->caps.bounding = r.U64();
+  p->caps.effective = r.U64();
+  p->caps.permitted = r.U64();
+  p->caps.inheritable = r.U64();
+  p->caps.ambient = r.U64();
+  p->no_new_privileges = r.Bool();
+  p->die_with_parent = r.Bool();
+  p->stdio = static_cast<ChildPlan::Stdio>(r.U64());
+  p->cgroup_v1_devices = r.Str();
+  return r.ok();
+}
+
+}  // namespace nsbox

@@ -1,0 +1,278 @@
+// The runtime core from the inside: namespaces, capabilities, /dev, /proc, mounts,
+// users, stdio and the lifecycle, each observed by processes in the container.
+import test from 'ava';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ContainerError, createContainer, run } from '../lib';
+import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
+import { hostInfo } from '../lib/host';
+import { busyboxRootfs, leftovers, removeRootfs, sh } from './helpers';
+
+function capLine(status: string, name: string): bigint {
+  const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
+  if (!m) throw new Error(`no ${name} in ${status}`);
+  return BigInt(`0x${m[1]}`);
+}
+
+test('default profile: exactly Docker\'s 14 capabilities in bounding, effective and permitted; inheritable and ambient empty', async (t) => {
+  const r = await sh('cat /proc/self/status');
+  const want = toMask(DOCKER_DEFAULT_CAPABILITIES);
+  for (const set of ['CapBnd', 'CapEff', 'CapPrm']) t.is(capLine(r.stdout, set), want, set);
+  t.is(capLine(r.stdout, 'CapInh'), 0n);
+  t.is(capLine(r.stdout, 'CapAmb'), 0n);
+});
+
+test('privileged: every capability this process holds', async (t) => {
+  const r = await sh('cat /proc/self/status', { profile: 'privileged' });
+  t.is(capLine(r.stdout, 'CapBnd'), hostInfo().capBounding);
+  t.is(capLine(r.stdout, 'CapEff'), hostInfo().capBounding);
+  t.is(capLine(r.stdout, 'CapInh'), 0n);
+});
+
+test('a non-root user keeps the bounding set but has no effective capabilities; ids and groups are applied', async (t) => {
+  const r = await sh('id -u; id -g; id -G; cat /proc/self/status', { user: { uid: 1000, gid: 1001, groups: [1001, 27] } });
+  const [uid, gid, groups] = r.stdout.split('\n');
+  t.is(uid, '1000');
+  t.is(gid, '1001');
+  t.deepEqual(groups.split(' ').sort(), ['1001', '27']);
+  t.is(capLine(r.stdout, 'CapEff'), 0n);
+  t.is(capLine(r.stdout, 'CapInh'), 0n);
+  t.is(capLine(r.stdout, 'CapAmb'), 0n);
+  t.is(capLine(r.stdout, 'CapBnd'), toMask(DOCKER_DEFAULT_CAPABILITIES));
+});
+
+test('ambient capabilities reach a non-root process when asked for', async (t) => {
+  const caps = ['CAP_NET_BIND_SERVICE'];
+  const r = await sh('cat /proc/self/status', {
+    user: { uid: 1000 },
+    capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
+  });
+  t.is(capLine(r.stdout, 'CapAmb'), toMask(caps));
+  t.is(capLine(r.stdout, 'CapEff'), toMask(caps));
+});
+
+test('noNewPrivileges sets NoNewPrivs', async (t) => {
+  const on = await sh('grep NoNewPrivs /proc/self/status', { noNewPrivileges: true });
+  const off = await sh('grep NoNewPrivs /proc/self/status');
+  t.regex(on.stdout, /NoNewPrivs:\s*1/);
+  t.regex(off.stdout, /NoNewPrivs:\s*0/);
+});
+
+test('pid namespace: the command is pid 1; uts: the hostname is set', async (t) => {
+  const r = await sh('echo $$; hostname', { hostname: 'box-1' });
+  t.is(r.stdout, '1\nbox-1\n');
+});
+
+test('only fds 0, 1 and 2 are open inside: none of Node\'s own fds reach the container', async (t) => {
+  const { openSync, closeSync, readdirSync } = await import('node:fs');
+  const held = openSync('/', 'r');
+  t.true(readdirSync('/proc/self/fd').length > 5, 'Node holds more fds than stdio');
+  const r = await sh('ls /proc/$$/fd');
+  closeSync(held);
+  t.deepEqual(r.stdout.trim().split('\n').sort(), ['0', '1', '2']);
+});
+
+test('network namespace: only loopback, and it is up', async (t) => {
+  const r = await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags');
+  const [ifaces, , flags] = [r.stdout.split('\n')[0], null, r.stdout.split('\n')[2]];
+  t.is(ifaces, 'lo');
+  t.is(Number(flags) & 1, 1, 'IFF_UP');
+});
+
+test('/dev: the standard nodes with the right numbers, the symlinks, devpts, shm and mqueue', async (t) => {
+  const r = await sh('stat -c "%n %F %t:%T" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; ' +
+    'readlink /dev/ptmx /dev/fd /dev/stdin /dev/stdout /dev/stderr; ' +
+    'grep -E " /dev/(pts|shm|mqueue) " /proc/self/mountinfo | sed "s/.* \\(\\/dev\\/[a-z]*\\) .* - \\([a-z]*\\) .*/\\1 \\2/" | sort');
+  const lines = r.stdout.trim().split('\n');
+  t.deepEqual(lines.slice(0, 6), [
+    '/dev/null character special file 1:3', '/dev/zero character special file 1:5',
+    '/dev/full character special file 1:7', '/dev/random character special file 1:8',
+    '/dev/urandom character special file 1:9', '/dev/tty character special file 5:0',
+  ]);
+  t.deepEqual(lines.slice(6, 11), ['pts/ptmx', '/proc/self/fd', '/proc/self/fd/0', '/proc/self/fd/1', '/proc/self/fd/2']);
+  t.deepEqual(lines.slice(11), ['/dev/mqueue mqueue', '/dev/pts devpts', '/dev/shm tmpfs']);
+});
+
+test('/proc is fresh with masked and read-only paths; /sys is read-only', async (t) => {
+  const r = await sh('cat /proc/keys | wc -c; ls /proc/acpi 2>/dev/null | wc -l; ' +
+    'echo 1 > /proc/sys/kernel/domainname 2>&1 || echo sys-ro; touch /sys/x 2>&1 || echo sysfs-ro; ' +
+    'ls /proc | grep -cE "^[0-9]+$"');
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], '0', '/proc/keys reads as /dev/null');
+  t.is(lines[1], '0', '/proc/acpi is empty');
+  t.true(lines.includes('sys-ro'), r.stdout + r.stderr);
+  t.true(lines.includes('sysfs-ro'));
+  t.true(Number(lines.at(-1)) <= 3, `only the container's processes are in /proc: ${lines.at(-1)}`);
+});
+
+test('privileged: nothing masked and /sys writable', async (t) => {
+  const r = await sh('grep -c " /proc/keys " /proc/self/mountinfo; grep " /sys " /proc/self/mountinfo | grep -c " rw,"', { profile: 'privileged' });
+  t.deepEqual(r.stdout.trim().split('\n'), ['0', '1']);
+});
+
+test('the host rootfs view is read-only, with its own /tmp and /run', async (t) => {
+  const r = await sh('touch /etc/nsbox-test 2>&1; touch /tmp/x && echo tmp-ok; ls /run');
+  t.regex(r.stdout, /Read-only file system/);
+  t.regex(r.stdout, /tmp-ok/);
+  t.is(r.stdout.split('tmp-ok\n')[1], '');
+});
+
+test('a directory rootfs: pivoted into, with mounts: bind ro, bind rw, tmpfs; readonlyRootfs', async (t) => {
+  const root = busyboxRootfs();
+  const shared = join(root, '..', `${root.split('/').pop()}-shared`);
+  mkdirSync(shared);
+  writeFileSync(join(shared, 'hello'), 'world');
+  try {
+    const r = await run({
+      command: ['sh', '-c', 'cat /data/hello; echo x > /data/new 2>&1 || echo data-ro; echo y > /rw/new && echo rw-ok; ' +
+        'echo z > /scratch/f && echo tmpfs-ok; touch /x 2>&1 || echo root-ro; ls /'],
+      rootfs: root,
+      readonlyRootfs: true,
+      mounts: [
+        { type: 'bind', source: shared, destination: '/data', readonly: true },
+        { type: 'bind', source: shared, destination: '/rw' },
+        { type: 'tmpfs', destination: '/scratch', mode: 0o1777, size: '1m' },
+      ],
+    });
+    t.is(r.exitCode, 0, r.stderr);
+    t.regex(r.stdout, /^world/);
+    for (const s of ['data-ro', 'rw-ok', 'tmpfs-ok', 'root-ro']) t.true(r.stdout.includes(s), `${s} in ${r.stdout}`);
+    t.is(readFileSync(join(shared, 'new'), 'utf8'), 'y\n', 'written through the rw bind only');
+  } finally {
+    removeRootfs(root);
+    removeRootfs(shared);
+  }
+});
+
+test('a mount destination that is a symlink to /etc lands in the rootfs\'s own /etc', async (t) => {
+  const root = busyboxRootfs();
+  const src = `${root}-src`;
+  mkdirSync(src);
+  writeFileSync(join(src, 'marker'), 'm');
+  symlinkSync('/etc', join(root, 'link'));
+  try {
+    const r = await run({ command: ['ls', '/etc'], rootfs: root, mounts: [{ type: 'bind', source: src, destination: '/link' }] });
+    t.is(r.stdout.trim(), 'marker');
+    t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(src));
+  } finally {
+    removeRootfs(root);
+    removeRootfs(src);
+  }
+});
+
+for (const dir of ['proc', 'sys', 'dev']) {
+  test(`a rootfs whose /${dir} is a symlink is refused, naming the step and path`, async (t) => {
+    const root = busyboxRootfs();
+    const { rmdirSync } = await import('node:fs');
+    rmdirSync(join(root, dir));
+    symlinkSync('/tmp', join(root, dir));
+    try {
+      const e = await t.throwsAsync(run({ command: ['true'], rootfs: root, id: `symlink-${dir}-${process.pid}` }), { instanceOf: ContainerError });
+      t.is(e?.code, 'ELOOP');
+      t.is(e?.step, 'rootfs-check');
+      t.is(e?.path, `/${dir}`);
+      t.deepEqual(leftovers(`symlink-${dir}-${process.pid}`), []);
+    } finally {
+      removeRootfs(root);
+    }
+  });
+}
+
+test('env, cwd and PATH lookup inside the container', async (t) => {
+  const r = await run({ command: ['sh', '-c', 'echo "$FOO $HOME $(pwd)"'], env: { FOO: 'bar' }, cwd: '/tmp' });
+  t.is(r.stdout, 'bar /root /tmp\n');
+});
+
+test('a failing setup step reports step, errno and path, and leaves nothing behind', async (t) => {
+  const id = `badcwd-${process.pid}`;
+  const e = await t.throwsAsync(createContainer({ command: ['true'], cwd: '/does/not/exist', id }), { instanceOf: ContainerError });
+  t.is(e?.code, 'ENOENT');
+  t.is(e?.step, 'cwd');
+  t.is(e?.syscall, 'chdir');
+  t.is(e?.path, '/does/not/exist');
+  t.deepEqual(leftovers(id), []);
+});
+
+test('exec of a missing binary rejects start() with ENOENT and the container exits 127', async (t) => {
+  const c = await createContainer({ command: ['/no/such/binary'], stdio: 'ignore' });
+  const e = await t.throwsAsync(c.start(), { instanceOf: ContainerError });
+  t.is(e?.code, 'ENOENT');
+  t.is(e?.step, 'exec');
+  t.deepEqual(await c.wait(), { exitCode: 127, signal: null });
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('lifecycle: created -> running -> stopped -> destroyed; start twice is a state error; wait resolves once', async (t) => {
+  const c = await createContainer({ command: ['sh', '-c', 'read x; echo got $x'] });
+  t.is(c.state, 'created');
+  t.true(c.pid > 0);
+  const out: Buffer[] = [];
+  c.stdout!.on('data', (d: Buffer) => out.push(d));
+  await c.start();
+  t.is(c.state, 'running');
+  await t.throwsAsync(c.start(), { code: 'ERR_CONTAINER_STATE' });
+  c.stdin!.end('hello\n');
+  const status = await c.wait();
+  t.deepEqual(status, { exitCode: 0, signal: null });
+  t.is(await c.wait(), status);
+  t.is(c.state, 'stopped');
+  await new Promise((r) => c.stdout!.once('close', r));
+  t.is(Buffer.concat(out).toString(), 'got hello\n');
+  await c.destroy();
+  t.is(c.state, 'destroyed');
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('kill() delivers the signal; wait() reports it', async (t) => {
+  const c = await createContainer({ command: ['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'], stdio: 'ignore' });
+  await c.start();
+  await new Promise((r) => setTimeout(r, 200));
+  t.true(c.kill('SIGTERM'));
+  t.deepEqual(await c.wait(), { exitCode: 7, signal: null });
+  t.false(c.kill('SIGKILL'));
+  await c.destroy();
+  const d = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  await d.start();
+  d.kill(9);
+  t.deepEqual(await d.wait(), { exitCode: null, signal: 'SIGKILL' });
+  await d.destroy();
+  t.throws(() => d.kill('SIGNOPE' as NodeJS.Signals), { code: 'ERR_INVALID_SIGNAL' });
+});
+
+test('destroy() of a created (never started) container and of a running one leaves nothing', async (t) => {
+  const a = await createContainer({ command: ['sleep', '100'] });
+  await a.destroy();
+  t.deepEqual(await a.wait(), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(leftovers(a.id, a.pid), []);
+  const b = await createContainer({ command: ['sh', '-c', 'sleep 100 & sleep 100 & wait'], stdio: 'ignore' });
+  await b.start();
+  await b.destroy();
+  t.deepEqual(leftovers(b.id, b.pid), []);
+});
+
+test('an AbortSignal destroys the container', async (t) => {
+  const ac = new AbortController();
+  const c = await createContainer({ command: ['sleep', '100'], signal: ac.signal, stdio: 'ignore' });
+  await c.start();
+  ac.abort();
+  t.deepEqual(await c.wait(), { exitCode: null, signal: 'SIGKILL' });
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+  await t.throwsAsync(createContainer({ command: ['true'], signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+});
+
+test('stdio inherit and ignore', async (t) => {
+  const ignored = await run({ command: ['sh', '-c', 'echo out; echo err >&2'], stdio: 'ignore' });
+  t.deepEqual([ignored.stdout, ignored.stderr, ignored.exitCode], ['', '', 0]);
+  const inherited = await createContainer({ command: ['true'], stdio: 'inherit' });
+  t.is(inherited.stdout, null);
+  await inherited.start();
+  t.is((await inherited.wait()).exitCode, 0);
+  await inherited.destroy();
+});
+
+test('ipc and cgroup namespaces: own SysV ipc, cgroup root is the container\'s own', async (t) => {
+  const r = await sh('cat /proc/self/cgroup | grep "^0::"; ls /proc/sysvipc/shm | wc -l');
+  t.is(r.stdout.split('\n')[0], '0::/');
+});

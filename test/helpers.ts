@@ -1,0 +1,65 @@
+// Shared test helpers: a busybox rootfs, shell runs, and checks that a container
+// left nothing behind on the host.
+import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostInfo } from '../lib/host';
+import { run, type RunResult, type RunSpec } from '../lib/run';
+
+export const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'cat', 'ls', 'mknod', 'echo', 'id', 'hostname', 'head', 'od', 'grep', 'true', 'false', 'sleep',
+  'stat', 'readlink', 'touch', 'dd', 'wc', 'test', 'env', 'ps', 'mount', 'pwd', 'mkdir', 'rm', 'ln', 'printf', 'kill'];
+
+/** A minimal rootfs: busybox-static and its applets. The caller removes it with removeRootfs(). */
+export function busyboxRootfs(): string {
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: install busybox-static (.ci/run does)`);
+  const root = mkdtempSync(join(tmpdir(), 'nsbox-rootfs-'));
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root']) mkdirSync(join(root, d));
+  copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
+  for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a));
+  return root;
+}
+
+export function removeRootfs(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** Runs a shell script in a container with `spec`; the default rootfs is the host's. */
+export function sh(script: string, spec: Partial<RunSpec> = {}): Promise<RunResult> {
+  return run({ command: ['/bin/sh', '-c', script], ...spec });
+}
+
+/** Paths a container with this id may own on the host. */
+export function cgroupPaths(id: string): string[] {
+  const h = hostInfo();
+  return [h.cgroup2Parent, h.devicesV1Parent].filter((p): p is string => !!p).map((p) => join(p, id));
+}
+
+/** What of a container is still on the host: cgroup dirs, its init process, mounts under the staging dir. */
+export function leftovers(id: string, pid?: number): string[] {
+  const left = cgroupPaths(id).filter((p) => existsSync(p)).map((p) => `cgroup ${p}`);
+  if (pid !== undefined && existsSync(`/proc/${pid}`)) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    left.push(`process ${pid}: ${stat.slice(0, 60)}`);
+  }
+  const staging = hostInfo().stagingDir;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line.split(' ')[4]?.startsWith(staging)) left.push(`mount ${line}`);
+  }
+  return left;
+}
+
+export function openFds(): string[] {
+  return readdirSync('/proc/self/fd');
+}
+
+/** The first block device of the host, as "major minor" (e.g. vda). */
+export function firstBlockDevice(): { name: string; major: number; minor: number } {
+  for (const line of readFileSync('/proc/partitions', 'utf8').split('\n').slice(2)) {
+    const [major, minor, , name] = line.trim().split(/\s+/);
+    if (name) return { name, major: Number(major), minor: Number(minor) };
+  }
+  throw new Error('no block device in /proc/partitions');
+}
+
+export const BACKENDS = ['v2', 'v1'] as const;

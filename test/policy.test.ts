@@ -1,0 +1,187 @@
+// The pure policy layer: no root, no syscalls. Capabilities, device rules, spec
+// validation and host detection from sample mount tables.
+import test from 'ava';
+import { ContainerError } from '../lib/errors';
+import { detectCgroups, parseMountInfo } from '../lib/host';
+import {
+  CAPABILITY_NAMES, DOCKER_DEFAULT_CAPABILITIES, fromMask, normalizeCapability, resolveCapabilities, toMask,
+} from '../lib/policy/capabilities';
+import {
+  DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, evaluateDeviceAccess, formatDeviceRule, parseDeviceRule,
+} from '../lib/policy/devices';
+import { profiles } from '../lib/policy/profiles';
+import { DEFAULT_PATH, execCandidates, resolveSpec } from '../lib/spec';
+
+const limits = { lastCap: 40, available: (1n << 41n) - 1n };
+
+/** The code of the ContainerError `fn` throws, or 'no error'. */
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof ContainerError ? e.code : `not a ContainerError: ${e}`;
+  }
+  return 'no error';
+}
+
+test('capability names: CAP_X, X and x are the same; output is CAP_X', (t) => {
+  for (const n of ['CAP_SYS_ADMIN', 'SYS_ADMIN', 'sys_admin', 'cap_sys_admin']) t.is(normalizeCapability(n), 'CAP_SYS_ADMIN');
+  t.is(CAPABILITY_NAMES.length, 41);
+  t.is(CAPABILITY_NAMES[27], 'CAP_MKNOD');
+});
+
+test('an unknown capability is an error that suggests the nearest name', (t) => {
+  const e = t.throws(() => normalizeCapability('SYS_ADMN'), { instanceOf: ContainerError });
+  t.is(e?.code, 'ERR_INVALID_CAPABILITY');
+  t.regex(e!.message, /"SYS_ADMN".*did you mean CAP_SYS_ADMIN\?/);
+  t.regex(t.throws(() => normalizeCapability('mknd'))!.message, /CAP_MKNOD/);
+  for (const bad of ['', 42, null, undefined, {}, 'x'.repeat(100)]) {
+    t.is(codeOf(() => normalizeCapability(bad)), 'ERR_INVALID_CAPABILITY');
+  }
+});
+
+test('a capability beyond the kernel\'s cap_last_cap is an error', (t) => {
+  t.is(normalizeCapability('CAP_BPF', 39), 'CAP_BPF');
+  const e = t.throws(() => normalizeCapability('CAP_CHECKPOINT_RESTORE', 39));
+  t.regex(e!.message, /cap_last_cap \(39\)/);
+});
+
+test('masks round-trip', (t) => {
+  t.deepEqual(fromMask(toMask(DOCKER_DEFAULT_CAPABILITIES)), [...DOCKER_DEFAULT_CAPABILITIES].sort((a, b) =>
+    CAPABILITY_NAMES.indexOf(a) - CAPABILITY_NAMES.indexOf(b)));
+  t.is(toMask(['CAP_CHOWN']), 1n);
+  t.is(toMask(['CAP_CHECKPOINT_RESTORE']), 1n << 40n);
+});
+
+test('resolveCapabilities: the spec replaces named sets; ALL; ambient must be permitted and inheritable', (t) => {
+  const base = profiles.default.capabilities;
+  const m = resolveCapabilities(base, { bounding: ['chown'] }, limits);
+  t.is(m.bounding, 1n);
+  t.is(m.effective, toMask(DOCKER_DEFAULT_CAPABILITIES));
+  t.is(m.inheritable, 0n);
+  t.is(resolveCapabilities(profiles.privileged.capabilities, undefined, { lastCap: 40, available: 0xffn }).bounding, 0xffn);
+  t.is(codeOf(() => resolveCapabilities(base, { ambient: ['CAP_KILL'] }, limits)), 'ERR_INVALID_CAPABILITY');
+  t.notThrows(() => resolveCapabilities(base, { inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] }, limits));
+  t.is(codeOf(() => resolveCapabilities(base, { bounding: ['CAP_SYS_ADMIN'] }, { lastCap: 40, available: 1n })),
+    'ERR_CAPABILITY_UNAVAILABLE');
+  t.is(codeOf(() => resolveCapabilities(base, { bogus: [] }, limits)), 'ERR_INVALID_CAPABILITY');
+  t.is(codeOf(() => resolveCapabilities(base, { bounding: 'CAP_KILL' }, limits)), 'ERR_INVALID_CAPABILITY');
+});
+
+test('device rules: strings, "a" and objects parse to one normalized form', (t) => {
+  t.deepEqual(parseDeviceRule('c 10:232 rwm'), { type: 'c', major: 10, minor: 232, access: 'rwm', allow: true });
+  t.deepEqual(parseDeviceRule('b *:* m'), { type: 'b', major: '*', minor: '*', access: 'm', allow: true });
+  t.deepEqual(parseDeviceRule('a'), { type: 'a', major: '*', minor: '*', access: 'rwm', allow: true });
+  t.deepEqual(parseDeviceRule('c 1:3 mwr'), { type: 'c', major: 1, minor: 3, access: 'rwm', allow: true });
+  t.deepEqual(parseDeviceRule({ type: 'c', major: 4095, minor: 1048575, access: 'w', allow: false }),
+    { type: 'c', major: 4095, minor: 1048575, access: 'w', allow: false });
+  t.is(formatDeviceRule(parseDeviceRule('c 136:* rw')), 'c 136:* rw');
+});
+
+test('device rules: every malformed rule is ERR_INVALID_DEVICE_RULE and quotes the value', (t) => {
+  const bad: unknown[] = ['c 4096:1 rw', 'c 1:1048576 r', 'c 1:3 rr', 'c 1:3 x', 'c 1:3', 'd 1:3 r', 'c -1:3 r', 'c 1:3 rwmr',
+    ' c 1:3 r', 'c 1.5:3 r', '', 'A', { type: 'c', major: 1.5, minor: 1, access: 'r' }, { type: 'c', major: NaN, minor: 1, access: 'r' },
+    { type: 'c', major: -1, minor: 1, access: 'r' }, { type: 'c', major: 1, minor: 1, access: '' }, { type: 'x', major: 1, minor: 1, access: 'r' },
+    { type: 'c', major: 1, minor: 1, access: 'r', allow: 'yes' }, null, 7, []];
+  for (const b of bad) {
+    const e = t.throws(() => parseDeviceRule(b), { instanceOf: ContainerError }, JSON.stringify(b));
+    t.is(e?.code, 'ERR_INVALID_DEVICE_RULE');
+  }
+  t.regex(t.throws(() => parseDeviceRule('c 4096:1 rw'))!.message, /4096/);
+});
+
+test('device evaluation, default rules: create anything, use only the whitelist', (t) => {
+  const ev = (type: 'b' | 'c', major: number, minor: number, access: string) =>
+    evaluateDeviceAccess(DEFAULT_DEVICE_RULES, { type, major, minor }, access).allowed;
+  t.true(ev('c', 10, 232, 'm'));
+  t.false(ev('c', 10, 232, 'r'));
+  t.false(ev('c', 1, 1, 'rw'));
+  t.true(ev('b', 7, 0, 'm'));
+  t.false(ev('b', 7, 0, 'r'));
+  for (const [maj, min] of [[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [136, 4], [10, 200]]) {
+    t.true(ev('c', maj, min, 'rwm'), `${maj}:${min}`);
+  }
+  t.false(ev('b', 1, 3, 'r'), 'type matters');
+});
+
+test('device evaluation: the last matching rule decides each access; deny rules revoke', (t) => {
+  const rules = ['a', 'c 1:3 w', 'c 1:* rw'].map(parseDeviceRule);
+  const deny = { ...parseDeviceRule('c 1:* w'), allow: false };
+  const list = [...rules, deny];
+  const q = { type: 'c' as const, major: 1, minor: 3 };
+  t.true(evaluateDeviceAccess(list, q, 'r').allowed);
+  const w = evaluateDeviceAccess(list, q, 'rw');
+  t.false(w.allowed);
+  t.is(w.rule, deny);
+  t.true(evaluateDeviceAccess(list, q, 'm').allowed, 'm still from "a"');
+  t.true(evaluateDeviceAccess(PRIVILEGED_DEVICE_RULES, { type: 'b', major: 4095, minor: 1048575 }, 'rwm').allowed);
+  t.deepEqual(evaluateDeviceAccess([], q, 'r'), { allowed: false, rule: null });
+});
+
+test('resolveSpec: defaults of a minimal spec', (t) => {
+  const r = resolveSpec({ command: ['sh'] }, limits);
+  t.deepEqual(r.namespaces, ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup']);
+  t.deepEqual(r.rootfs, { host: true });
+  t.is(r.profile, profiles.default);
+  t.deepEqual(r.env, [`PATH=${DEFAULT_PATH}`, 'HOME=/root']);
+  t.is(r.hostname, r.id);
+  t.regex(r.id, /^[0-9a-f]{12}$/);
+  t.is(r.cwd, '/');
+  t.is(r.stdio, 'pipe');
+  t.is(r.caps.inheritable, 0n);
+  t.is(r.caps.ambient, 0n);
+  t.deepEqual(r.devices, [...DEFAULT_DEVICE_RULES]);
+  t.is(r.execCandidates[0], '/usr/local/sbin/sh');
+});
+
+test('resolveSpec: env forms, user, mounts, devices appended', (t) => {
+  const r = resolveSpec({
+    command: ['/bin/x'], env: ['A=1', 'PATH=/bin'], user: { uid: 5 },
+    mounts: [{ type: 'tmpfs', destination: '/t', mode: 0o1777, size: '1m' }], devices: ['c 10:229 rwm'],
+  }, limits);
+  t.deepEqual(r.env, ['HOME=/', 'A=1', 'PATH=/bin']);
+  t.deepEqual([r.uid, r.gid, r.groups], [5, 5, []]);
+  t.deepEqual(r.mounts[0], { kind: 'tmpfs', source: '', destination: '/t', readonly: false, recursive: false, mode: '1777', size: '1m' });
+  t.deepEqual(r.devices.at(-1), parseDeviceRule('c 10:229 rwm'));
+  t.deepEqual(r.execCandidates, ['/bin/x']);
+  t.deepEqual(resolveSpec({ command: ['y'], env: { PATH: '/a:/b/' } }, limits).execCandidates, ['/a/y', '/b/y']);
+  t.deepEqual(execCandidates('z', []), DEFAULT_PATH.split(':').map((d) => `${d}/z`));
+});
+
+test('resolveSpec: each invalid field has its code', (t) => {
+  const cases: [unknown, string][] = [
+    [null, 'ERR_INVALID_SPEC'], [[], 'ERR_INVALID_SPEC'], [{ command: 'sh' }, 'ERR_INVALID_COMMAND'],
+    [{ command: ['a\0b'] }, 'ERR_INVALID_COMMAND'], [{ command: [''] }, 'ERR_INVALID_COMMAND'],
+    [{ command: ['sh'], id: 'a/b' }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], id: '..' }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], rootfs: 'x' }, 'ERR_INVALID_ROOTFS'], [{ command: ['sh'], rootfs: '/' }, 'ERR_INVALID_ROOTFS'],
+    [{ command: ['sh'], rootfs: '/a/../b' }, 'ERR_INVALID_PATH'], [{ command: ['sh'], rootfs: { host: false } }, 'ERR_INVALID_ROOTFS'],
+    [{ command: ['sh'], cwd: '/a/' }, 'ERR_INVALID_PATH'], [{ command: ['sh'], cwd: '/a\0' }, 'ERR_INVALID_PATH'],
+    [{ command: ['sh'], env: ['NOEQUALS'] }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], env: { A: 1 } }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], hostname: 'a b' }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], user: { uid: -1 } }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], user: { uid: 2 ** 32 } }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], user: { uid: 1, groups: [NaN] } }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], namespaces: ['pid'] }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], namespaces: ['mount', 'time'] }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], mounts: [{ type: 'bind', source: 'rel', destination: '/x' }] }, 'ERR_INVALID_PATH'],
+    [{ command: ['sh'], mounts: [{ type: 'overlay', destination: '/x' }] }, 'ERR_INVALID_MOUNT'],
+    [{ command: ['sh'], mounts: [{ type: 'tmpfs', destination: '/' }] }, 'ERR_INVALID_MOUNT'],
+    [{ command: ['sh'], mounts: [{ type: 'tmpfs', destination: '/x', mode: 0o10000 }] }, 'ERR_INVALID_MOUNT'],
+    [{ command: ['sh'], mounts: [{ type: 'tmpfs', destination: '/x', size: '1 GB' }] }, 'ERR_INVALID_MOUNT'],
+    [{ command: ['sh'], stdio: 'tty' }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], signal: {} }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], deviceBackend: 'v3' }, 'ERR_INVALID_SPEC'], [{ command: ['sh'], readonlyRootfs: 'yes' }, 'ERR_INVALID_SPEC'],
+    [{ command: ['sh'], profile: { name: 'half' } }, 'ERR_INVALID_PROFILE'], [{ command: ['sh'], devices: 'a' }, 'ERR_INVALID_DEVICE_RULE'],
+  ];
+  for (const [spec, code] of cases) {
+    const e = t.throws(() => resolveSpec(spec, limits), { instanceOf: ContainerError }, JSON.stringify(spec));
+    t.is(e?.code, code, JSON.stringify(spec));
+  }
+});
+
+test('host detection: hybrid, unified and legacy mount tables', (t) => {
+  const line = (mp: string, fs: string, opts: string) => `30 22 0:27 / ${mp} rw,relatime - ${fs} ${fs} ${opts}`;
+  const hybrid = parseMountInfo([line('/sys/fs/cgroup', 'tmpfs', 'rw'), line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices'),
+    line('/sys/fs/cgroup/unified', 'cgroup2', 'rw')].join('\n'));
+  t.deepEqual(detectCgroups(hybrid), { layout: 'hybrid', cgroup2: '/sys/fs/cgroup/unified', devicesV1: '/sys/fs/cgroup/devices' });
+  t.deepEqual(detectCgroups(parseMountInfo(line('/sys/fs/cgroup', 'cgroup2', 'rw,nsdelegate'))),
+    { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
+  t.deepEqual(detectCgroups(parseMountInfo(line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices'))),
+    { layout: 'legacy', cgroup2: null, devicesV1: '/sys/fs/cgroup/devices' });
+});
