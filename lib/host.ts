@@ -76,9 +76,9 @@ export function hostInfo(): HostInfo {
     capBounding: bnd ? BigInt(`0x${bnd[1]}`) : 0n,
     stagingDir: `${STATE_DIR}/rootfs`,
   };
-  // One-time setup of the directories every container uses.
+  // Where every container's root is assembled (inside its own mount namespace). The
+  // parent cgroup directories are made and removed by the addon as containers come and go.
   mkdirSync(info.stagingDir, { recursive: true, mode: 0o700 });
-  for (const dir of [info.cgroup2Parent, info.devicesV1Parent]) if (dir) mkdirSync(dir, { recursive: true });
   debug('host %o', { ...info, capBounding: info.capBounding.toString(16) });
   cached = info;
   return info;

@@ -42,16 +42,29 @@ std::string FormatRule(const DeviceRule& r) {
   return s;
 }
 
+std::string Parent(const std::string& dir) { return dir.substr(0, dir.rfind('/')); }
+
+// mkdir of a container's directory and, when missing, of the library's parent. The
+// parent is removed again once empty (RemoveCgroupDir), possibly by another process
+// between our two mkdirs: then we make it again.
+bool MakeCgroupDir(const std::string& dir, SetupError* err) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (mkdir(dir.c_str(), 0755) == 0) return true;
+    if (errno != ENOENT) break;
+    if (mkdir(Parent(dir).c_str(), 0755) < 0 && errno != EEXIST)
+      return err->Set("cgroup", "mkdir", Parent(dir));
+  }
+  return err->Set("cgroup", "mkdir", dir);
+}
+
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
   if (!plan.cgroup_v2_dir.empty()) {
-    if (mkdir(plan.cgroup_v2_dir.c_str(), 0755) < 0)
-      return err->Set("cgroup", "mkdir", plan.cgroup_v2_dir);
+    if (!MakeCgroupDir(plan.cgroup_v2_dir, err)) return false;
     fds->v2_dir = open(plan.cgroup_v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fds->v2_dir < 0) return err->Set("cgroup", "open", plan.cgroup_v2_dir);
   }
   if (!plan.cgroup_v1_devices.empty()) {
-    if (mkdir(plan.cgroup_v1_devices.c_str(), 0755) < 0)
-      return err->Set("cgroup", "mkdir", plan.cgroup_v1_devices);
+    if (!MakeCgroupDir(plan.cgroup_v1_devices, err)) return false;
     std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
     fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
@@ -78,11 +91,15 @@ bool KillCgroup(const std::string& v2_dir, SetupError* err) {
 bool RemoveCgroupDir(const std::string& dir, SetupError* err) {
   if (dir.empty()) return true;
   for (int attempt = 0;; attempt++) {
-    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) break;
     if (errno != EBUSY || attempt == 200) return err->Set("cgroup-remove", "rmdir", dir);
     struct timespec ts = {0, 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
+  // The library's parent goes too when this was its last container; EBUSY means
+  // another container (of any process) still uses it.
+  rmdir(Parent(dir).c_str());
+  return true;
 }
 
 }  // namespace nsbox

@@ -20,7 +20,8 @@ struct CgroupFds {
   int v1_procs = -1;   // devices/<id>/cgroup.procs, for the child to join
 };
 
-// Makes the directories (failing on an existing one: ids are unique) and opens the fds.
+// Makes the directories (failing on an existing one: ids are unique), and the
+// library's parent directory when missing, and opens the fds.
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
 
 // v1: "a" to devices.deny, then every rule in order to devices.allow or devices.deny.
@@ -32,8 +33,8 @@ std::string FormatRule(const DeviceRule& r);
 // Writes "1" to cgroup.kill (every process, however deep, gets SIGKILL).
 bool KillCgroup(const std::string& v2_dir, SetupError* err);
 
-// rmdir of each non-empty path; retries briefly while the kernel still counts an
-// exiting task.
+// rmdir of a container's directory (a no-op for ""); retries briefly while the kernel
+// still counts an exiting task. Removes the library's parent too once it is empty.
 bool RemoveCgroupDir(const std::string& dir, SetupError* err);
 
 void CloseFd(int* fd);
