@@ -14,7 +14,8 @@
         "src-native/init/main.cc",
         "src-native/init/child.cc",
         "src-native/init/child_mounts.cc",
-        "src-native/init/child_creds.cc"
+        "src-native/init/child_creds.cc",
+        "src-native/init/join.cc"
       ],
       "cflags_cc": ["-O2", "-fno-exceptions"],
       "ldflags": ["-static", "-s"]

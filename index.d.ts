@@ -53,6 +53,8 @@ export type CapabilitySets = Record<CapabilitySetName, readonly string[]>;
 export declare const CAPABILITY_NAMES: readonly string[];
 /** 'CAP_SYS_ADMIN', 'SYS_ADMIN' and 'sys_admin' all become 'CAP_SYS_ADMIN'. */
 export declare function normalizeCapability(name: unknown, lastCap?: number): string;
+/** A change in Docker's terms (--cap-add, --cap-drop), or a whole new list. */
+export type CapabilityChange = { add?: readonly string[]; drop?: readonly string[] } | readonly string[];
 
 export type DeviceType = 'a' | 'b' | 'c';
 export type DeviceNumber = number | '*';
@@ -76,11 +78,27 @@ export type DeviceRuleInput = string | {
 export declare function parseDeviceRule(input: unknown): DeviceRule;
 export declare function formatDeviceRule(r: DeviceRule): string;
 
+export interface DeviceNode {
+  readonly path: string;
+  readonly type: 'b' | 'c';
+  readonly major: number;
+  readonly minor: number;
+  /** Permission bits, 0..0o7777; default 0o666. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 export interface Profile {
   readonly name: string;
   /** 'ALL' in a set stands for every capability the kernel and this process have. */
   readonly capabilities: CapabilitySets;
+  /** Device cgroup rules, in order (see devices.ts for their meaning). */
   readonly devices: readonly DeviceRule[];
+  /** Device nodes created in the rootfs at setup (each gets an rwm rule, as in runc). */
+  readonly nodes: readonly DeviceNode[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly mounts: readonly MountSpec[];
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
   readonly sysReadonly: boolean;
@@ -88,11 +106,84 @@ export interface Profile {
 }
 export declare const profiles: Readonly<{
   /** The seed model: Docker's 14 capabilities (CAP_MKNOD included), create any node, use the whitelist. */
-  default: Readonly<Profile>;
+  default: Profile;
   /** Every capability, every device, nothing masked, /sys writable. */
-  privileged: Readonly<Profile>;
+  privileged: Profile;
+  /** For systemd as init: no CAP_MKNOD (systemd then skips udev and device units), tmpfs /run, /run/lock, /tmp. */
+  systemd: Profile;
+  /** systemd-nspawn's closed device policy and capability set: no wildcard mknod. */
+  nspawn: Profile;
+  /** No capabilities, no mknod at all, the whitelist read/write only, no_new_privs. */
+  strict: Profile;
 }>;
 export type ProfileName = keyof typeof profiles;
+
+export interface ProfileDefinition {
+  name?: string;
+  /** The profile to start from; 'default' when omitted. */
+  extends?: ProfileName | Profile;
+  /** Applied to bounding, effective and permitted (Docker's --cap-add/--cap-drop; 'ALL' works). */
+  capabilities?: { add?: string[]; drop?: string[] };
+  /** Rules appended to the base's: the allows, then the denies. */
+  devices?: { allow?: DeviceRuleInput[]; deny?: DeviceRuleInput[] };
+  nodes?: DeviceNode[];
+  env?: Record<string, string>;
+  mounts?: MountSpec[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  sysReadonly?: boolean;
+  noNewPrivileges?: boolean;
+}
+/** Composes a profile from a base and changes; every field is validated. */
+export declare function defineProfile(def: ProfileDefinition): Profile;
+
+export interface OciDeviceCgroupRule {
+  allow: boolean;
+  type?: 'a' | 'b' | 'c';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+export interface OciConfigFragment {
+  process: {
+    capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
+    noNewPrivileges: boolean;
+    env: string[];
+  };
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: {
+    resources: { devices: OciDeviceCgroupRule[] };
+    devices: { path: string; type: 'b' | 'c'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
+/** The OCI fields of a profile ('ALL' expanded to every capability name known). */
+export declare function toOciConfig(profile: Profile): OciConfigFragment;
+/** A profile from an OCI config (or the fragment toOciConfig makes). */
+export declare function fromOciConfig(json: unknown, name?: string): Profile;
+
+/** What explain() looks at: a Profile, or a Container (its current rules and sets). */
+export interface ExplainSubject {
+  readonly devices: readonly DeviceRule[];
+  readonly capabilities: CapabilitySets;
+  /** The container's uid; a profile is explained for root. */
+  readonly uid?: number;
+}
+export interface ExplainQuery {
+  /** 'c 10:232', 'b 7:0', or a path such as '/dev/kvm'. */
+  device: string;
+  /** A non-empty subset of 'rwm' asked as one request, as open(2) asks for rw. */
+  access: string;
+}
+export interface Explanation {
+  allowed: boolean;
+  /** The rule that decided, or null when no rule named the device. */
+  rule: DeviceRule | null;
+  reason: string;
+}
+/** Why `subject` may or may not use a device, with the kernel's semantics. */
+export declare function explain(subject: ExplainSubject, query: ExplainQuery): Explanation;
 
 // ---- spec -------------------------------------------------------------------
 
@@ -142,6 +233,17 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** A host device handed to the container, like docker run --device. */
+export interface DevicePassthrough {
+  /** The host's node; symlinks are resolved. */
+  hostPath: string;
+  /** Where the node appears in the container; the host path when omitted. */
+  path?: string;
+  /** Default 'rwm'. */
+  access?: string;
+}
+export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
+
 export declare class Container {
   readonly id: string;
   /** The init's pid on the host. */
@@ -151,6 +253,20 @@ export declare class Container {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
   get state(): ContainerState;
+  /** The device rules in force, the profile's first, live changes last. */
+  get devices(): readonly DeviceRule[];
+  /** The capability sets the command runs (or will run) with. */
+  get capabilities(): CapabilitySets;
+  /** The uid the command runs as. */
+  get uid(): number;
+  /** Changes bounding, effective and permitted before start; 'created' only. */
+  setCapabilities(change: CapabilityChange): CapabilitySets;
+  /** Allows a device now, live for the next open(); a rule or a host node to pass through. */
+  allowDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void>;
+  /** Takes a device away again (a deny rule). */
+  denyDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void>;
+  /** Creates a node as the container would: its mount namespace, device cgroup, ids and capabilities. */
+  mknodInside(path: string, node: DeviceNodeSpec): Promise<void>;
   /** Executes the command. Only from 'created'. */
   start(): Promise<void>;
   /** Resolves once, when the container's init exits. */
@@ -174,3 +290,8 @@ export interface RunResult extends ExitStatus {
 }
 /** create + start + wait + destroy, collecting output. */
 export declare function run(spec: RunSpec): Promise<RunResult>;
+
+export declare function setCapabilities(c: Container, change: CapabilityChange): CapabilitySets;
+export declare function allowDevice(c: Container, rule: DeviceRuleInput | DevicePassthrough): Promise<void>;
+export declare function denyDevice(c: Container, rule: DeviceRuleInput | DevicePassthrough): Promise<void>;
+export declare function mknodInside(c: Container, path: string, node: DeviceNodeSpec): Promise<void>;

@@ -2,10 +2,8 @@
 // filesystem. A default container may create any device node but use only the
 // whitelist; the kernel's verdict for each operation is printed, once per device
 // cgroup backend this host offers, and for a privileged container to compare.
-import { run } from '../lib';
+import { explain, profiles, run } from '../lib';
 import { hostInfo } from '../lib/host';
-import { evaluateDeviceAccess, formatDeviceRule } from '../lib/policy/devices';
-import { profiles } from '../lib/policy/profiles';
 
 interface Op {
   label: string;
@@ -31,11 +29,11 @@ function script(): string {
     ...ops.map((o) => `p '${o.shell}'`)].join('\n');
 }
 
+/** The library's own account of the verdict (explain()), next to the kernel's. */
 function why(op: Op, profile: 'default' | 'privileged'): string {
   if (!op.device) return '';
   const { type, major, minor, access } = op.device;
-  const v = evaluateDeviceAccess(profiles[profile].devices, { type, major, minor }, access);
-  return v.allowed ? `rule "${formatDeviceRule(v.rule!)}"` : v.rule ? `rule "${formatDeviceRule(v.rule)}"` : `no rule grants ${access} on ${type} ${major}:${minor}`;
+  return explain(profiles[profile], { device: `${type} ${major}:${minor}`, access }).reason;
 }
 
 async function show(profile: 'default' | 'privileged', deviceBackend: 'v1' | 'v2') {
@@ -48,7 +46,7 @@ async function show(profile: 'default' | 'privileged', deviceBackend: 'v1' | 'v2
     // EPERM and EROFS are policy; anything else (a driver this machine lacks) is not.
     const denied = /Operation not permitted|Read-only file system/.test(error);
     const verdict = lines[i] === 'ok' ? 'allowed' : `${denied ? 'DENIED' : 'failed'}  ${error}`;
-    console.log(`  ${op.label.padEnd(26)} ${verdict.padEnd(42)} ${why(op, profile)}`);
+    console.log(`  ${op.label.padEnd(25)} ${verdict.padEnd(36)} ${why(op, profile)}`);
   });
 }
 

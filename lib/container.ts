@@ -1,13 +1,25 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
 import { defaultDeviceBackend, type HostInfo, hostInfo } from './host';
+import { hostDevice } from './explain';
 import { binding, type NativeContainer } from './native';
-import { toNativePlan } from './plan';
+import { nativePolicy, toNativePlan } from './plan';
+import {
+  applyCapabilityChange, type CapabilityChange, type CapabilityLimits, type CapabilityMasks, type CapabilitySets,
+  fromMask, toMask,
+} from './policy/capabilities';
+import {
+  applyDeviceRule, compileDeviceRules, type DevicePolicy, type DeviceRule, type DeviceRuleInput, formatDeviceRule,
+  normalizeAccess, parseDeviceRule, v1Transition,
+} from './policy/devices';
+import { explainAccess } from './policy/explain';
+import { type DeviceNode, parseDeviceNode } from './policy/nodes';
+import { validatePath } from './policy/paths';
 import { type ContainerSpec, type ResolvedSpec, resolveSpec } from './spec';
 
 const debug = createDebug('nsbox:container');
@@ -32,6 +44,18 @@ export function signalNumber(signal: unknown): number {
   throw new ContainerError('ERR_INVALID_SIGNAL', `unknown signal ${quote(signal)}`);
 }
 
+/** A host device handed to the container, like docker run --device. */
+export interface DevicePassthrough {
+  /** The host's node; symlinks are resolved. */
+  hostPath: string;
+  /** Where the node appears in the container; the host path when omitted. */
+  path?: string;
+  /** Default 'rwm'. */
+  access?: string;
+}
+
+export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
+
 function abortError(id: string): ContainerError {
   return new ContainerError('ABORT_ERR', `container ${id}: aborted`);
 }
@@ -47,6 +71,16 @@ export class Container {
 
   #state: ContainerState = 'created';
   readonly #native: NativeContainer;
+  readonly #uid: number;
+  readonly #gid: number;
+  readonly #groups: readonly number[];
+  readonly #backend: 'v1' | 'v2';
+  readonly #limits: CapabilityLimits;
+  #caps: CapabilityMasks;
+  #rules: readonly DeviceRule[];
+  #policy: DevicePolicy;
+  /** Live device changes run one after another: each replaces the program the previous attached. */
+  #updates: Promise<unknown> = Promise.resolve();
   readonly #exit: Promise<ExitStatus>;
   #destroying: Promise<void> | undefined;
   readonly #signal: AbortSignal | undefined;
@@ -55,9 +89,18 @@ export class Container {
   };
 
   /** @internal Use createContainer(). */
-  constructor(id: string, native: NativeContainer, stdio: ResolvedSpec['stdio'], signal: AbortSignal | undefined) {
+  constructor(r: ResolvedSpec, native: NativeContainer, backend: 'v1' | 'v2', limits: CapabilityLimits, signal: AbortSignal | undefined) {
+    const { id, stdio } = r;
     this.id = id;
     this.#native = native;
+    this.#uid = r.uid;
+    this.#gid = r.gid;
+    this.#groups = Object.freeze([...r.groups]);
+    this.#backend = backend;
+    this.#limits = limits;
+    this.#caps = r.caps;
+    this.#rules = Object.freeze([...r.devices]);
+    this.#policy = compileDeviceRules(r.devices);
     this.pid = native.pid;
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
@@ -82,6 +125,143 @@ export class Container {
     return this.#state;
   }
 
+  /** The device rules in force, the profile's first, live changes last. */
+  get devices(): readonly DeviceRule[] {
+    return this.#rules;
+  }
+
+  /** The capability sets the command runs (or will run) with. */
+  get capabilities(): CapabilitySets {
+    const c = this.#caps;
+    return Object.freeze({
+      bounding: fromMask(c.bounding), effective: fromMask(c.effective), permitted: fromMask(c.permitted),
+      inheritable: fromMask(c.inheritable), ambient: fromMask(c.ambient),
+    });
+  }
+
+  /** The uid the command runs as. */
+  get uid(): number {
+    return this.#uid;
+  }
+
+  #requireState(op: string, ...states: ContainerState[]): void {
+    if (!states.includes(this.#state)) {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: ${op} needs state ${states.map((s) => `"${s}"`).join(' or ')}, it is "${this.#state}"`);
+    }
+  }
+
+  /**
+   * Changes the capability sets before start: { add, drop } (Docker's terms, 'ALL'
+   * works) or a full list, applied to bounding, effective and permitted. A running
+   * process's capabilities cannot be raised from outside, so only 'created' accepts it.
+   */
+  setCapabilities(change: CapabilityChange): CapabilitySets {
+    if (this.#state !== 'created') {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: setCapabilities() needs state "created", it is "${this.#state}": ` +
+        'a running process\'s capabilities cannot be raised from outside it');
+    }
+    const list = applyCapabilityChange(fromMask(this.#caps.bounding), change, this.#limits.lastCap);
+    const mask = toMask(list, this.#limits.lastCap);
+    const missing = mask & ~this.#limits.available;
+    if (missing) {
+      throw new ContainerError('ERR_CAPABILITY_UNAVAILABLE', `${fromMask(missing).join(', ')}: this process does not hold it itself`);
+    }
+    const inheritable = this.#caps.inheritable;
+    this.#caps = { bounding: mask, effective: mask, permitted: mask, inheritable, ambient: this.#caps.ambient & mask & inheritable };
+    debug('%s: capabilities %o', this.id, list);
+    return this.capabilities;
+  }
+
+  /** Applies `rule` to the live device cgroup; serialized with other changes. */
+  #changeDevices(rule: DeviceRule): Promise<void> {
+    const run = async () => {
+      const next = applyDeviceRule(this.#policy, rule);
+      const writes = this.#backend === 'v1' ? v1Transition(this.#policy, next) : [];
+      try {
+        await this.#native.updateDevices(nativePolicy(next), writes);
+      } catch (e) {
+        throw fromNative(e, `container ${this.id}: ${formatDeviceRule(rule)}`);
+      }
+      this.#policy = next;
+      this.#rules = Object.freeze([...this.#rules, rule]);
+      debug('%s: %s', this.id, formatDeviceRule(rule));
+    };
+    const p = this.#updates.then(run, run);
+    this.#updates = p.catch(() => undefined);
+    return p;
+  }
+
+  async #passthrough(input: DevicePassthrough, allow: boolean): Promise<{ rule: DeviceRule; node: DeviceNode }> {
+    const keys = Object.keys(input);
+    const bad = keys.find((k) => k !== 'hostPath' && k !== 'path' && k !== 'access');
+    if (bad) throw new ContainerError('ERR_INVALID_DEVICE_RULE', `a passthrough is { hostPath, path, access }, got ${quote(bad)}`);
+    const hostPath = validatePath(input.hostPath, 'hostPath');
+    const path = validatePath(input.path ?? hostPath, 'path');
+    const access = normalizeAccess(input.access ?? 'rwm');
+    const real = await realpath(hostPath).catch(() => {
+      throw new ContainerError('ENOENT', `hostPath ${quote(hostPath)} does not exist`, { path: hostPath });
+    });
+    const q = hostDevice(real);
+    if (!q) throw new ContainerError('ENOENT', `hostPath ${quote(hostPath)} does not exist`, { path: hostPath });
+    const st = await stat(real);
+    const rule = parseDeviceRule({ ...q, access, allow });
+    return { rule, node: parseDeviceNode({ path, ...q, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }) };
+  }
+
+  /**
+   * Allows a device, now: live on a running container for the next open(), on both
+   * backends. A rule ('c 10:232 rwm', an object) or a host node to pass through
+   * ({ hostPath: '/dev/fuse' }: the node is created in the container too).
+   */
+  async allowDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
+    this.#requireState('allowDevice()', 'created', 'running');
+    if (typeof rule === 'object' && rule !== null && 'hostPath' in rule) {
+      const p = await this.#passthrough(rule, true);
+      await this.#changeDevices(p.rule);
+      await this.#join(p.node, false, 'allowDevice()');
+      return;
+    }
+    await this.#changeDevices(parseDeviceRule(rule));
+  }
+
+  /** Takes a device away again (a deny rule; for a passthrough, of its numbers). The node stays. */
+  async denyDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
+    this.#requireState('denyDevice()', 'created', 'running');
+    const parsed = typeof rule === 'object' && rule !== null && 'hostPath' in rule
+      ? (await this.#passthrough(rule, false)).rule
+      : Object.freeze({ ...parseDeviceRule(rule), allow: false });
+    await this.#changeDevices(parsed);
+  }
+
+  async #join(node: DeviceNode, asContainer: boolean, op: string): Promise<void> {
+    try {
+      await this.#native.join({
+        node: { ...node }, asContainer, uid: this.#uid, gid: this.#gid, groups: [...this.#groups],
+        // What the container's processes hold after exec: root gets the bounding set, others the ambient one.
+        caps: this.#uid === 0 ? this.#caps.bounding : this.#caps.ambient,
+      });
+    } catch (e) {
+      const err = fromNative(e, `container ${this.id}: ${op} ${node.path}`);
+      if (err.code === 'EPERM' && asContainer) {
+        const why = explainAccess(this, node, 'm');
+        throw new ContainerError('EPERM', `container ${this.id}: mknod ${node.path} (${node.type} ${node.major}:${node.minor}) refused: ${
+          why.allowed ? 'the kernel refused although the policy allows it' : why.reason}`, { errno: err.errno, syscall: err.syscall, step: err.step, path: node.path });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a device node as the container would: in its mount namespace (the path
+   * resolved inside its root), under its device cgroup, with its ids and capabilities,
+   * so the kernel applies the container's own policy.
+   */
+  async mknodInside(path: string, node: DeviceNodeSpec): Promise<void> {
+    const n = parseDeviceNode({ ...(typeof node === 'object' && node !== null ? node : { type: node }), path: validatePath(path, 'path') });
+    this.#requireState('mknodInside()', 'created', 'running');
+    await this.#join(n, true, 'mknodInside()');
+  }
+
   /** Executes the command. Only from 'created'. */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
@@ -89,7 +269,7 @@ export class Container {
     }
     this.#state = 'running';
     try {
-      await this.#native.start();
+      await this.#native.start(this.#caps);
     } catch (e) {
       throw fromNative(e, `container ${this.id}`);
     }
@@ -126,6 +306,7 @@ export class Container {
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#native.killAll();
     await this.#exit;
+    await this.#updates;
     this.#state = 'destroyed';
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
     try {
@@ -163,7 +344,8 @@ function deviceBackend(r: ResolvedSpec, host: HostInfo): 'v1' | 'v2' {
  */
 export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const host = hostInfo();
-  const r = resolveSpec(spec, { lastCap: host.lastCap, available: host.capBounding });
+  const limits = { lastCap: host.lastCap, available: host.capBounding };
+  const r = resolveSpec(spec, limits);
   const signal = spec.signal;
   if (signal?.aborted) throw abortError(r.id);
   const backend = deviceBackend(r, host);
@@ -175,7 +357,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   } catch (e) {
     throw fromNative(e, `container ${r.id}`);
   }
-  const container = new Container(r.id, native, r.stdio, signal);
+  const container = new Container(r, native, backend, limits, signal);
   if (signal?.aborted) {
     await container.destroy();
     throw abortError(r.id);

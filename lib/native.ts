@@ -1,6 +1,7 @@
 // The addon, loaded once from the package root (prebuilds/ first, then build/).
 import { join } from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
+import type { V1Write } from './policy/devices';
 
 /** The plan object src-native/plan_from_js.cc reads. */
 export interface NativePlan {
@@ -23,20 +24,55 @@ export interface NativePlan {
   sysReadonly: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
-  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  nodes: NativeNode[];
   noNewPrivileges: boolean;
   dieWithParent: boolean;
   stdio: string;
   cgroupV2Dir: string;
   cgroupV1Devices: string;
   deviceBackend: 'v1' | 'v2';
-  deviceRules: { type: string; major: number; minor: number; access: number; allow: boolean }[];
+  devicePolicy: NativePolicy;
+  v1Writes: V1Write[];
+}
+
+export interface NativeNode {
+  path: string;
+  type: 'b' | 'c';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface NativePolicy {
+  defaultAllow: boolean;
+  exceptions: { type: 'b' | 'c'; major: number; minor: number; access: number }[];
+}
+
+export interface NativeCaps {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export interface NativeJoin {
+  node: NativeNode;
+  asContainer: boolean;
+  uid: number;
+  gid: number;
+  groups: number[];
+  caps: bigint;
 }
 
 export interface NativeContainer {
   readonly pid: number;
   takeStdio(): [number, number, number];
-  start(): Promise<void>;
+  start(caps: NativeCaps): Promise<void>;
+  updateDevices(policy: NativePolicy, v1Writes: V1Write[]): Promise<void>;
+  join(plan: NativeJoin): Promise<void>;
   signal(sig: number): boolean;
   killAll(): void;
   onExit(cb: (code: number | null, signal: number | null) => void): void;

@@ -1,7 +1,7 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
 import type { HostInfo } from './host';
-import type { NativePlan } from './native';
-import { accessBits } from './policy/devices';
+import type { NativePlan, NativePolicy } from './native';
+import { accessBits, compileDeviceRules, type DevicePolicy, v1Writes } from './policy/devices';
 import type { ResolvedSpec } from './spec';
 
 export function cgroupDirs(id: string, host: HostInfo, backend: 'v1' | 'v2') {
@@ -11,7 +11,20 @@ export function cgroupDirs(id: string, host: HostInfo, backend: 'v1' | 'v2') {
   };
 }
 
+export function nativePolicy(p: DevicePolicy): NativePolicy {
+  return {
+    defaultAllow: p.defaultAllow,
+    exceptions: p.exceptions.map((e) => ({
+      type: e.type,
+      major: e.major === '*' ? -1 : e.major,
+      minor: e.minor === '*' ? -1 : e.minor,
+      access: accessBits(e.access),
+    })),
+  };
+}
+
 export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2'): NativePlan {
+  const policy = compileDeviceRules(r.devices);
   return {
     id: r.id,
     rootfs: 'host' in r.rootfs ? '/' : r.rootfs.path,
@@ -32,18 +45,13 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     sysReadonly: r.profile.sysReadonly,
     maskedPaths: [...r.profile.maskedPaths],
     readonlyPaths: [...r.profile.readonlyPaths],
-    caps: r.caps,
+    nodes: r.nodes.map((n) => ({ ...n })),
     noNewPrivileges: r.noNewPrivileges,
     dieWithParent: true,
     stdio: r.stdio,
     ...cgroupDirs(r.id, host, backend),
     deviceBackend: backend,
-    deviceRules: r.devices.map((d) => ({
-      type: d.type,
-      major: d.major === '*' ? -1 : d.major,
-      minor: d.minor === '*' ? -1 : d.minor,
-      access: accessBits(d.access),
-      allow: d.allow,
-    })),
+    devicePolicy: nativePolicy(policy),
+    v1Writes: backend === 'v1' ? v1Writes(policy) : [],
   };
 }

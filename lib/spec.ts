@@ -1,18 +1,16 @@
 // The container spec: its type, and its validation into a fully resolved config.
 // Pure: the host's limits come in as an argument, nothing touches the system.
-import { posix } from 'node:path';
 import { ContainerError, quote } from './errors';
 import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, resolveCapabilities } from './policy/capabilities';
 import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
-import { type Profile, type ProfileName, profiles } from './policy/profiles';
+import { type MountSpec, type ResolvedMount, resolveMount } from './policy/mounts';
+import { type DeviceNode, nodeRule } from './policy/nodes';
+import { validatePath } from './policy/paths';
+import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 export const NAMESPACES: readonly NamespaceName[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'];
 export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
-
-export type MountSpec =
-  | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
-  | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
 
 export interface UserSpec {
   uid: number;
@@ -48,16 +46,6 @@ export interface ContainerSpec {
   deviceBackend?: 'auto' | 'v1' | 'v2';
 }
 
-export interface ResolvedMount {
-  kind: 'bind' | 'tmpfs';
-  source: string;
-  destination: string;
-  readonly: boolean;
-  recursive: boolean;
-  mode: string;
-  size: string;
-}
-
 export interface ResolvedSpec {
   id: string;
   profile: Profile;
@@ -76,6 +64,7 @@ export interface ResolvedSpec {
   stdio: StdioMode;
   caps: CapabilityMasks;
   devices: DeviceRule[];
+  nodes: DeviceNode[];
   noNewPrivileges: boolean;
   deviceBackend: 'auto' | 'v1' | 'v2';
 }
@@ -100,15 +89,6 @@ function bool(v: unknown, what: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   if (typeof v !== 'boolean') fail('ERR_INVALID_SPEC', `${what} must be a boolean, got ${quote(v)}`);
   return v;
-}
-
-/** An absolute, normalized path without NUL; `what` names the field in the error. */
-export function validatePath(p: unknown, what: string): string {
-  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0') || p.length > 4095 ||
-      (p !== '/' && (posix.normalize(p) !== p || p.endsWith('/')))) {
-    fail('ERR_INVALID_PATH', `${what} must be an absolute, normalized path, got ${quote(p)}`);
-  }
-  return p;
 }
 
 function id32(v: unknown, what: string): number {
@@ -146,20 +126,6 @@ function envList(v: unknown): string[] {
   });
 }
 
-function profile(v: unknown): Profile {
-  if (v === undefined) return profiles.default;
-  if (typeof v === 'string') {
-    if (Object.hasOwn(profiles, v)) return profiles[v as ProfileName];
-    fail('ERR_INVALID_PROFILE', `unknown profile ${quote(v)}; known: ${Object.keys(profiles).join(', ')}`);
-  }
-  const p = v as Profile;
-  if (typeof v !== 'object' || v === null || typeof p.name !== 'string' || typeof p.capabilities !== 'object' ||
-      !Array.isArray(p.devices) || !Array.isArray(p.maskedPaths) || !Array.isArray(p.readonlyPaths)) {
-    fail('ERR_INVALID_PROFILE', `profile must be a profile name or a profile object, got ${quote(v)}`);
-  }
-  return p;
-}
-
 function namespaces(v: unknown): NamespaceName[] {
   if (v === undefined) return [...DEFAULT_NAMESPACES];
   if (!Array.isArray(v)) fail('ERR_INVALID_SPEC', `namespaces must be an array, got ${quote(v)}`);
@@ -171,37 +137,6 @@ function namespaces(v: unknown): NamespaceName[] {
   }
   if (!v.includes('mount')) fail('ERR_INVALID_SPEC', 'namespaces must include "mount": the rootfs is pivoted in it');
   return [...new Set(v as NamespaceName[])];
-}
-
-function mount(m: unknown, i: number): ResolvedMount {
-  const what = `mounts[${i}]`;
-  if (typeof m !== 'object' || m === null) fail('ERR_INVALID_MOUNT', `${what} must be an object, got ${quote(m)}`);
-  const type = own(m, 'type');
-  const destination = validatePath(own(m, 'destination'), `${what}.destination`);
-  if (destination === '/') fail('ERR_INVALID_MOUNT', `${what}.destination must not be "/"`);
-  const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
-  if (type === 'bind') {
-    return {
-      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, readonly,
-      recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
-    };
-  }
-  if (type === 'tmpfs') {
-    const mode = own(m, 'mode');
-    if (mode !== undefined && (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
-      fail('ERR_INVALID_MOUNT', `${what}.mode must be an integer 0..0o7777, got ${quote(mode)}`);
-    }
-    const size = own(m, 'size');
-    if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size > 0) &&
-        !(typeof size === 'string' && /^[0-9]+[kmg%]?$/.test(size))) {
-      fail('ERR_INVALID_MOUNT', `${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
-    }
-    return {
-      kind: 'tmpfs', source: '', destination, readonly, recursive: false,
-      mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
-    };
-  }
-  fail('ERR_INVALID_MOUNT', `${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
 }
 
 /** Absolute paths execve will try, in order, inside the container (execvp's search, done before clone). */
@@ -230,7 +165,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   if (typeof idValue !== 'string' || !ID_RE.test(idValue) || idValue === '.' || idValue === '..') {
     fail('ERR_INVALID_SPEC', `id must match ${ID_RE}, got ${quote(idValue)}`);
   }
-  const prof = profile(own(s, 'profile'));
+  const prof = resolveProfile(own(s, 'profile'));
 
   const rootfsValue = own(s, 'rootfs') ?? { host: true };
   let rootfs: ResolvedSpec['rootfs'];
@@ -252,7 +187,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     groups = g.map((x, i) => id32(x, `user.groups[${i}]`));
   }
 
-  let env = envList(own(s, 'env'));
+  let env = [...Object.entries(prof.env).map(([k, v]) => `${k}=${v}`), ...envList(own(s, 'env'))];
   const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
   env = [...(has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]), ...(has('HOME') ? [] : [`HOME=${uid === 0 ? '/root' : '/'}`]), ...env];
 
@@ -287,11 +222,14 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     groups,
     namespaces: namespaces(own(s, 'namespaces')),
     rootfs,
-    mounts: mountsValue.map(mount),
+    mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
+      ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
     readonlyRootfs: bool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
     stdio,
     caps: resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits),
-    devices: [...prof.devices, ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
+    devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)),
+      ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
+    nodes: [...prof.nodes],
     noNewPrivileges: bool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
     deviceBackend: backend,
   };

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <sys/wait.h>
 
+#include "bpf_devices.h"
 #include "cgroup.h"
 #include "plan_from_js.h"
 #include "spawn.h"
@@ -64,7 +65,9 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
                         InstanceMethod<&NativeContainer::Signal>("signal"),
                         InstanceMethod<&NativeContainer::KillAll>("killAll"),
                         InstanceMethod<&NativeContainer::OnExit>("onExit"),
-                        InstanceMethod<&NativeContainer::Release>("release")});
+                        InstanceMethod<&NativeContainer::Release>("release"),
+                        InstanceMethod<&NativeContainer::UpdateDevices>("updateDevices"),
+                        InstanceMethod<&NativeContainer::JoinJs>("join")});
   }
 
   explicit NativeContainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeContainer>(info) {}
@@ -74,16 +77,69 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     s_ = s;
     v2_dir_ = plan.cgroup_v2_dir;
     v1_dir_ = plan.cgroup_v1_devices;
+    v2_backend_ = plan.device_backend_v2;
   }
 
  private:
   class StartWorker : public PromiseWorker {
    public:
-    StartWorker(Napi::Env env, int sync) : PromiseWorker(env, "nsbox:start"), sync_(sync) {}
-    bool Run(SetupError* err) override { return nsbox::Start(sync_, err); }
+    StartWorker(Napi::Env env, int sync, CapabilitySets caps)
+        : PromiseWorker(env, "nsbox:start"), sync_(sync), caps_(caps) {}
+    bool Run(SetupError* err) override { return nsbox::Start(sync_, caps_, err); }
 
    private:
     int sync_;
+    CapabilitySets caps_;
+  };
+
+  // A live change of the device policy: a new BPF program swapped in atomically, or
+  // the v1 writes lib computed (grants first).
+  class UpdateDevicesWorker : public PromiseWorker {
+   public:
+    UpdateDevicesWorker(Napi::Env env, NativeContainer* c, DevicePolicy policy, std::vector<V1Write> writes)
+        : PromiseWorker(env, "nsbox:devices"), c_(c), ref_(Napi::Persistent(c->Value())), policy_(std::move(policy)),
+          writes_(std::move(writes)), v2_(c->v2_backend_), cgroup_fd_(c->s_.cgroup_v2_dir), old_prog_(c->s_.device_prog),
+          v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
+    bool Run(SetupError* err) override {
+      if (!v2_) return WriteV1DeviceRules(v1_dir_, writes_, err);
+      new_prog_ = LoadDeviceProgram(policy_, err);
+      if (new_prog_ < 0) return false;
+      if (AttachDeviceProgram(cgroup_fd_, new_prog_, old_prog_, v2_dir_, err)) return true;
+      CloseFd(&new_prog_);
+      return false;
+    }
+    Napi::Value Result(Napi::Env env) override {
+      if (new_prog_ >= 0) {
+        CloseFd(&c_->s_.device_prog);
+        c_->s_.device_prog = new_prog_;
+      }
+      return env.Undefined();
+    }
+
+   private:
+    NativeContainer* c_;
+    Napi::ObjectReference ref_;  // keeps the container alive while we run
+    DevicePolicy policy_;
+    std::vector<V1Write> writes_;
+    bool v2_;
+    int cgroup_fd_, old_prog_, new_prog_ = -1;
+    std::string v1_dir_, v2_dir_;
+  };
+
+  class JoinWorker : public PromiseWorker {
+   public:
+    JoinWorker(Napi::Env env, NativeContainer* c, JoinPlan plan)
+        : PromiseWorker(env, "nsbox:join"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)) {
+      target_.pidfd = c->s_.pidfd;
+      target_.cgroup_v2_fd = c->s_.cgroup_v2_dir;
+      target_.v1_dir = c->v1_dir_;
+    }
+    bool Run(SetupError* err) override { return nsbox::Join(plan_, target_, err); }
+
+   private:
+    Napi::ObjectReference ref_;
+    JoinPlan plan_;
+    JoinTarget target_;
   };
 
   class ReleaseWorker : public PromiseWorker {
@@ -112,7 +168,23 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   Napi::Value StartJs(const Napi::CallbackInfo& info) {
-    auto* w = new StartWorker(info.Env(), s_.sync);
+    auto* w = new StartWorker(info.Env(), s_.sync, CapsFromJs(info[0].As<Napi::Object>()));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value UpdateDevices(const Napi::CallbackInfo& info) {
+    auto* w = new UpdateDevicesWorker(info.Env(), this, PolicyFromJs(info[0].As<Napi::Object>()),
+                                      WritesFromJs(info[1].As<Napi::Array>()));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value JoinJs(const Napi::CallbackInfo& info) {
+    if (s_.pidfd < 0 || exited_) throw Napi::Error::New(info.Env(), "join: the container's init is gone");
+    auto* w = new JoinWorker(info.Env(), this, JoinFromJs(info[0].As<Napi::Object>()));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -204,6 +276,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   Spawned s_;
   std::string v2_dir_, v1_dir_;
+  bool v2_backend_ = true;
   bool exited_ = false;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference exit_cb_;

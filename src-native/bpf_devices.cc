@@ -10,7 +10,7 @@
 namespace nsbox {
 namespace {
 
-enum Reg : uint8_t { R0 = 0, R1, R2, R3, R4, R5, R6, R7, R8 };
+enum Reg : uint8_t { R0 = 0, R1, R2, R3, R4, R5 };
 
 bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
   bpf_insn i;
@@ -26,35 +26,40 @@ bpf_insn LoadCtxWord(Reg dst, int16_t off) { return Insn(BPF_LDX | BPF_MEM | BPF
 bpf_insn MovImm(Reg dst, int32_t imm) { return Insn(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 bpf_insn MovReg(Reg dst, Reg src) { return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
 bpf_insn AluImm(uint8_t op, Reg dst, int32_t imm) { return Insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm); }
-bpf_insn AluReg(uint8_t op, Reg dst, Reg src) { return Insn(BPF_ALU | op | BPF_X, dst, src, 0, 0); }
 bpf_insn JneImm(Reg dst, int32_t imm, int16_t off) { return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm); }
-bpf_insn JneReg(Reg dst, Reg src, int16_t off) { return Insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, off, 0); }
+bpf_insn JeqImm(Reg dst, int32_t imm, int16_t off) { return Insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm); }
 bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
-void AppendRule(std::vector<bpf_insn>* p, const DeviceRule& r) {
+void AppendException(std::vector<bpf_insn>* p, const DeviceException& e, bool default_allow) {
   struct Check {
     Reg reg;
     int32_t value;
   };
   Check checks[3];
   int n = 0;
-  if (r.type != 'a') checks[n++] = {R2, r.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK};
-  if (r.major >= 0) checks[n++] = {R4, static_cast<int32_t>(r.major)};
-  if (r.minor >= 0) checks[n++] = {R5, static_cast<int32_t>(r.minor)};
-  const int body = r.allow ? 6 : 5;
+  checks[n++] = {R2, e.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK};
+  if (e.major >= 0) checks[n++] = {R4, static_cast<int32_t>(e.major)};
+  if (e.minor >= 0) checks[n++] = {R5, static_cast<int32_t>(e.minor)};
+  // The access test and the return: mov r1, r3; and r1, mask; jump; mov r0, verdict; exit.
+  constexpr int kTail = 5;
   for (int i = 0; i < n; i++)
-    p->push_back(JneImm(checks[i].reg, checks[i].value, static_cast<int16_t>(n - i - 1 + body)));
-  p->push_back(MovReg(R8, R7));
-  p->push_back(AluImm(BPF_XOR, R8, -1));
-  p->push_back(AluReg(BPF_AND, R8, R3));
-  p->push_back(AluImm(BPF_AND, R8, static_cast<int32_t>(r.access)));
-  if (r.allow) p->push_back(AluReg(BPF_OR, R6, R8));
-  p->push_back(AluReg(BPF_OR, R7, R8));
+    p->push_back(JneImm(checks[i].reg, checks[i].value, static_cast<int16_t>(n - i - 1 + kTail)));
+  p->push_back(MovReg(R1, R3));
+  if (default_allow) {
+    p->push_back(AluImm(BPF_AND, R1, static_cast<int32_t>(e.access)));
+    p->push_back(JeqImm(R1, 0, 2));  // no requested bit is denied here
+    p->push_back(MovImm(R0, 0));
+  } else {
+    p->push_back(AluImm(BPF_AND, R1, static_cast<int32_t>(~e.access & 7)));
+    p->push_back(JneImm(R1, 0, 2));  // some requested bit is not granted here
+    p->push_back(MovImm(R0, 1));
+  }
+  p->push_back(Exit());
 }
 
 }  // namespace
 
-std::vector<bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules) {
+std::vector<bpf_insn> BuildDeviceProgram(const DevicePolicy& policy) {
   std::vector<bpf_insn> p;
   p.push_back(LoadCtxWord(R2, offsetof(bpf_cgroup_dev_ctx, access_type)));
   p.push_back(MovReg(R3, R2));
@@ -62,18 +67,14 @@ std::vector<bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules) {
   p.push_back(AluImm(BPF_AND, R2, 0xffff));
   p.push_back(LoadCtxWord(R4, offsetof(bpf_cgroup_dev_ctx, major)));
   p.push_back(LoadCtxWord(R5, offsetof(bpf_cgroup_dev_ctx, minor)));
-  p.push_back(MovImm(R6, 0));
-  p.push_back(MovImm(R7, 0));
-  for (auto it = rules.rbegin(); it != rules.rend(); ++it) AppendRule(&p, *it);
-  p.push_back(MovImm(R0, 0));
-  p.push_back(JneReg(R6, R3, 1));
-  p.push_back(MovImm(R0, 1));
+  for (const DeviceException& e : policy.exceptions) AppendException(&p, e, policy.default_allow);
+  p.push_back(MovImm(R0, policy.default_allow ? 1 : 0));
   p.push_back(Exit());
   return p;
 }
 
-int LoadDeviceProgram(const std::vector<DeviceRule>& rules, SetupError* err) {
-  std::vector<bpf_insn> insns = BuildDeviceProgram(rules);
+int LoadDeviceProgram(const DevicePolicy& policy, SetupError* err) {
+  std::vector<bpf_insn> insns = BuildDeviceProgram(policy);
   union bpf_attr attr;
   memset(&attr, 0, sizeof(attr));
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
@@ -96,7 +97,7 @@ int LoadDeviceProgram(const std::vector<DeviceRule>& rules, SetupError* err) {
   int again = sys::bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
   if (again >= 0) close(again);
   err->Set("device-rules", "bpf(BPF_PROG_LOAD)",
-           std::to_string(rules.size()) + " rules: " + std::string(log.c_str()).substr(0, 400), e);
+           std::to_string(policy.exceptions.size()) + " exceptions: " + std::string(log.c_str()).substr(0, 400), e);
   return -1;
 }
 

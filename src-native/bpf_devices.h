@@ -1,15 +1,13 @@
-// cgroup2 device policy: a BPF_PROG_TYPE_CGROUP_DEVICE program built from the rules.
+// cgroup2 device policy: a BPF_PROG_TYPE_CGROUP_DEVICE program built from the
+// compiled policy (lib/policy/devices.ts), which is the kernel's v1 semantics.
 //
-// Semantics (the same as lib/policy/devices.ts evaluates): default deny; for each
-// requested access bit the LAST rule that matches the device and names that bit
-// decides allow or deny; an access is allowed when every requested bit is.
-//
-// Layout: r2 = type, r3 = requested access, r4 = major, r5 = minor, r6 = allowed
-// bits, r7 = decided bits. One block per rule, last rule first:
-//   if type/major/minor differ: skip block
-//   r8 = r3 & ~r7 & rule_access          (requested, undecided, named by the rule)
-//   allow rule: r6 |= r8;   r7 |= r8
-// Finally return r6 == r3.
+// Context: r1 points to struct bpf_cgroup_dev_ctx { access_type, major, minor }, with
+// access_type = (access << 16) | type. The program loads r2 = type, r3 = requested
+// access, r4 = major, r5 = minor, then one block per exception:
+//   if type, major or minor (unless '*') differ: skip the block
+//   deny-by-default:  if (r3 & ~access) == 0: return 1   (one exception covers it all)
+//   allow-by-default: if (r3 & access) != 0: return 0    (any overlap denies)
+// and after the last block returns the default.
 #pragma once
 
 #include <linux/bpf.h>
@@ -21,10 +19,10 @@
 
 namespace nsbox {
 
-std::vector<struct bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules);
+std::vector<struct bpf_insn> BuildDeviceProgram(const DevicePolicy& policy);
 
-// Loads the program for `rules`; returns its fd (close-on-exec) or -1.
-int LoadDeviceProgram(const std::vector<DeviceRule>& rules, SetupError* err);
+// Loads the program for `policy`; returns its fd (close-on-exec) or -1.
+int LoadDeviceProgram(const DevicePolicy& policy, SetupError* err);
 
 // Attaches `prog` to the cgroup2 directory `cgroup_fd`. With `replace` >= 0 the old
 // program is swapped atomically (BPF_F_REPLACE), so no access allowed by both the

@@ -28,20 +28,6 @@ void CloseFd(int* fd) {
   *fd = -1;
 }
 
-std::string FormatRule(const DeviceRule& r) {
-  std::string s(1, r.type);
-  if (r.type == 'a') return s;
-  s += ' ';
-  s += r.major < 0 ? "*" : std::to_string(r.major);
-  s += ':';
-  s += r.minor < 0 ? "*" : std::to_string(r.minor);
-  s += ' ';
-  if (r.access & 2) s += 'r';
-  if (r.access & 4) s += 'w';
-  if (r.access & 1) s += 'm';
-  return s;
-}
-
 std::string Parent(const std::string& dir) { return dir.substr(0, dir.rfind('/')); }
 
 // mkdir of a container's directory and, when missing, of the library's parent. The
@@ -72,13 +58,9 @@ bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
   return true;
 }
 
-bool WriteV1DeviceRules(const std::string& dir, const std::vector<DeviceRule>& rules,
-                        SetupError* err) {
-  if (!WriteFile(dir + "/devices.deny", "a", "device-rules", err, "a")) return false;
-  for (const DeviceRule& r : rules) {
-    std::string rule = FormatRule(r);
-    if (!WriteFile(dir + (r.allow ? "/devices.allow" : "/devices.deny"), rule, "device-rules", err,
-                   rule))
+bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err) {
+  for (const V1Write& w : writes) {
+    if (!WriteFile(dir + (w.to_allow ? "/devices.allow" : "/devices.deny"), w.rule, "device-rules", err, w.rule))
       return false;
   }
   return true;

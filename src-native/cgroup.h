@@ -24,11 +24,8 @@ struct CgroupFds {
 // library's parent directory when missing, and opens the fds.
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
 
-// v1: "a" to devices.deny, then every rule in order to devices.allow or devices.deny.
-bool WriteV1DeviceRules(const std::string& dir, const std::vector<DeviceRule>& rules,
-                        SetupError* err);
-
-std::string FormatRule(const DeviceRule& r);
+// v1: each line, in order, to devices.allow or devices.deny (lib computes them).
+bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err);
 
 // Writes "1" to cgroup.kill (every process, however deep, gets SIGKILL).
 bool KillCgroup(const std::string& v2_dir, SetupError* err);

@@ -2,9 +2,10 @@
 //
 //   child  -> parent  Report{kReady}        setup finished: namespaces, cgroups joined,
 //                                           root pivoted, /dev and /proc built, fds
-//                                           closed, credentials and capabilities set.
+//                                           closed, cwd entered.
 //   child  -> parent  Report{kError, ...}   a setup step failed; the child exits 127.
-//   parent -> child   'S' (one byte)        start: exec the command.
+//   parent -> child   StartMessage          start: set these capability sets (they may
+//                                           have changed since create), exec the command.
 //   parent closes     (EOF)                 the creator is gone or destroyed the
 //                                           container before start: the child exits.
 //   child  -> parent  EOF                   execve succeeded (the socket is close-on-exec).
@@ -12,6 +13,10 @@
 //
 // The device rules are applied by the parent between kReady and the container's
 // `created` state, so setup itself (mknod of /dev/null & co.) never depends on them.
+// Credentials and capabilities are set after the start message, right before exec.
+//
+// The join helper (mknodInside, device passthrough) speaks a shorter dialect on its
+// own socketpair: it sends one Report, kReady for success or kError, and exits.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +31,9 @@ struct Report {
   char detail[512];   // the path or rule involved
 };
 
-constexpr char kStartByte = 'S';
+struct StartMessage {
+  char magic = 'S';
+  uint64_t caps[5] = {0, 0, 0, 0, 0};  // bounding, effective, permitted, inheritable, ambient
+};
 
 }  // namespace nsbox

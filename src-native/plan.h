@@ -22,16 +22,32 @@ struct MountPlan {
   std::string tmpfs_size;   // e.g. "64m"; empty for the default
 };
 
-struct DeviceRule {
-  char type = 'a';      // 'a', 'b' or 'c'
+// The compiled device policy (lib/policy/devices.ts): a default and exceptions.
+struct DeviceException {
+  char type = 'c';      // 'b' or 'c'
   int64_t major = -1;   // -1 for '*'
   int64_t minor = -1;   // -1 for '*'
   uint32_t access = 0;  // bit 0 mknod, bit 1 read, bit 2 write (the BPF_DEVCG_ACC_* values)
-  bool allow = true;
+};
+struct DevicePolicy {
+  bool default_allow = false;
+  std::vector<DeviceException> exceptions;
+};
+// One line for a v1 devices cgroup, in order.
+struct V1Write {
+  bool to_allow = true;  // devices.allow, else devices.deny
+  std::string rule;
 };
 
 struct CapabilitySets {
   uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+
+// A device node the init creates in the rootfs (OCI linux.devices).
+struct NodePlan {
+  std::string path;  // absolute, inside the rootfs
+  char type = 'c';
+  uint32_t major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
 };
 
 struct ChildPlan {
@@ -63,7 +79,7 @@ struct ChildPlan {
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
 
-  CapabilitySets caps;
+  std::vector<NodePlan> nodes;
   bool no_new_privileges = false;
   bool die_with_parent = true;
 
@@ -73,7 +89,21 @@ struct ChildPlan {
   std::string cgroup_v2_dir;       // empty when the host has no cgroup2 hierarchy
   std::string cgroup_v1_devices;   // empty unless the v1 device backend is used
   bool device_backend_v2 = true;
-  std::vector<DeviceRule> device_rules;
+  DevicePolicy device_policy;      // for the v2 backend
+  std::vector<V1Write> v1_writes;  // for the v1 backend
+};
+
+// A node made inside a running or created container's mount namespace by the join
+// helper (mknodInside, device passthrough).
+struct JoinPlan {
+  NodePlan node;
+  // As the container would: its device cgroup (the caller clones into the cgroup2
+  // directory and passes the v1 one), its ids and its capabilities. Otherwise with
+  // the runtime's own privileges (device passthrough is the runtime's act).
+  bool as_container = false;
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;
+  uint64_t caps = 0;  // effective and permitted
 };
 
 }  // namespace nsbox

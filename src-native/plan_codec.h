@@ -104,8 +104,12 @@ inline std::string EncodePlan(const ChildPlan& p) {
   w.Bool(p.sys_readonly);
   w.Strs(p.masked_paths);
   w.Strs(p.readonly_paths);
-  for (uint64_t set : {p.caps.bounding, p.caps.effective, p.caps.permitted, p.caps.inheritable, p.caps.ambient})
-    w.U64(set);
+  w.U64(p.nodes.size());
+  for (const NodePlan& n : p.nodes) {
+    w.Str(n.path);
+    for (uint64_t v : {uint64_t(n.type), uint64_t(n.major), uint64_t(n.minor), uint64_t(n.mode), uint64_t(n.uid), uint64_t(n.gid)})
+      w.U64(v);
+  }
   w.Bool(p.no_new_privileges);
   w.Bool(p.die_with_parent);
   w.U64(p.stdio);
@@ -147,15 +151,55 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   p->sys_readonly = r.Bool();
   p->masked_paths = r.Strs();
   p->readonly_paths = r.Strs();
-  p->caps.bounding = r.U64();
-  p->caps.effective = r.U64();
-  p->caps.permitted = r.U64();
-  p->caps.inheritable = r.U64();
-  p->caps.ambient = r.U64();
+  uint64_t nnodes = r.U64();
+  for (uint64_t i = 0; i < nnodes && r.ok(); i++) {
+    NodePlan n;
+    n.path = r.Str();
+    n.type = static_cast<char>(r.U64());
+    n.major = static_cast<uint32_t>(r.U64());
+    n.minor = static_cast<uint32_t>(r.U64());
+    n.mode = static_cast<uint32_t>(r.U64());
+    n.uid = static_cast<uint32_t>(r.U64());
+    n.gid = static_cast<uint32_t>(r.U64());
+    p->nodes.push_back(n);
+  }
   p->no_new_privileges = r.Bool();
   p->die_with_parent = r.Bool();
   p->stdio = static_cast<ChildPlan::Stdio>(r.U64());
   p->cgroup_v1_devices = r.Str();
+  return r.ok();
+}
+
+inline std::string EncodeJoin(const JoinPlan& j) {
+  PlanWriter w;
+  w.Str(j.node.path);
+  for (uint64_t v : {uint64_t(j.node.type), uint64_t(j.node.major), uint64_t(j.node.minor), uint64_t(j.node.mode),
+                     uint64_t(j.node.uid), uint64_t(j.node.gid)})
+    w.U64(v);
+  w.Bool(j.as_container);
+  w.U64(j.uid);
+  w.U64(j.gid);
+  w.U64(j.groups.size());
+  for (uint32_t g : j.groups) w.U64(g);
+  w.U64(j.caps);
+  return w.bytes();
+}
+
+inline bool DecodeJoin(const char* data, size_t n, JoinPlan* j) {
+  PlanReader r(data, n);
+  j->node.path = r.Str();
+  j->node.type = static_cast<char>(r.U64());
+  j->node.major = static_cast<uint32_t>(r.U64());
+  j->node.minor = static_cast<uint32_t>(r.U64());
+  j->node.mode = static_cast<uint32_t>(r.U64());
+  j->node.uid = static_cast<uint32_t>(r.U64());
+  j->node.gid = static_cast<uint32_t>(r.U64());
+  j->as_container = r.Bool();
+  j->uid = static_cast<uint32_t>(r.U64());
+  j->gid = static_cast<uint32_t>(r.U64());
+  uint64_t n_groups = r.U64();
+  for (uint64_t i = 0; i < n_groups && r.ok(); i++) j->groups.push_back(static_cast<uint32_t>(r.U64()));
+  j->caps = r.U64();
   return r.ok();
 }
 

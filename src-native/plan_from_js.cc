@@ -48,17 +48,66 @@ uint64_t NamespaceFlag(const std::string& ns) {
   return 0;  // "cgroup" is unshared by the child after it joined its cgroups
 }
 
+NodePlan NodeFromJs(const Napi::Object& n) {
+  NodePlan np;
+  np.path = Str(n, "path");
+  np.type = Str(n, "type") == "b" ? 'b' : 'c';
+  np.major = static_cast<uint32_t>(Int(n, "major"));
+  np.minor = static_cast<uint32_t>(Int(n, "minor"));
+  np.mode = static_cast<uint32_t>(Int(n, "mode"));
+  np.uid = static_cast<uint32_t>(Int(n, "uid"));
+  np.gid = static_cast<uint32_t>(Int(n, "gid"));
+  return np;
+}
+
 }  // namespace
 
-DeviceRule RuleFromJs(const Napi::Object& o) {
-  DeviceRule r;
-  std::string type = Str(o, "type");
-  r.type = type.empty() ? 'a' : type[0];
-  r.major = Int(o, "major");
-  r.minor = Int(o, "minor");
-  r.access = static_cast<uint32_t>(Int(o, "access"));
-  r.allow = Bool(o, "allow");
-  return r;
+JoinPlan JoinFromJs(const Napi::Object& o) {
+  JoinPlan j;
+  j.node = NodeFromJs(Field(o, "node").As<Napi::Object>());
+  j.as_container = Bool(o, "asContainer");
+  j.uid = static_cast<uint32_t>(Int(o, "uid"));
+  j.gid = static_cast<uint32_t>(Int(o, "gid"));
+  Napi::Array groups = Arr(o, "groups");
+  for (uint32_t i = 0; i < groups.Length(); i++) j.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  j.caps = U64(o, "caps");
+  return j;
+}
+
+CapabilitySets CapsFromJs(const Napi::Object& caps) {
+  CapabilitySets c;
+  c.bounding = U64(caps, "bounding");
+  c.effective = U64(caps, "effective");
+  c.permitted = U64(caps, "permitted");
+  c.inheritable = U64(caps, "inheritable");
+  c.ambient = U64(caps, "ambient");
+  return c;
+}
+
+DevicePolicy PolicyFromJs(const Napi::Object& o) {
+  DevicePolicy p;
+  p.default_allow = Bool(o, "defaultAllow");
+  Napi::Array list = Arr(o, "exceptions");
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Object e = list.Get(i).As<Napi::Object>();
+    DeviceException x;
+    std::string type = Str(e, "type");
+    x.type = type == "b" ? 'b' : 'c';
+    x.major = Int(e, "major");
+    x.minor = Int(e, "minor");
+    x.access = static_cast<uint32_t>(Int(e, "access"));
+    p.exceptions.push_back(x);
+  }
+  return p;
+}
+
+std::vector<V1Write> WritesFromJs(const Napi::Array& a) {
+  std::vector<V1Write> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object w = a.Get(i).As<Napi::Object>();
+    out.push_back({Str(w, "file") == "allow", Str(w, "rule")});
+  }
+  return out;
 }
 
 ChildPlan PlanFromJs(const Napi::Object& o) {
@@ -99,12 +148,8 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   p.sys_readonly = Bool(o, "sysReadonly");
   p.masked_paths = Strings(o, "maskedPaths");
   p.readonly_paths = Strings(o, "readonlyPaths");
-  Napi::Object caps = Field(o, "caps").As<Napi::Object>();
-  p.caps.bounding = U64(caps, "bounding");
-  p.caps.effective = U64(caps, "effective");
-  p.caps.permitted = U64(caps, "permitted");
-  p.caps.inheritable = U64(caps, "inheritable");
-  p.caps.ambient = U64(caps, "ambient");
+  Napi::Array nodes = Arr(o, "nodes");
+  for (uint32_t i = 0; i < nodes.Length(); i++) p.nodes.push_back(NodeFromJs(nodes.Get(i).As<Napi::Object>()));
   p.no_new_privileges = Bool(o, "noNewPrivileges");
   p.die_with_parent = Bool(o, "dieWithParent");
   std::string stdio = Str(o, "stdio");
@@ -112,8 +157,8 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   p.cgroup_v2_dir = Str(o, "cgroupV2Dir");
   p.cgroup_v1_devices = Str(o, "cgroupV1Devices");
   p.device_backend_v2 = Str(o, "deviceBackend") == "v2";
-  Napi::Array rules = Arr(o, "deviceRules");
-  for (uint32_t i = 0; i < rules.Length(); i++) p.device_rules.push_back(RuleFromJs(rules.Get(i).As<Napi::Object>()));
+  p.device_policy = PolicyFromJs(Field(o, "devicePolicy").As<Napi::Object>());
+  p.v1_writes = WritesFromJs(Arr(o, "v1Writes"));
   return p;
 }
 

@@ -11,6 +11,9 @@ namespace nsbox {
 // (lib/ validates the spec; this only guards the boundary).
 ChildPlan PlanFromJs(const Napi::Object& o);
 
-DeviceRule RuleFromJs(const Napi::Object& o);
+DevicePolicy PolicyFromJs(const Napi::Object& o);
+CapabilitySets CapsFromJs(const Napi::Object& caps);
+JoinPlan JoinFromJs(const Napi::Object& o);
+std::vector<V1Write> WritesFromJs(const Napi::Array& a);
 
 }  // namespace nsbox

@@ -29,6 +29,14 @@ int AboveStdio(int fd) {
   return moved;
 }
 
+bool SocketPair(int* ours, int* theirs, SetupError* err) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return err->Set("handshake", "socketpair");
+  *ours = AboveStdio(pair[0]);
+  *theirs = AboveStdio(pair[1]);
+  return true;
+}
+
 bool MakePipe(int fds[2], SetupError* err) {
   if (pipe2(fds, O_CLOEXEC) < 0) return err->Set("stdio", "pipe2");
   fds[0] = AboveStdio(fds[0]);
@@ -73,22 +81,21 @@ bool ChildVanished(int pidfd, const char* step, SetupError* err) {
 }
 
 bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
-  if (!plan.device_backend_v2) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.device_rules, err);
-  s->device_prog = LoadDeviceProgram(plan.device_rules, err);
+  if (!plan.device_backend_v2) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.v1_writes, err);
+  s->device_prog = LoadDeviceProgram(plan.device_policy, err);
   if (s->device_prog < 0) return false;
   return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
 }
 
-// Writes the encoded plan into a memfd the helper reads.
-int PlanFd(const ChildPlan& plan, SetupError* err) {
-  std::string bytes = EncodePlan(plan);
-  int fd = AboveStdio(memfd_create("nsbox-plan", MFD_CLOEXEC));
+// Writes `bytes` (an encoded plan) into a memfd the helper reads.
+int BytesFd(const char* name, const std::string& bytes, SetupError* err) {
+  int fd = AboveStdio(memfd_create(name, MFD_CLOEXEC));
   if (fd < 0) return err->Set("plan", "memfd_create"), -1;
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = sys::retry_eintr([&] { return write(fd, bytes.data() + off, bytes.size() - off); });
     if (n <= 0) {
-      err->Set("plan", "write", "nsbox-plan memfd");
+      err->Set("plan", "write", name);
       close(fd);
       return -1;
     }
@@ -111,6 +118,45 @@ void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[5]
   RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
 }
 
+
+// Clones a child (namespaces and cgroup as in `flags` and `cgroup_fd`) that execs
+// nsbox-init with `words` as its argv, inheriting the fds in `pass`.
+bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>& words,
+                  const std::vector<int>& pass, int* pid, int* pidfd, SetupError* err) {
+  int helper = HelperFd(err);
+  if (helper < 0) return false;
+  std::vector<char*> argv;
+  for (const std::string& w : words) argv.push_back(const_cast<char*>(w.c_str()));
+  argv.push_back(nullptr);
+  HelperLaunch launch;
+  launch.helper_fd = helper;
+  launch.argv = argv.data();
+  launch.pass_fds = pass.data();
+  launch.npass = static_cast<int>(pass.size());
+
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+
+  // The child starts with every signal blocked, so no handler of Node's runs on the
+  // shared memory before the exec; the init unblocks right before the command.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long child = CloneExec(&args, &launch);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (child < 0) return err->Set("clone", "clone3", words[0], clone_errno);
+  *pid = static_cast<int>(child);
+  if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
+  return true;
+}
+
+std::string Num(int fd) { return std::to_string(fd); }
+
 }  // namespace
 
 void KillAndReap(int pidfd) {
@@ -130,16 +176,9 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
     return false;
   };
 
-  int helper = HelperFd(err);
-  if (helper < 0) return false;
   if (!CreateCgroups(plan, &cg, err)) return fail();
   s->cgroup_v2_dir = cg.v2_dir;
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-    return err->Set("handshake", "socketpair"), fail();
-  s->sync = AboveStdio(pair[0]);
-  child_ends[0] = AboveStdio(pair[1]);
-
+  if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
   if (plan.stdio == ChildPlan::kPipe) {
     for (int i = 0; i < 3; i++) {
       int p[2];
@@ -152,43 +191,15 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
     child_ends[1] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (child_ends[1] < 0) return err->Set("stdio", "open", "/dev/null"), fail();
   }
-  child_ends[4] = PlanFd(plan, err);
+  child_ends[4] = BytesFd("nsbox-plan", EncodePlan(plan), err);
   if (child_ends[4] < 0) return fail();
 
-  // The helper's command line: fd numbers (see init/main.cc).
-  auto num = [](int fd) { return std::to_string(fd); };
-  int in = child_ends[1], out = plan.stdio == ChildPlan::kIgnore ? in : child_ends[2],
-      errfd = plan.stdio == ChildPlan::kIgnore ? in : child_ends[3];
-  std::string words[7] = {"nsbox-init", num(child_ends[0]), num(child_ends[4]), num(in),
-                          num(out),     num(errfd),         num(cg.v1_procs)};
-  char* argv[8];
-  for (int i = 0; i < 7; i++) argv[i] = &words[i][0];
-  argv[7] = nullptr;
-  int pass[6] = {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs};
-  HelperLaunch launch;
-  launch.helper_fd = helper;
-  launch.argv = argv;
-  launch.pass_fds = pass;
-  launch.npass = 6;
-
-  struct clone_args args;
-  memset(&args, 0, sizeof(args));
-  args.flags = plan.clone_flags | CLONE_PIDFD | (cg.v2_dir >= 0 ? CLONE_INTO_CGROUP : 0);
-  args.pidfd = reinterpret_cast<uint64_t>(&s->pidfd);
-  args.exit_signal = SIGCHLD;
-  args.cgroup = cg.v2_dir >= 0 ? static_cast<uint64_t>(cg.v2_dir) : 0;
-
-  // The child starts with every signal blocked, so no handler of Node's runs on the
-  // shared memory before the exec; the helper unblocks right before the command.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = CloneExec(&args, &launch);
-  int clone_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return err->Set("clone", "clone3", plan.id, clone_errno), fail();
-  s->pid = static_cast<int>(pid);
-  if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno), fail();
+  bool ignore = plan.stdio == ChildPlan::kIgnore;
+  int in = child_ends[1], out = ignore ? in : child_ends[2], errfd = ignore ? in : child_ends[3];
+  if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
+                    {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs)},
+                    {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs}, &s->pid, &s->pidfd, err))
+    return fail();
   for (int i = 0; i < 5; i++) CloseFd(&child_ends[i]);
   CloseFd(&cg.v1_procs);
 
@@ -201,9 +212,45 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   return true;
 }
 
-bool Start(int sync, SetupError* err) {
-  char b = kStartByte;
-  if (sys::retry_eintr([&] { return send(sync, &b, 1, MSG_NOSIGNAL); }) != 1)
+bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
+  int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, pid = -1, pidfd = -1;
+  auto done = [&](bool ok) {
+    if (pidfd >= 0) {
+      if (!ok) sys::pidfd_send_signal(pidfd, SIGKILL);
+      siginfo_t si;
+      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+    }
+    for (int* fd : {&sync, &child_sync, &plan_fd, &v1_procs, &pidfd}) CloseFd(fd);
+    return ok;
+  };
+  if (!SocketPair(&sync, &child_sync, err)) return done(false);
+  plan_fd = BytesFd("nsbox-join", EncodeJoin(plan), err);
+  if (plan_fd < 0) return done(false);
+  if (plan.as_container && !target.v1_dir.empty()) {
+    std::string procs = target.v1_dir + "/cgroup.procs";
+    v1_procs = AboveStdio(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (v1_procs < 0) return err->Set("join", "open", procs), done(false);
+  }
+  int cgroup = plan.as_container ? target.cgroup_v2_fd : -1;
+  if (!LaunchHelper(0, cgroup, {"nsbox-init", "join", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs)},
+                    {child_sync, plan_fd, target.pidfd, v1_procs}, &pid, &pidfd, err))
+    return done(false);
+  CloseFd(&child_sync);
+  CloseFd(&plan_fd);
+  CloseFd(&v1_procs);
+  Report r;
+  int got = ReadReport(sync, &r, "join", err);
+  if (got < 0) return done(false);
+  if (got == 1) return ChildVanished(pidfd, "join", err), CloseFd(&pidfd), done(false);
+  if (r.kind != Report::kReady) return FromReport(r, err), done(false);
+  return done(true);
+}
+
+bool Start(int sync, const CapabilitySets& caps, SetupError* err) {
+  StartMessage m;
+  uint64_t sets[5] = {caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient};
+  memcpy(m.caps, sets, sizeof(sets));
+  if (sys::retry_eintr([&] { return send(sync, &m, sizeof(m), MSG_NOSIGNAL); }) != sizeof(m))
     return err->Set("start", "send", "the container's init is gone");
   Report r;
   int got = ReadReport(sync, &r, "start", err);

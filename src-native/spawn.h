@@ -1,6 +1,8 @@
 // Parent side of container creation and start; runs on a libuv worker thread.
 #pragma once
 
+#include <string>
+
 #include "plan.h"
 #include "setup_error.h"
 
@@ -20,8 +22,21 @@ struct Spawned {
 // closed.
 bool Spawn(const ChildPlan& plan, Spawned* out, SetupError* err);
 
-// Sends the start byte and waits until execve succeeded (EOF) or failed (a Report).
-bool Start(int sync, SetupError* err);
+// Sends the start message and waits until execve succeeded (EOF) or a step after
+// start (credentials, exec) failed (a Report).
+bool Start(int sync, const CapabilitySets& caps, SetupError* err);
+
+// Where a join helper goes: the container's init (for its mount namespace) and, for
+// nodes made as the container would, its cgroups.
+struct JoinTarget {
+  int pidfd = -1;
+  int cgroup_v2_fd = -1;
+  std::string v1_dir;  // the v1 devices cgroup, "" on the v2 backend
+};
+
+// Makes one node inside a created or running container (init/join.cc); waits for the
+// helper's report and reaps it.
+bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err);
 
 // Kills and reaps a child we still own (used on failure paths and by destroy()).
 void KillAndReap(int pidfd);

@@ -7,7 +7,8 @@ import {
   CAPABILITY_NAMES, DOCKER_DEFAULT_CAPABILITIES, fromMask, normalizeCapability, resolveCapabilities, toMask,
 } from '../lib/policy/capabilities';
 import {
-  DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, evaluateDeviceAccess, formatDeviceRule, parseDeviceRule,
+  DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, checkDeviceAccess, compileDeviceRules, formatDeviceRule, parseDeviceRule,
+  v1Transition, v1Writes,
 } from '../lib/policy/devices';
 import { profiles } from '../lib/policy/profiles';
 import { DEFAULT_PATH, execCandidates, resolveSpec } from '../lib/spec';
@@ -90,32 +91,75 @@ test('device rules: every malformed rule is ERR_INVALID_DEVICE_RULE and quotes t
   t.regex(t.throws(() => parseDeviceRule('c 4096:1 rw'))!.message, /4096/);
 });
 
-test('device evaluation, default rules: create anything, use only the whitelist', (t) => {
-  const ev = (type: 'b' | 'c', major: number, minor: number, access: string) =>
-    evaluateDeviceAccess(DEFAULT_DEVICE_RULES, { type, major, minor }, access).allowed;
+const allowed = (rules: string[] | readonly ReturnType<typeof parseDeviceRule>[], type: 'b' | 'c', major: number, minor: number, access: string) =>
+  checkDeviceAccess(compileDeviceRules(rules.map((r) => (typeof r === 'string' ? parseRule(r) : r))), { type, major, minor }, access).allowed;
+
+/** 'deny c 1:3 w' is a deny rule; anything else parses as usual. */
+function parseRule(r: string) {
+  return r.startsWith('deny ') ? { ...parseDeviceRule(r.slice(5)), allow: false } : parseDeviceRule(r);
+}
+
+test('device policy, default rules: create anything, use only the whitelist', (t) => {
+  const ev = (type: 'b' | 'c', major: number, minor: number, access: string) => allowed(DEFAULT_DEVICE_RULES, type, major, minor, access);
   t.true(ev('c', 10, 232, 'm'));
   t.false(ev('c', 10, 232, 'r'));
   t.false(ev('c', 1, 1, 'rw'));
   t.true(ev('b', 7, 0, 'm'));
   t.false(ev('b', 7, 0, 'r'));
   for (const [maj, min] of [[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [136, 4], [10, 200]]) {
-    t.true(ev('c', maj, min, 'rwm'), `${maj}:${min}`);
+    t.true(ev('c', maj, min, 'rw'), `${maj}:${min}`);
   }
   t.false(ev('b', 1, 3, 'r'), 'type matters');
 });
 
-test('device evaluation: the last matching rule decides each access; deny rules revoke', (t) => {
-  const rules = ['a', 'c 1:3 w', 'c 1:* rw'].map(parseDeviceRule);
-  const deny = { ...parseDeviceRule('c 1:* w'), allow: false };
-  const list = [...rules, deny];
-  const q = { type: 'c' as const, major: 1, minor: 3 };
-  t.true(evaluateDeviceAccess(list, q, 'r').allowed);
-  const w = evaluateDeviceAccess(list, q, 'rw');
-  t.false(w.allowed);
-  t.is(w.rule, deny);
-  t.true(evaluateDeviceAccess(list, q, 'm').allowed, 'm still from "a"');
-  t.true(evaluateDeviceAccess(PRIVILEGED_DEVICE_RULES, { type: 'b', major: 4095, minor: 1048575 }, 'rwm').allowed);
-  t.deepEqual(evaluateDeviceAccess([], q, 'r'), { allowed: false, rule: null });
+test('device policy follows the kernel\'s v1 semantics: one exception must hold every requested bit', (t) => {
+  // r and w granted by two different exceptions do not add up to rw.
+  t.true(allowed(['c 1:* r', 'c 1:3 w'], 'c', 1, 3, 'r'));
+  t.true(allowed(['c 1:* r', 'c 1:3 w'], 'c', 1, 3, 'w'));
+  t.false(allowed(['c 1:* r', 'c 1:3 w'], 'c', 1, 3, 'rw'));
+  // Rules of the same key merge.
+  t.true(allowed(['c 1:3 r', 'c 1:3 w'], 'c', 1, 3, 'rw'));
+});
+
+test('device policy: a deny rule takes bits from the identical key only', (t) => {
+  t.false(allowed(['c 10:232 rwm', 'deny c 10:232 w'], 'c', 10, 232, 'w'));
+  t.true(allowed(['c 10:232 rwm', 'deny c 10:232 w'], 'c', 10, 232, 'r'));
+  // A wildcard's grant is not touched by a deny of one device under it, as in the kernel.
+  t.true(allowed(['c *:* m', 'deny c 10:232 m'], 'c', 10, 232, 'm'));
+  t.deepEqual(compileDeviceRules(['c 1:3 r', 'deny c 1:3 r'].map(parseRule)).exceptions, []);
+});
+
+test('device policy: "a" resets; in allow-all mode deny rules are exceptions that match partially', (t) => {
+  const rules = ['c 1:3 rwm', 'a', 'deny c 10:* w'];
+  t.true(allowed(rules, 'b', 4095, 1048575, 'rwm'));
+  t.false(allowed(rules, 'c', 10, 229, 'rw'), 'rw overlaps the denied w');
+  t.true(allowed(rules, 'c', 10, 229, 'r'));
+  t.true(allowed([...rules, 'c 10:* w'], 'c', 10, 229, 'w'), 'an allow removes the denial');
+  t.false(allowed(['a', { ...parseDeviceRule('a'), allow: false }] as never, 'c', 1, 3, 'r'));
+  t.true(allowed(PRIVILEGED_DEVICE_RULES, 'b', 7, 0, 'rwm'));
+  t.false(allowed([], 'c', 1, 3, 'r'));
+});
+
+test('v1 writes: a fresh cgroup gets the compiled state', (t) => {
+  t.deepEqual(v1Writes(compileDeviceRules(['c *:* m', 'c 1:3 rw', 'c 1:3 m'].map(parseRule))), [
+    { file: 'deny', rule: 'a' }, { file: 'allow', rule: 'c *:* m' }, { file: 'allow', rule: 'c 1:3 rwm' },
+  ]);
+  t.deepEqual(v1Writes(compileDeviceRules(['a', 'deny b 8:* rw'].map(parseRule))), [
+    { file: 'allow', rule: 'a' }, { file: 'deny', rule: 'b 8:* rw' },
+  ]);
+});
+
+test('v1 transitions: minimal writes, grants before revocations', (t) => {
+  const from = compileDeviceRules(['c 1:3 rwm', 'c 10:229 r'].map(parseRule));
+  const to = compileDeviceRules(['c 1:3 rwm', 'c 10:229 w', 'c 10:232 rw'].map(parseRule));
+  t.deepEqual(v1Transition(from, to), [
+    { file: 'allow', rule: 'c 10:229 w' }, { file: 'allow', rule: 'c 10:232 rw' }, { file: 'deny', rule: 'c 10:229 r' },
+  ]);
+  t.deepEqual(v1Transition(to, to), []);
+  const allowAll = compileDeviceRules(['a', 'deny c 1:1 rw'].map(parseRule));
+  const allowAll2 = compileDeviceRules(['a', 'deny c 1:2 rw'].map(parseRule));
+  t.deepEqual(v1Transition(allowAll, allowAll2), [{ file: 'allow', rule: 'c 1:1 rw' }, { file: 'deny', rule: 'c 1:2 rw' }]);
+  t.deepEqual(v1Transition(from, allowAll), v1Writes(allowAll), 'a change of default rewrites everything');
 });
 
 test('resolveSpec: defaults of a minimal spec', (t) => {

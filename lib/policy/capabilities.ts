@@ -107,10 +107,56 @@ function validateList(value: unknown, set: string): readonly string[] {
   return value;
 }
 
+/** A change in Docker's terms (--cap-add, --cap-drop), or a whole new list. */
+export type CapabilityChange = { add?: readonly string[]; drop?: readonly string[] } | readonly string[];
+
+function isAll(name: unknown): boolean {
+  return typeof name === 'string' && name.toUpperCase() === 'ALL';
+}
+
+/**
+ * Applies a change to a list of names as Docker does: add ALL is every capability
+ * minus the drops; drop ALL keeps only the adds; otherwise the list minus the drops
+ * plus the adds. Names are validated; the result is sorted by number.
+ */
+export function applyCapabilityChange(current: readonly string[], change: unknown, lastCap = CAPABILITY_NAMES.length - 1): string[] {
+  const list = (v: unknown, what: string): string[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.length > 256) {
+      throw new ContainerError('ERR_INVALID_CAPABILITY', `${what} must be an array of capability names, got ${quote(v)}`);
+    }
+    return v.map((n) => (isAll(n) ? 'ALL' : normalizeCapability(n, lastCap)));
+  };
+  let result: string[];
+  if (Array.isArray(change)) {
+    result = list(change, 'capabilities');
+    if (result.includes('ALL')) result = allCapabilities(lastCap);
+  } else if (typeof change === 'object' && change !== null) {
+    for (const key of Object.keys(change)) {
+      if (key !== 'add' && key !== 'drop') {
+        throw new ContainerError('ERR_INVALID_CAPABILITY', `a capability change has "add" and "drop", got ${quote(key)}`);
+      }
+    }
+    const add = list((change as { add?: unknown }).add, 'add');
+    const drop = list((change as { drop?: unknown }).drop, 'drop');
+    if (add.includes('ALL') && drop.includes('ALL')) {
+      throw new ContainerError('ERR_INVALID_CAPABILITY', 'add ALL and drop ALL together mean nothing');
+    }
+    const base = add.includes('ALL') ? allCapabilities(lastCap)
+      : drop.includes('ALL') ? [] : current.includes('ALL') ? allCapabilities(lastCap) : current.map((n) => normalizeCapability(n, lastCap));
+    result = [...base.filter((n) => !drop.includes(n)), ...add.filter((n) => n !== 'ALL')];
+  } else {
+    throw new ContainerError('ERR_INVALID_CAPABILITY', `a capability change is { add, drop } or a list, got ${quote(change)}`);
+  }
+  return fromMask(toMask(result, lastCap));
+}
+
 /**
  * Resolves the five sets: `override` replaces the named sets of `base`. The result is
  * checked against the kernel (names, cap_last_cap) and the runtime's own bounding set,
- * and for the kernel's rule that ambient ⊆ permitted ∩ inheritable.
+ * and for the kernel's rule that ambient ⊆ permitted ∩ inheritable. A profile's sets
+ * are cut to what this process holds (a profile names what it wants at most); a set
+ * the spec names must be held in full.
  */
 export function resolveCapabilities(base: CapabilitySets, override: unknown, limits: CapabilityLimits): CapabilityMasks {
   if (override !== undefined && (typeof override !== 'object' || override === null || Array.isArray(override))) {
@@ -125,9 +171,11 @@ export function resolveCapabilities(base: CapabilitySets, override: unknown, lim
   }
   const masks = {} as CapabilityMasks;
   for (const set of CAPABILITY_SET_NAMES) {
-    const list = Object.hasOwn(given, set) ? validateList(given[set], set) : base[set];
+    const fromSpec = Object.hasOwn(given, set);
+    const list = fromSpec ? validateList(given[set], set) : base[set];
     // 'ALL' is every capability this process can hand on (Docker's --cap-add ALL).
-    masks[set] = list.includes('ALL') ? limits.available : toMask(list, limits.lastCap);
+    masks[set] = list.some(isAll) ? limits.available : toMask(list, limits.lastCap);
+    if (!fromSpec) masks[set] &= limits.available;
     const missing = masks[set] & ~limits.available;
     if (missing) {
       throw new ContainerError('ERR_CAPABILITY_UNAVAILABLE',

@@ -1,9 +1,17 @@
-// Device cgroup rules: parsing, validation, formatting and evaluation. Pure.
+// Device cgroup rules: parsing, validation, formatting, and their meaning. Pure.
 //
-// Semantics (the v2 BPF program in src-native/bpf_devices.cc implements the same):
-// everything is denied unless a rule allows it; for each requested access (r, w, m)
-// the last rule that matches the device and names that access decides; a request is
-// allowed when every access it asks for is.
+// A rule list means what the kernel's v1 devices controller makes of it, written in
+// order after "a" to devices.deny (runc and crun give the same meaning to their
+// cgroup2 programs). compileDeviceRules() computes that state: a default (deny or
+// allow) and a list of exceptions, each a (type, major, minor) key with access bits.
+//   - "a" resets: allow-all or deny-all, no exceptions.
+//   - In deny mode an allow rule adds its bits to the exception with the identical
+//     key; a deny rule removes its bits from that one exception only. In allow mode
+//     the roles swap (exceptions are denials).
+//   - A check in deny mode passes when ONE matching exception holds every requested
+//     bit; in allow mode it fails when any matching exception holds any of them.
+// The v1 backend writes the compiled state; the cgroup2 BPF program is generated
+// from it (src-native/bpf_devices.cc), so the two backends and explain() agree.
 import { ContainerError, quote } from '../errors';
 
 export type DeviceType = 'a' | 'b' | 'c';
@@ -58,12 +66,23 @@ function number(value: unknown, max: number, what: string, rule: unknown): Devic
   return value;
 }
 
-/** Accepts 'c 10:232 rwm', 'a', or { type, major, minor, access, allow }. */
+function allDevices(input: unknown, major: unknown, minor: unknown, access: unknown, allow: boolean): DeviceRule {
+  if (major !== '*' || minor !== '*' || typeof access !== 'string' || normalizeAccess(access) !== 'rwm') {
+    invalid(`type "a" means every device with every access ("a" or "a *:* rwm"); use b and c rules for less, got ${quote(input)}`);
+  }
+  return Object.freeze({ type: 'a', major: '*', minor: '*', access: 'rwm', allow });
+}
+
+/**
+ * Accepts 'c 10:232 rwm', 'a', or { type, major, minor, access, allow }. Type "a" is
+ * the kernel's "every device, every access" and takes no numbers or access subset.
+ */
 export function parseDeviceRule(input: unknown): DeviceRule {
   if (typeof input === 'string') {
-    if (input === 'a') return Object.freeze({ type: 'a', major: '*', minor: '*', access: 'rwm', allow: true });
+    if (input === 'a') return allDevices(input, '*', '*', 'rwm', true);
     const m = RULE_RE.exec(input);
     if (!m) invalid(`device rules look like "c 10:232 rwm", "b *:* m" or "a", got ${quote(input)}`);
+    if (m[1] === 'a') return allDevices(input, m[2], m[3], m[4], true);
     return Object.freeze({
       type: m[1] as DeviceType,
       major: number(m[2], MAX_MAJOR, 'major', input),
@@ -78,11 +97,12 @@ export function parseDeviceRule(input: unknown): DeviceRule {
   const o = input as Record<string, unknown>;
   if (o.type !== 'a' && o.type !== 'b' && o.type !== 'c') invalid(`type must be "a", "b" or "c", got ${quote(o.type)}`);
   if (o.allow !== undefined && typeof o.allow !== 'boolean') invalid(`allow must be a boolean, got ${quote(o.allow)}`);
+  if (o.type === 'a') return allDevices(input, o.major ?? '*', o.minor ?? '*', o.access ?? 'rwm', (o.allow as boolean | undefined) ?? true);
   return Object.freeze({
     type: o.type,
-    major: o.type === 'a' && o.major === undefined ? '*' : number(o.major, MAX_MAJOR, 'major', input),
-    minor: o.type === 'a' && o.minor === undefined ? '*' : number(o.minor, MAX_MINOR, 'minor', input),
-    access: o.type === 'a' && o.access === undefined ? 'rwm' : normalizeAccess(o.access),
+    major: number(o.major, MAX_MAJOR, 'major', input),
+    minor: number(o.minor, MAX_MINOR, 'minor', input),
+    access: normalizeAccess(o.access),
     allow: o.allow ?? true,
   });
 }
@@ -112,30 +132,122 @@ export interface DeviceQuery {
   minor: number;
 }
 
+export interface DeviceException {
+  readonly type: 'b' | 'c';
+  readonly major: DeviceNumber;
+  readonly minor: DeviceNumber;
+  /** Normalized subset of 'rwm'; never empty. */
+  readonly access: string;
+}
+
+/** The kernel's state for a rule list: a default and exceptions to it. */
+export interface DevicePolicy {
+  readonly defaultAllow: boolean;
+  readonly exceptions: readonly DeviceException[];
+}
+
+const DENY_ALL: DevicePolicy = Object.freeze({ defaultAllow: false, exceptions: Object.freeze([]) });
+
+function sameKey(a: { type: string; major: DeviceNumber; minor: DeviceNumber }, b: typeof a): boolean {
+  return a.type === b.type && a.major === b.major && a.minor === b.minor;
+}
+
+function bitsToAccess(bits: number): string {
+  return ['r', 'w', 'm'].filter((c) => bits & ACCESS_BITS[c as keyof typeof ACCESS_BITS]).join('');
+}
+
+/** Applies one rule to a policy, as a write to devices.allow or devices.deny would. */
+export function applyDeviceRule(policy: DevicePolicy, rule: DeviceRule): DevicePolicy {
+  if (rule.type === 'a') return Object.freeze({ defaultAllow: rule.allow, exceptions: Object.freeze([]) });
+  // An allow rule widens access: in deny mode it adds to an exception, in allow mode
+  // it removes from one. A deny rule does the opposite.
+  const add = rule.allow !== policy.defaultAllow;
+  const bits = accessBits(rule.access);
+  const exceptions: DeviceException[] = [];
+  let merged = false;
+  for (const e of policy.exceptions) {
+    if (!sameKey(e, rule)) {
+      exceptions.push(e);
+      continue;
+    }
+    const next = add ? accessBits(e.access) | bits : accessBits(e.access) & ~bits;
+    merged = true;
+    if (next) exceptions.push(Object.freeze({ ...e, access: bitsToAccess(next) }));
+  }
+  if (add && !merged) {
+    exceptions.push(Object.freeze({ type: rule.type, major: rule.major, minor: rule.minor, access: rule.access }));
+  }
+  return Object.freeze({ defaultAllow: policy.defaultAllow, exceptions: Object.freeze(exceptions) });
+}
+
+export function compileDeviceRules(rules: readonly DeviceRule[], from: DevicePolicy = DENY_ALL): DevicePolicy {
+  return rules.reduce(applyDeviceRule, from);
+}
+
+function matches(e: DeviceException, q: DeviceQuery): boolean {
+  return e.type === q.type && (e.major === '*' || e.major === q.major) && (e.minor === '*' || e.minor === q.minor);
+}
+
 export interface DeviceVerdict {
   allowed: boolean;
-  /** The rule that decided the first denied access, or the last deciding rule when allowed; null when none matched. */
-  rule: DeviceRule | null;
+  /** The exception that decided: the one granting (deny mode) or refusing (allow mode); null when none did. */
+  exception: DeviceException | null;
 }
 
-function matches(r: DeviceRule, q: DeviceQuery): boolean {
-  return (r.type === 'a' || r.type === q.type) && (r.major === '*' || r.major === q.major) &&
-    (r.minor === '*' || r.minor === q.minor);
-}
-
-/** Evaluates `access` on a device under `rules`, as the kernel enforces them. */
-export function evaluateDeviceAccess(rules: readonly DeviceRule[], q: DeviceQuery, access: string): DeviceVerdict {
-  let decidingAllow: DeviceRule | null = null;
-  for (const bit of normalizeAccess(access)) {
-    let decided: DeviceRule | null = null;
-    for (let i = rules.length - 1; i >= 0; i--) {
-      if (matches(rules[i], q) && rules[i].access.includes(bit)) {
-        decided = rules[i];
-        break;
-      }
-    }
-    if (!decided || !decided.allow) return { allowed: false, rule: decided };
-    decidingAllow = decided;
+/** Checks `access` (a subset of rwm, as one request) on a device, as the kernel does. */
+export function checkDeviceAccess(policy: DevicePolicy, q: DeviceQuery, access: string): DeviceVerdict {
+  const want = accessBits(normalizeAccess(access));
+  for (const e of policy.exceptions) {
+    if (!matches(e, q)) continue;
+    const have = accessBits(e.access);
+    if (!policy.defaultAllow && (want & ~have) === 0) return { allowed: true, exception: e };
+    if (policy.defaultAllow && (want & have) !== 0) return { allowed: false, exception: e };
   }
-  return { allowed: true, rule: decidingAllow };
+  return { allowed: policy.defaultAllow, exception: null };
+}
+
+function exceptionRule(e: DeviceException): string {
+  return `${e.type} ${e.major}:${e.minor} ${e.access}`;
+}
+
+/** A line for devices.allow or devices.deny. */
+export interface V1Write {
+  file: 'allow' | 'deny';
+  rule: string;
+}
+
+/** The writes that set up `policy` on a fresh v1 devices cgroup. */
+export function v1Writes(policy: DevicePolicy): V1Write[] {
+  const grant = policy.defaultAllow ? 'deny' : 'allow';
+  return [
+    { file: policy.defaultAllow ? 'allow' : 'deny', rule: 'a' },
+    ...policy.exceptions.map((e) => ({ file: grant, rule: exceptionRule(e) }) as V1Write),
+  ];
+}
+
+/**
+ * The fewest writes that turn `from` into `to` on a live v1 cgroup, grants first, so
+ * that nothing allowed by both is denied in between. Switching the default cannot be
+ * done without a moment of deny-all or allow-all; it rewrites everything.
+ */
+export function v1Transition(from: DevicePolicy, to: DevicePolicy): V1Write[] {
+  if (from.defaultAllow !== to.defaultAllow) return v1Writes(to);
+  const keyed = (p: DevicePolicy) => new Map(p.exceptions.map((e) => [exceptionRule({ ...e, access: '' }), e]));
+  const before = keyed(from);
+  const after = keyed(to);
+  const grants: V1Write[] = [];
+  const revokes: V1Write[] = [];
+  // The file that adds bits to an exception, and the one that removes them. In deny
+  // mode adding is granting; in allow mode exceptions are denials, so adding revokes.
+  const addFile = to.defaultAllow ? 'deny' : 'allow';
+  const removeFile = to.defaultAllow ? 'allow' : 'deny';
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const old = accessBits(before.get(key)?.access ?? '');
+    const now = accessBits(after.get(key)?.access ?? '');
+    const e = (after.get(key) ?? before.get(key))!;
+    const line = (bits: number) => `${e.type} ${e.major}:${e.minor} ${bitsToAccess(bits)}`;
+    if (now & ~old) (to.defaultAllow ? revokes : grants).push({ file: addFile, rule: line(now & ~old) });
+    if (old & ~now) (to.defaultAllow ? grants : revokes).push({ file: removeFile, rule: line(old & ~now) });
+  }
+  return [...grants, ...revokes];
 }

@@ -59,15 +59,13 @@ void CloseOtherFds(int keep) {
   if (sys::close_range(keep + 1, ~0U, 0) < 0) Fail("close-fds", "close_range");
 }
 
-void AwaitStart(const ChildPlan& plan) {
-  Report ready;
-  memset(&ready, 0, sizeof(ready));
-  ready.kind = Report::kReady;
-  SendReport(ready);
-  char byte = 0;
-  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &byte, 1, 0); });
-  if (n != 1 || byte != kStartByte) _exit(0);  // creator gone, or destroyed before start
-  (void)plan;
+// Reports kReady and waits for the start message; returns the capability sets to run with.
+CapabilitySets AwaitStart() {
+  ReportSuccess();
+  StartMessage m;
+  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &m, sizeof(m), 0); });
+  if (n != sizeof(m) || m.magic != 'S') _exit(0);  // creator gone, or destroyed before start
+  return CapabilitySets{m.caps[0], m.caps[1], m.caps[2], m.caps[3], m.caps[4]};
 }
 
 [[noreturn]] void Exec(const ChildPlan& plan) {
@@ -97,6 +95,13 @@ void AwaitStart(const ChildPlan& plan) {
 }  // namespace
 
 void SetReportFd(int fd) { g_sync_fd = fd; }
+
+void ReportSuccess() {
+  Report ready;
+  memset(&ready, 0, sizeof(ready));
+  ready.kind = Report::kReady;
+  SendReport(ready);
+}
 
 void CopyJoined(char* dst, size_t cap, const char* a, const char* b) {
   size_t n = 0;
@@ -135,12 +140,12 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   CloseOtherFds(fds.sync);
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
   if (lowered && setpriority(PRIO_PROCESS, 0, priority) < 0) Fail("priority", "setpriority");
-  SetupCredentials(plan);
-  // After the uid change, which clears it. Covers the window after start; before
-  // start the handshake's EOF does the same job.
+  CapabilitySets caps = AwaitStart();
+  SetupCredentials(plan, caps);
+  // After the uid change, which clears it. Covers the time after start; before start
+  // the handshake's EOF does the same job.
   if (plan.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
     Fail("parent-death-signal", "prctl");
-  AwaitStart(plan);
   Exec(plan);
 }
 

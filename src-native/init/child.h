@@ -22,6 +22,12 @@ struct ChildFds {
 
 [[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds);
 
+// The join mode (join.cc): one node inside an existing container, then a Report.
+void RunJoin(const JoinPlan& plan, int target_pidfd, int v1_procs);
+
+// Sends Report{kReady}.
+void ReportSuccess();
+
 // Where Fail() sends its Report (the handshake socket).
 void SetReportFd(int fd);
 
@@ -32,7 +38,8 @@ void SetReportFd(int fd);
 // Stages (child_mounts.cc, child_creds.cc).
 void SetupMountNamespace(const ChildPlan& plan);  // rootfs, /dev, /proc, /sys, mounts, pivot_root
 void SetupNetwork(const ChildPlan& plan);         // hostname, loopback
-void SetupCredentials(const ChildPlan& plan);     // groups, uid/gid, capabilities, no_new_privs
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);
+void CreateNodes(const ChildPlan& plan, int root);  // OCI linux.devices, inside the rootfs  // groups, uid/gid, capabilities, no_new_privs
 
 // Small string helper usable in the child: copies a then b into dst, NUL-terminated.
 void CopyJoined(char* dst, size_t cap, const char* a, const char* b = "");

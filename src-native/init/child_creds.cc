@@ -73,10 +73,10 @@ void SetupNetwork(const ChildPlan& plan) {
   close(s);
 }
 
-void SetupCredentials(const ChildPlan& plan) {
-  DropBounding(plan.caps.bounding);
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps) {
+  DropBounding(caps.bounding);
   SetIds(plan);
-  SetCapabilitySets(plan.caps);
+  SetCapabilitySets(caps);
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     Fail("no-new-privileges", "prctl(PR_SET_NO_NEW_PRIVS)");
 }

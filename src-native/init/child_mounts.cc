@@ -276,6 +276,31 @@ void DetachHostSubtrees(const ChildPlan& plan) {
   }
 }
 
+// An existing node at the path is fine when it is the same device.
+void CreateNode(const NodePlan& n, int root) {
+  const char* path = n.path.c_str();
+  char parent[4096];
+  CopyJoined(parent, sizeof(parent), path);
+  char* slash = strrchr(parent, '/');
+  *slash = '\0';
+  if (parent[0]) MakeDirsInRoot(root, parent);
+  int dir = OpenInRoot(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+  if (dir < 0) Fail("nodes", "openat2", parent[0] ? parent : "/");
+  const char* name = slash + 1;
+  mode_t type = n.type == 'b' ? S_IFBLK : S_IFCHR;
+  dev_t dev = makedev(n.major, n.minor);
+  if (mknodat(dir, name, type | (n.mode & 07777), dev) < 0) {
+    struct stat st;
+    if (errno != EEXIST || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & S_IFMT) != type ||
+        st.st_rdev != dev) {
+      if (errno == 0) errno = EEXIST;
+      Fail("nodes", "mknodat", path);
+    }
+  }
+  if (fchownat(dir, name, n.uid, n.gid, AT_SYMLINK_NOFOLLOW) < 0) Fail("nodes", "fchownat", path);
+  close(dir);
+}
+
 void PivotInto(int root) {
   if (fchdir(root) < 0) Fail("pivot-root", "fchdir");
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
@@ -286,6 +311,10 @@ void PivotInto(int root) {
 }
 
 }  // namespace
+
+void CreateNodes(const ChildPlan& plan, int root) {
+  for (const NodePlan& n : plan.nodes) CreateNode(n, root);
+}
 
 void SetupMountNamespace(const ChildPlan& plan) {
   // Nothing we mount may propagate back to the host.
@@ -322,6 +351,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
            root, "run");
   }
   UserMounts(plan, root);
+  CreateNodes(plan, root);
   MaskPaths(plan, root);
   ReadonlyPaths(plan, root);
   if (plan.readonly_rootfs && !plan.host_root &&

@@ -1,5 +1,7 @@
-// nsbox-init: argv is "nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS", each an fd
-// number (-1 for none). The plan fd holds the encoded ChildPlan (plan_codec.h).
+// nsbox-init, two modes; every argument is an fd number (-1 for none):
+//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS   a container's init (child.cc)
+//   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS     one node inside a container (join.cc)
+// PLAN holds the encoded ChildPlan or JoinPlan (plan_codec.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <string>
@@ -13,7 +15,7 @@ namespace {
 
 int FdArg(const char* s) { return static_cast<int>(strtol(s, nullptr, 10)); }
 
-bool ReadPlan(int fd, nsbox::ChildPlan* plan) {
+bool ReadAll(int fd, std::string* out) {
   struct stat st;
   if (fstat(fd, &st) < 0) return false;
   std::string buf(static_cast<size_t>(st.st_size), '\0');
@@ -24,12 +26,30 @@ bool ReadPlan(int fd, nsbox::ChildPlan* plan) {
     off += static_cast<size_t>(n);
   }
   close(fd);
-  return nsbox::DecodePlan(buf.data(), buf.size(), plan);
+  *out = std::move(buf);
+  return true;
+}
+
+[[noreturn]] void BadPlan() {
+  errno = EPROTO;
+  nsbox::Fail("plan", "read", "the encoded plan is truncated or malformed");
+}
+
+int Join(char** argv) {
+  int sync = FdArg(argv[2]);
+  fcntl(sync, F_SETFD, FD_CLOEXEC);
+  nsbox::SetReportFd(sync);
+  std::string bytes;
+  nsbox::JoinPlan plan;
+  if (!ReadAll(FdArg(argv[3]), &bytes) || !nsbox::DecodeJoin(bytes.data(), bytes.size(), &plan)) BadPlan();
+  nsbox::RunJoin(plan, FdArg(argv[4]), FdArg(argv[5]));
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "join") return Join(argv);
   if (argc != 7) return 126;
   nsbox::ChildFds fds;
   fds.sync = FdArg(argv[1]);
@@ -40,9 +60,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 3; i++) fds.stdio[i] = FdArg(argv[3 + i]);
   fds.cgroup_v1_procs = FdArg(argv[6]);
   nsbox::ChildPlan plan;
-  if (!ReadPlan(FdArg(argv[2]), &plan)) {
-    errno = EPROTO;
-    nsbox::Fail("plan", "read", "the encoded plan is truncated or malformed");
-  }
+  std::string bytes;
+  if (!ReadAll(FdArg(argv[2]), &bytes) || !nsbox::DecodePlan(bytes.data(), bytes.size(), &plan)) BadPlan();
   nsbox::RunChild(plan, fds);
 }

@@ -1,0 +1,69 @@
+// Mounts a spec or a profile asks for: validation, and the addon's form.
+import { ContainerError, quote } from '../errors';
+import { validatePath } from './paths';
+
+export type MountSpec =
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
+  | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
+
+/** What src-native/plan.h's MountPlan holds. */
+export interface ResolvedMount {
+  kind: 'bind' | 'tmpfs';
+  source: string;
+  destination: string;
+  readonly: boolean;
+  recursive: boolean;
+  mode: string;
+  size: string;
+}
+
+function invalid(message: string): never {
+  throw new ContainerError('ERR_INVALID_MOUNT', message);
+}
+
+function own(o: object, key: string): unknown {
+  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+function bool(v: unknown, what: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') invalid(`${what} must be a boolean, got ${quote(v)}`);
+  return v;
+}
+
+export function resolveMount(m: unknown, what: string): ResolvedMount {
+  if (typeof m !== 'object' || m === null) invalid(`${what} must be an object, got ${quote(m)}`);
+  const type = own(m, 'type');
+  const destination = validatePath(own(m, 'destination'), `${what}.destination`);
+  if (destination === '/') invalid(`${what}.destination must not be "/"`);
+  const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
+  if (type === 'bind') {
+    return {
+      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, readonly,
+      recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
+    };
+  }
+  if (type === 'tmpfs') {
+    const mode = own(m, 'mode');
+    if (mode !== undefined && (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
+      invalid(`${what}.mode must be an integer 0..0o7777, got ${quote(mode)}`);
+    }
+    const size = own(m, 'size');
+    if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size > 0) &&
+        !(typeof size === 'string' && /^[0-9]+[kmg%]?$/.test(size))) {
+      invalid(`${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
+    }
+    return {
+      kind: 'tmpfs', source: '', destination, readonly, recursive: false,
+      mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
+    };
+  }
+  invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
+}
+
+/** Validates a list of mounts and returns it unchanged (for profiles, which keep the user's form). */
+export function validateMounts(v: unknown, what = 'mounts'): MountSpec[] {
+  if (!Array.isArray(v) || v.length > 1024) invalid(`${what} must be an array, got ${quote(v)}`);
+  v.forEach((m, i) => resolveMount(m, `${what}[${i}]`));
+  return v.map((m) => ({ ...m }));
+}
