@@ -15,7 +15,7 @@ import {
 } from './policy/capabilities';
 import {
   applyDeviceRule, compileDeviceRules, type DevicePolicy, type DeviceRule, type DeviceRuleInput, formatDeviceRule,
-  normalizeAccess, parseDeviceRule, v1Transition,
+  normalizeAccess, parseDeviceRule, v1Write,
 } from './policy/devices';
 import { explainAccess } from './policy/explain';
 import { type DeviceNode, parseDeviceNode } from './policy/nodes';
@@ -176,7 +176,8 @@ export class Container {
   #changeDevices(rule: DeviceRule): Promise<void> {
     const run = async () => {
       const next = applyDeviceRule(this.#policy, rule);
-      const writes = this.#backend === 'v1' ? v1Transition(this.#policy, next) : [];
+      // v1: the one rule, written as it is; the kernel applies it the way `next` was computed.
+      const writes = this.#backend === 'v1' ? [v1Write(rule)] : [];
       try {
         await this.#native.updateDevices(nativePolicy(next), writes);
       } catch (e) {

@@ -52,6 +52,6 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     ...cgroupDirs(r.id, host, backend),
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),
-    v1Writes: backend === 'v1' ? v1Writes(policy) : [],
+    v1Writes: backend === 'v1' ? v1Writes(r.devices) : [],
   };
 }

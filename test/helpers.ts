@@ -63,3 +63,34 @@ export function firstBlockDevice(): { name: string; major: number; minor: number
 }
 
 export const BACKENDS = ['v2', 'v1'] as const;
+
+/** Device nodes the tests open, made once per test file in a host directory. */
+export const FIXTURE_NODES = [
+  { name: 'null', type: 'c', major: 1, minor: 3 },
+  { name: 'zero', type: 'c', major: 1, minor: 5 },
+  { name: 'full', type: 'c', major: 1, minor: 7 },
+  { name: 'random', type: 'c', major: 1, minor: 8 },
+  { name: 'mem', type: 'c', major: 1, minor: 1 },
+  { name: 'fuse', type: 'c', major: 10, minor: 229 },
+  { name: 'kvm', type: 'c', major: 10, minor: 232 },
+  { name: 'loop0', type: 'b', major: 7, minor: 0 },
+  { name: 'loop1', type: 'b', major: 7, minor: 1 },
+] as const;
+
+/**
+ * A host directory holding FIXTURE_NODES, made by a privileged container (the tests,
+ * like the library, run no mknod binary). Containers bind it at /tmp/n, so a device
+ * can be opened whether or not the container itself may create its node.
+ */
+export async function deviceFixture(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-nodes-'));
+  const script = FIXTURE_NODES.map((n) => `mknod /tmp/n/${n.name} ${n.type} ${n.major} ${n.minor}`).join(' && ');
+  const r = await run({ command: ['/bin/sh', '-c', `${script} && chmod 666 /tmp/n/*`], profile: 'privileged',
+    mounts: [{ type: 'bind', source: dir, destination: '/tmp/n' }] });
+  if (r.exitCode !== 0) throw new Error(`device fixture: ${r.stderr}`);
+  return dir;
+}
+
+export function fixtureMount(dir: string) {
+  return { type: 'bind' as const, source: dir, destination: '/tmp/n' };
+}

@@ -8,7 +8,7 @@ import {
 } from '../lib/policy/capabilities';
 import {
   DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, checkDeviceAccess, compileDeviceRules, formatDeviceRule, parseDeviceRule,
-  v1Transition, v1Writes,
+  v1Writes,
 } from '../lib/policy/devices';
 import { profiles } from '../lib/policy/profiles';
 import { DEFAULT_PATH, execCandidates, resolveSpec } from '../lib/spec';
@@ -140,26 +140,11 @@ test('device policy: "a" resets; in allow-all mode deny rules are exceptions tha
   t.false(allowed([], 'c', 1, 3, 'r'));
 });
 
-test('v1 writes: a fresh cgroup gets the compiled state', (t) => {
-  t.deepEqual(v1Writes(compileDeviceRules(['c *:* m', 'c 1:3 rw', 'c 1:3 m'].map(parseRule))), [
-    { file: 'deny', rule: 'a' }, { file: 'allow', rule: 'c *:* m' }, { file: 'allow', rule: 'c 1:3 rwm' },
+test('v1 writes: deny-all, then the rules as given', (t) => {
+  t.deepEqual(v1Writes(['c *:* m', 'c 1:3 rw', 'deny c 1:3 w', 'a'].map(parseRule)), [
+    { file: 'deny', rule: 'a' }, { file: 'allow', rule: 'c *:* m' }, { file: 'allow', rule: 'c 1:3 rw' },
+    { file: 'deny', rule: 'c 1:3 w' }, { file: 'allow', rule: 'a' },
   ]);
-  t.deepEqual(v1Writes(compileDeviceRules(['a', 'deny b 8:* rw'].map(parseRule))), [
-    { file: 'allow', rule: 'a' }, { file: 'deny', rule: 'b 8:* rw' },
-  ]);
-});
-
-test('v1 transitions: minimal writes, grants before revocations', (t) => {
-  const from = compileDeviceRules(['c 1:3 rwm', 'c 10:229 r'].map(parseRule));
-  const to = compileDeviceRules(['c 1:3 rwm', 'c 10:229 w', 'c 10:232 rw'].map(parseRule));
-  t.deepEqual(v1Transition(from, to), [
-    { file: 'allow', rule: 'c 10:229 w' }, { file: 'allow', rule: 'c 10:232 rw' }, { file: 'deny', rule: 'c 10:229 r' },
-  ]);
-  t.deepEqual(v1Transition(to, to), []);
-  const allowAll = compileDeviceRules(['a', 'deny c 1:1 rw'].map(parseRule));
-  const allowAll2 = compileDeviceRules(['a', 'deny c 1:2 rw'].map(parseRule));
-  t.deepEqual(v1Transition(allowAll, allowAll2), [{ file: 'allow', rule: 'c 1:1 rw' }, { file: 'deny', rule: 'c 1:2 rw' }]);
-  t.deepEqual(v1Transition(from, allowAll), v1Writes(allowAll), 'a change of default rewrites everything');
 });
 
 test('resolveSpec: defaults of a minimal spec', (t) => {

@@ -10,8 +10,8 @@
 //     the roles swap (exceptions are denials).
 //   - A check in deny mode passes when ONE matching exception holds every requested
 //     bit; in allow mode it fails when any matching exception holds any of them.
-// The v1 backend writes the compiled state; the cgroup2 BPF program is generated
-// from it (src-native/bpf_devices.cc), so the two backends and explain() agree.
+// The v1 backend writes the rules themselves and lets the kernel compute; the cgroup2
+// BPF program is generated from the compiled state (src-native/bpf_devices.cc).
 import { ContainerError, quote } from '../errors';
 
 export type DeviceType = 'a' | 'b' | 'c';
@@ -206,48 +206,22 @@ export function checkDeviceAccess(policy: DevicePolicy, q: DeviceQuery, access: 
   return { allowed: policy.defaultAllow, exception: null };
 }
 
-function exceptionRule(e: DeviceException): string {
-  return `${e.type} ${e.major}:${e.minor} ${e.access}`;
-}
-
 /** A line for devices.allow or devices.deny. */
 export interface V1Write {
   file: 'allow' | 'deny';
   rule: string;
 }
 
-/** The writes that set up `policy` on a fresh v1 devices cgroup. */
-export function v1Writes(policy: DevicePolicy): V1Write[] {
-  const grant = policy.defaultAllow ? 'deny' : 'allow';
-  return [
-    { file: policy.defaultAllow ? 'allow' : 'deny', rule: 'a' },
-    ...policy.exceptions.map((e) => ({ file: grant, rule: exceptionRule(e) }) as V1Write),
-  ];
+/** The write of one rule to a v1 devices cgroup; the kernel applies it as compileDeviceRules() does. */
+export function v1Write(rule: DeviceRule): V1Write {
+  return { file: rule.allow ? 'allow' : 'deny', rule: rule.type === 'a' ? 'a' : `${rule.type} ${rule.major}:${rule.minor} ${rule.access}` };
 }
 
 /**
- * The fewest writes that turn `from` into `to` on a live v1 cgroup, grants first, so
- * that nothing allowed by both is denied in between. Switching the default cannot be
- * done without a moment of deny-all or allow-all; it rewrites everything.
+ * The writes that set up a rule list on a fresh v1 devices cgroup: deny-all, then the
+ * rules as given. The kernel computes the state itself, so the v1 backend is an
+ * independent check of compileDeviceRules() (the tests compare both with explain()).
  */
-export function v1Transition(from: DevicePolicy, to: DevicePolicy): V1Write[] {
-  if (from.defaultAllow !== to.defaultAllow) return v1Writes(to);
-  const keyed = (p: DevicePolicy) => new Map(p.exceptions.map((e) => [exceptionRule({ ...e, access: '' }), e]));
-  const before = keyed(from);
-  const after = keyed(to);
-  const grants: V1Write[] = [];
-  const revokes: V1Write[] = [];
-  // The file that adds bits to an exception, and the one that removes them. In deny
-  // mode adding is granting; in allow mode exceptions are denials, so adding revokes.
-  const addFile = to.defaultAllow ? 'deny' : 'allow';
-  const removeFile = to.defaultAllow ? 'allow' : 'deny';
-  for (const key of new Set([...before.keys(), ...after.keys()])) {
-    const old = accessBits(before.get(key)?.access ?? '');
-    const now = accessBits(after.get(key)?.access ?? '');
-    const e = (after.get(key) ?? before.get(key))!;
-    const line = (bits: number) => `${e.type} ${e.major}:${e.minor} ${bitsToAccess(bits)}`;
-    if (now & ~old) (to.defaultAllow ? revokes : grants).push({ file: addFile, rule: line(now & ~old) });
-    if (old & ~now) (to.defaultAllow ? grants : revokes).push({ file: removeFile, rule: line(old & ~now) });
-  }
-  return [...grants, ...revokes];
+export function v1Writes(rules: readonly DeviceRule[]): V1Write[] {
+  return [{ file: 'deny', rule: 'a' }, ...rules.map(v1Write)];
 }

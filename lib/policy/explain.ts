@@ -69,7 +69,7 @@ export function explainAccess(subject: ExplainSubject, q: DeviceQuery, accessInp
       allowed: false,
       rule: denying,
       reason: denying ? `the device cgroup denies ${access} on ${device}: rule "${formatDeviceRule(denying)}" took it away`
-        : granted.length ? `${missing} in one rule; it allows only ${granted.join(', ')}`
+        : granted.length ? `${missing}: the rules that name it allow only ${granted.join(', ')}`
           : `${missing}; the device cgroup denies every device it does not name`,
     };
   }

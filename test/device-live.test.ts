@@ -1,0 +1,230 @@
+// Live control of a container's devices and capabilities: hot-plug and unplug while
+// it runs, mknodInside under the container's own policy, capabilities before start.
+import test from 'ava';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  allowDevice, type Container, ContainerError, type ContainerSpec, createContainer, denyDevice, mknodInside, setCapabilities,
+} from '../lib';
+import { toMask } from '../lib/policy/capabilities';
+import { BACKENDS, busyboxRootfs, leftovers, removeRootfs } from './helpers';
+
+/** A shell in the container that answers each line it reads with the outcome of `probe`. */
+async function prober(spec: Omit<ContainerSpec, 'command'>, probe: string) {
+  const c = await createContainer({
+    ...spec,
+    command: ['/bin/sh', '-c', `while read l; do if o=$( (${probe}) 2>&1); then echo "ok\${o:+ $o}"; else echo "$o" | tail -n 1; fi; done`],
+  });
+  let buf = '';
+  const waiting: ((line: string) => void)[] = [];
+  c.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  await c.start();
+  const ask = () => new Promise<string>((resolve) => {
+    waiting.push(resolve);
+    c.stdin!.write('?\n');
+  });
+  return { c, ask };
+}
+
+for (const deviceBackend of BACKENDS) {
+  test(`hot-plug (${deviceBackend}): /dev/fuse opens after allowDevice({ hostPath }), not after denyDevice`, async (t) => {
+    const { c, ask } = await prober({ deviceBackend }, 'exec 3</dev/fuse');
+    t.regex(await ask(), /No such file/, 'no node before');
+    await allowDevice(c, { hostPath: '/dev/fuse' });
+    t.is(await ask(), 'ok');
+    await denyDevice(c, { hostPath: '/dev/fuse' });
+    t.regex(await ask(), /Operation not permitted/);
+    await allowDevice(c, { hostPath: '/dev/fuse', access: 'r' });
+    t.is(await ask(), 'ok', 'plugged again, the node already there');
+    t.deepEqual(c.devices.slice(-3).map((r) => `${r.allow ? '' : 'deny '}${r.type} ${r.major}:${r.minor} ${r.access}`),
+      ['c 10:229 rwm', 'deny c 10:229 rwm', 'c 10:229 r']);
+    await c.destroy();
+    t.deepEqual(leftovers(c.id, c.pid), []);
+  });
+
+  test(`hot-plug (${deviceBackend}): /dev/null stays usable through 100 live updates`, async (t) => {
+    const c = await createContainer({
+      // Builtins only: the shell opens /dev/null itself, thousands of times a second.
+      command: ['/bin/sh', '-c', 'n=0; while [ ! -e /tmp/stop ]; do : </dev/null || echo FAIL; n=$((n+1)); done; echo "opens $n"'],
+      deviceBackend,
+    });
+    const out: Buffer[] = [];
+    c.stdout!.on('data', (d: Buffer) => out.push(d));
+    c.stderr!.on('data', (d: Buffer) => out.push(d));
+    await c.start();
+    for (let i = 0; i < 50; i++) {
+      await allowDevice(c, 'c 10:229 rw');
+      await denyDevice(c, 'c 10:229 rw');
+    }
+    await mknodInside(c, '/tmp/stop', { type: 'c', major: 1, minor: 3 });
+    const status = await c.wait();
+    await c.destroy();
+    const text = Buffer.concat(out).toString();
+    t.is(status.exitCode, 0);
+    t.false(text.includes('FAIL'), text.slice(0, 500));
+    t.log(text.trim());
+    t.true(Number(/opens (\d+)/.exec(text)?.[1]) > 1000, `the loop kept opening: ${text.slice(-40)}`);
+    t.is(c.devices.length, 12 + 100);
+  });
+
+  test(`mknodInside (${deviceBackend}): default profile creates the node; the container still cannot open it`, async (t) => {
+    const { c, ask } = await prober({ deviceBackend }, 'stat -c "%F %t:%T %a" /dev/kvm && exec 3</dev/kvm');
+    await mknodInside(c, '/dev/kvm', { type: 'c', major: 10, minor: 232, mode: 0o660 });
+    t.regex(await ask(), /Operation not permitted/);
+    const e = await t.throwsAsync(mknodInside(c, '/dev/kvm', { type: 'c', major: 10, minor: 232 }), { instanceOf: ContainerError });
+    t.is(e?.code, 'EEXIST');
+    const missing = await t.throwsAsync(mknodInside(c, '/no/such/dir/x', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
+    t.is(missing?.code, 'ENOENT');
+    await c.destroy();
+  });
+}
+
+test('mknodInside: the node is what was asked for (type, numbers, mode, owner)', async (t) => {
+  const { c, ask } = await prober({}, 'stat -c "%F %t:%T %a %u:%g" /dev/k2');
+  await mknodInside(c, '/dev/k2', { type: 'b', major: 7, minor: 3, mode: 0o640, uid: 7, gid: 8 });
+  t.is(await ask(), 'ok block special file 7:3 640 7:8');
+  await c.destroy();
+});
+
+for (const [profile, reason] of [['systemd', /CAP_MKNOD/], ['strict', /CAP_MKNOD.*no rule grants m on c 10:232/], ['nspawn', /no rule grants m on c 10:232/]] as const) {
+  test(`mknodInside: EPERM under ${profile}, saying which policy refused`, async (t) => {
+    const c = await createContainer({ command: ['sleep', '100'], profile, stdio: 'ignore' });
+    const e = await t.throwsAsync(mknodInside(c, '/dev/kvm', { type: 'c', major: 10, minor: 232 }), { instanceOf: ContainerError });
+    t.is(e?.code, 'EPERM');
+    t.regex(e!.message, reason);
+    if (profile === 'nspawn') t.notRegex(e!.message, /CAP_MKNOD/);
+    await c.destroy();
+  });
+}
+
+/** Starts `script` in a container and resolves once it printed "ready". */
+async function startedWhenReady(spec: Omit<ContainerSpec, 'command'>, script: string): Promise<Container> {
+  const c = await createContainer({ ...spec, command: ['/bin/sh', '-c', `${script} && echo ready && exec sleep 100`] });
+  const ready = new Promise<void>((resolve, reject) => {
+    let text = '';
+    c.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('ready')) resolve();
+    });
+    c.wait().then(() => reject(new Error(`container ended before it was ready: ${text}`)));
+  });
+  await c.start();
+  await ready;
+  return c;
+}
+
+test('mknodInside: a symlink planted in the container cannot lead it outside the container\'s root', async (t) => {
+  const host = mkdtempSync(join(tmpdir(), 'nsbox-outside-'));
+  const root = busyboxRootfs();
+  const c = await startedWhenReady({ rootfs: root }, `ln -s /../../../..${host} /dev/x && ln -s ${host}/evil /dev/y`);
+  try {
+    const through = await t.throwsAsync(mknodInside(c, '/dev/x/evil', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
+    t.is(through?.code, 'ENOENT', 'the link resolves inside the root, where that directory does not exist');
+    const last = await t.throwsAsync(mknodInside(c, '/dev/y', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
+    t.is(last?.code, 'EEXIST', 'the last component is never followed');
+    t.deepEqual(readdirSync(host), []);
+  } finally {
+    await c.destroy();
+    removeRootfs(root);
+    removeRootfs(host);
+  }
+});
+
+test('the same trick against a host-rootfs container: /dev/x -> /../../host-dir', async (t) => {
+  // Not under /tmp, which is the container's own: this directory is visible inside.
+  const host = mkdtempSync('/var/tmp/nsbox-outside-');
+  symlinkSync('/etc', join(host, 'etc-link'));
+  const c = await startedWhenReady({}, `ln -s /../../..${host} /dev/x`);
+  try {
+    const e = await t.throwsAsync(mknodInside(c, '/dev/x/evil', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
+    // The container sees the host's directory, but through its own read-only view.
+    t.is(e?.code, 'EROFS', e?.message);
+    t.deepEqual(readdirSync(host), ['etc-link']);
+  } finally {
+    await c.destroy();
+    removeRootfs(host);
+  }
+});
+
+test('setCapabilities before start takes effect at start; afterwards it is a state error', async (t) => {
+  const c = await createContainer({ command: ['sh', '-c', 'grep CapBnd /proc/self/status'] });
+  const out: Buffer[] = [];
+  c.stdout!.on('data', (d: Buffer) => out.push(d));
+  const sets = setCapabilities(c, { drop: ['MKNOD', 'NET_RAW'], add: ['sys_admin'] });
+  t.true(sets.bounding.includes('CAP_SYS_ADMIN'));
+  t.false(sets.bounding.includes('CAP_MKNOD'));
+  await c.start();
+  await c.wait();
+  const want = toMask(sets.bounding);
+  t.is(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(Buffer.concat(out).toString())![1]}`), want);
+  const e = t.throws(() => setCapabilities(c, { add: ['MKNOD'] }), { instanceOf: ContainerError });
+  t.is(e?.code, 'ERR_CONTAINER_STATE');
+  t.regex(e!.message, /cannot be raised from outside/);
+  await c.destroy();
+});
+
+test('setCapabilities: drop ALL keeps only the adds; a full list replaces', async (t) => {
+  const c = await createContainer({ command: ['true'] });
+  t.deepEqual(setCapabilities(c, { drop: ['ALL'], add: ['CHOWN'] }).bounding, ['CAP_CHOWN']);
+  t.deepEqual(setCapabilities(c, ['KILL', 'cap_chown']).effective, ['CAP_CHOWN', 'CAP_KILL']);
+  await c.destroy();
+});
+
+test('every validation error has its code, and nothing changes', async (t) => {
+  const c: Container = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  const before = c.devices.length;
+  const caps = c.capabilities;
+  const cases: [() => unknown, string][] = [
+    [() => allowDevice(c, 'c 10:232'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, 'c 4096:0 r'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, 'c 1:1048576 r'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, 'c 1:3 rrw'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, 'a *:* m'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, { type: 'c', major: -1, minor: 3, access: 'r' }), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, { hostPath: 'dev/fuse' }), 'ERR_INVALID_PATH'],
+    [() => allowDevice(c, { hostPath: '/dev/fuse', access: 'x' }), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, { hostPath: '/dev/fuse', extra: 1 } as never), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, { hostPath: '/etc/hostname' }), 'ERR_INVALID_DEVICE_RULE'],
+    [() => allowDevice(c, { hostPath: '/dev/no-such-node' }), 'ENOENT'],
+    [() => denyDevice(c, 'b *:*'), 'ERR_INVALID_DEVICE_RULE'],
+    [() => mknodInside(c, 'dev/x', { type: 'c', major: 1, minor: 3 }), 'ERR_INVALID_PATH'],
+    [() => mknodInside(c, '/dev/../x', { type: 'c', major: 1, minor: 3 }), 'ERR_INVALID_PATH'],
+    [() => mknodInside(c, '/dev/x\0', { type: 'c', major: 1, minor: 3 }), 'ERR_INVALID_PATH'],
+    [() => mknodInside(c, '/dev/x', { type: 'p', major: 1, minor: 3 } as never), 'ERR_INVALID_DEVICE_RULE'],
+    [() => mknodInside(c, '/dev/x', { type: 'c', major: 4096, minor: 3 }), 'ERR_INVALID_DEVICE_RULE'],
+    [() => mknodInside(c, '/dev/x', { type: 'c', major: 1, minor: 3, mode: 0o10000 }), 'ERR_INVALID_MODE'],
+    [() => mknodInside(c, '/dev/x', { type: 'c', major: 1, minor: 3, mode: 1.5 }), 'ERR_INVALID_MODE'],
+    [() => mknodInside(c, '/dev/x', { type: 'c', major: 1, minor: 3, uid: -1 }), 'ERR_INVALID_SPEC'],
+    [() => setCapabilities(c, { add: ['CAP_SYS_ADMN'] }), 'ERR_INVALID_CAPABILITY'],
+    [() => setCapabilities(c, { add: ['ALL'], drop: ['ALL'] }), 'ERR_INVALID_CAPABILITY'],
+    [() => setCapabilities(c, { grant: [] } as never), 'ERR_INVALID_CAPABILITY'],
+    [() => setCapabilities(c, { add: ['CAP_SYS_RESOURCE'] }), 'ERR_CAPABILITY_UNAVAILABLE'],
+    [() => setCapabilities({} as never, []), 'ERR_INVALID_ARG'],
+  ];
+  for (const [call, code] of cases) {
+    let error: unknown;
+    try {
+      await call();
+    } catch (e) {
+      error = e;
+    }
+    t.true(error instanceof ContainerError, `${call}: ${error}`);
+    t.is((error as ContainerError).code, code, `${call}: ${(error as Error)?.message}`);
+  }
+  t.regex(t.throws(() => setCapabilities(c, { add: ['CAP_SYS_ADMN'] }))?.message ?? '', /did you mean CAP_SYS_ADMIN/);
+  t.is(c.devices.length, before);
+  t.deepEqual(c.capabilities, caps);
+  await c.destroy();
+  for (const call of [() => allowDevice(c, 'c 1:3 r'), () => mknodInside(c, '/dev/x', { type: 'c', major: 1, minor: 3 })]) {
+    await t.throwsAsync(call() as Promise<void>, { code: 'ERR_CONTAINER_STATE' });
+  }
+});
