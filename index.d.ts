@@ -89,6 +89,10 @@ export interface DeviceNode {
   readonly gid: number;
 }
 
+/** A node as a caller describes it: mode 0o666 and owner 0:0 unless given. */
+export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
+export type DeviceNodeInput = DeviceNodeSpec & { path: string };
+
 export interface Profile {
   readonly name: string;
   /** 'ALL' in a set stands for every capability the kernel and this process have. */
@@ -126,7 +130,7 @@ export interface ProfileDefinition {
   capabilities?: { add?: string[]; drop?: string[] };
   /** Rules appended to the base's: the allows, then the denies. */
   devices?: { allow?: DeviceRuleInput[]; deny?: DeviceRuleInput[] };
-  nodes?: DeviceNode[];
+  nodes?: DeviceNodeInput[];
   env?: Record<string, string>;
   mounts?: MountSpec[];
   maskedPaths?: string[];
@@ -242,8 +246,6 @@ export interface DevicePassthrough {
   /** Default 'rwm'. */
   access?: string;
 }
-export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
-
 export declare class Container {
   readonly id: string;
   /** The init's pid on the host. */

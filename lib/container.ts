@@ -18,7 +18,7 @@ import {
   normalizeAccess, parseDeviceRule, v1Write,
 } from './policy/devices';
 import { explainAccess } from './policy/explain';
-import { type DeviceNode, parseDeviceNode } from './policy/nodes';
+import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
 import { validatePath } from './policy/paths';
 import { type ContainerSpec, type ResolvedSpec, resolveSpec } from './spec';
 
@@ -53,8 +53,6 @@ export interface DevicePassthrough {
   /** Default 'rwm'. */
   access?: string;
 }
-
-export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
 
 function abortError(id: string): ContainerError {
   return new ContainerError('ABORT_ERR', `container ${id}: aborted`);

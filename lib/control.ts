@@ -1,6 +1,7 @@
 // The device and capability API as functions: setCapabilities(container, change) and
 // friends, for callers who hold a container and a policy decision apart.
-import { Container, type DeviceNodeSpec, type DevicePassthrough } from './container';
+import { Container, type DevicePassthrough } from './container';
+import type { DeviceNodeSpec } from './policy/nodes';
 import { ContainerError, quote } from './errors';
 import type { CapabilityChange, CapabilitySets } from './policy/capabilities';
 import type { DeviceRuleInput } from './policy/devices';

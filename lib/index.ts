@@ -1,14 +1,12 @@
 // Public API: everything a user imports comes from here (and is typed in ../index.d.ts).
 export { ContainerError, type ContainerErrorCode } from './errors';
-export {
-  Container, createContainer, type ContainerState, type DeviceNodeSpec, type DevicePassthrough, type ExitStatus,
-} from './container';
+export { Container, createContainer, type ContainerState, type DevicePassthrough, type ExitStatus } from './container';
 export { run, type RunResult, type RunSpec } from './run';
 export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control';
 export { explain, type ExplainQuery } from './explain';
 export type { ContainerSpec, NamespaceName, StdioMode, UserSpec } from './spec';
 export type { MountSpec } from './policy/mounts';
-export type { DeviceNode } from './policy/nodes';
+export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';
 export { toOciConfig, fromOciConfig, type OciConfigFragment } from './policy/oci';

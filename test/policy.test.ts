@@ -10,7 +10,9 @@ import {
   DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, checkDeviceAccess, compileDeviceRules, formatDeviceRule, parseDeviceRule,
   v1Writes,
 } from '../lib/policy/devices';
-import { profiles } from '../lib/policy/profiles';
+import { defineProfile, profiles } from '../lib/policy/profiles';
+import { fromOciConfig, toOciConfig } from '../lib/policy/oci';
+import { explain } from '../lib/explain';
 import { DEFAULT_PATH, execCandidates, resolveSpec } from '../lib/spec';
 
 const limits = { lastCap: 40, available: (1n << 41n) - 1n };
@@ -213,4 +215,95 @@ test('host detection: hybrid, unified and legacy mount tables', (t) => {
     { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
   t.deepEqual(detectCgroups(parseMountInfo(line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices'))),
     { layout: 'legacy', cgroup2: null, devicesV1: '/sys/fs/cgroup/devices' });
+});
+
+test('profiles: the five, as documented', (t) => {
+  t.deepEqual(Object.keys(profiles), ['default', 'privileged', 'systemd', 'nspawn', 'strict']);
+  t.false(profiles.systemd.capabilities.bounding.includes('CAP_MKNOD'));
+  t.is(profiles.systemd.capabilities.bounding.length, 13);
+  t.deepEqual(profiles.systemd.env, { container: 'nsbox' });
+  t.deepEqual(profiles.systemd.mounts.map((m) => m.destination), ['/run', '/run/lock', '/tmp']);
+  t.is(profiles.nspawn.capabilities.bounding.length, 26);
+  t.false(profiles.nspawn.devices.some((r) => r.major === '*' && r.access.includes('m')), 'no wildcard mknod');
+  t.deepEqual(profiles.strict.capabilities.bounding, []);
+  t.true(profiles.strict.noNewPrivileges);
+  t.false(profiles.strict.devices.some((r) => r.access.includes('m')));
+  t.true(Object.isFrozen(profiles.default) && Object.isFrozen(profiles.default.devices));
+  for (const p of Object.values(profiles)) t.deepEqual(JSON.parse(JSON.stringify(p)), { ...p, env: { ...p.env } }, `${p.name} is plain JSON data`);
+});
+
+test('defineProfile composes: capabilities add/drop, devices allow/deny, env, mounts, nodes', (t) => {
+  const p = defineProfile({
+    extends: 'strict', name: 'fuse-builder', capabilities: { add: ['SYS_ADMIN', 'mknod'] },
+    devices: { allow: ['c 10:229 rwm'], deny: ['c 5:1 rw'] }, env: { A: 'b' },
+    mounts: [{ type: 'tmpfs', destination: '/build' }], nodes: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }],
+  });
+  t.is(p.name, 'fuse-builder');
+  t.deepEqual(p.capabilities.bounding, ['CAP_SYS_ADMIN', 'CAP_MKNOD'], 'sorted by number');
+  t.deepEqual(p.devices.slice(-2).map(formatDeviceRule), ['c 10:229 rwm', 'deny c 5:1 rw']);
+  t.deepEqual(p.nodes, [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }]);
+  t.true(p.noNewPrivileges, 'inherited from strict');
+  t.deepEqual(defineProfile({ capabilities: { drop: ['ALL'], add: ['KILL'] } }).capabilities.bounding, ['CAP_KILL']);
+  t.is(defineProfile({ extends: profiles.privileged }).capabilities.bounding[0], 'ALL');
+  const bad: [unknown, string][] = [
+    [{ extends: 'nope' }, 'ERR_INVALID_PROFILE'], [{ bogus: 1 }, 'ERR_INVALID_PROFILE'], [{ name: 'a b' }, 'ERR_INVALID_PROFILE'],
+    [{ capabilities: { add: ['CAP_NOPE'] } }, 'ERR_INVALID_CAPABILITY'], [{ devices: { allow: ['x'] } }, 'ERR_INVALID_DEVICE_RULE'],
+    [{ devices: { permit: [] } }, 'ERR_INVALID_DEVICE_RULE'], [{ nodes: [{ path: 'dev/x', type: 'c', major: 1, minor: 1 }] }, 'ERR_INVALID_PATH'],
+    [{ mounts: [{ type: 'nfs', destination: '/x' }] }, 'ERR_INVALID_MOUNT'], [{ env: { 'A=B': 'c' } }, 'ERR_INVALID_PROFILE'],
+    [{ maskedPaths: ['relative'] }, 'ERR_INVALID_PATH'], [{ sysReadonly: 'no' }, 'ERR_INVALID_PROFILE'], [null, 'ERR_INVALID_PROFILE'],
+  ];
+  for (const [def, code] of bad) t.is(codeOf(() => defineProfile(def as never)), code, JSON.stringify(def));
+});
+
+test('OCI: every profile survives toOciConfig -> fromOciConfig', (t) => {
+  for (const p of [...Object.values(profiles), defineProfile({ nodes: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o600 }] })]) {
+    const oci = toOciConfig(p);
+    const back = fromOciConfig(JSON.stringify(oci), p.name);
+    const expand = (s: readonly string[]) => (s.includes('ALL') ? [...CAPABILITY_NAMES] : [...s]).sort();
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+      t.deepEqual([...back.capabilities[set]].sort(), expand(p.capabilities[set]), `${p.name} ${set}`);
+    }
+    t.deepEqual(back.devices.map(formatDeviceRule), p.devices.map(formatDeviceRule), p.name);
+    t.deepEqual(back.nodes, p.nodes);
+    t.deepEqual(back.maskedPaths, p.maskedPaths);
+    t.deepEqual(back.readonlyPaths, p.readonlyPaths);
+    t.deepEqual(back.env, p.env);
+    t.deepEqual(back.mounts, p.mounts.map((m) => ({ ...m, readonly: m.readonly ?? false })));
+    t.is(back.noNewPrivileges, p.noNewPrivileges);
+  }
+});
+
+test('OCI: the runtime-spec shapes', (t) => {
+  const oci = toOciConfig(profiles.default);
+  t.deepEqual(oci.linux.resources.devices[0], { allow: true, type: 'c', access: 'm' });
+  t.deepEqual(oci.linux.resources.devices[2], { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
+  t.true(oci.process.capabilities.bounding.includes('CAP_MKNOD'));
+  const p = fromOciConfig({ linux: { resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }] } } });
+  t.deepEqual(p.devices.map(formatDeviceRule), ['deny a *:* rwm', 'c 10:200 rwm']);
+  t.deepEqual(p.capabilities.bounding, []);
+  for (const [cfg, code] of [['{', 'ERR_INVALID_OCI_CONFIG'], [{ process: { capabilities: { bounding: ['CAP_X'] } } }, 'ERR_INVALID_CAPABILITY'],
+    [{ linux: { resources: { devices: [{ type: 'c' }] } } }, 'ERR_INVALID_OCI_CONFIG'],
+    [{ linux: { resources: { devices: [{ allow: true, type: 'c', major: 5000, access: 'r' }] } } }, 'ERR_INVALID_DEVICE_RULE'],
+    [{ mounts: [{ destination: '/x', type: 'proc', source: 'proc' }] }, 'ERR_INVALID_OCI_CONFIG'], [42, 'ERR_INVALID_OCI_CONFIG']] as const) {
+    t.is(codeOf(() => fromOciConfig(cfg)), code, JSON.stringify(cfg));
+  }
+});
+
+test('explain: a sentence for each kind of verdict', (t) => {
+  const kvm = { device: 'c 10:232', access: 'r' };
+  t.deepEqual(explain(profiles.default, { device: '/dev/kvm', access: 'm' }),
+    { allowed: true, rule: parseDeviceRule('c *:* m'), reason: 'the device cgroup allows m on c 10:232: rule "c *:* m"' });
+  t.regex(explain(profiles.default, kvm).reason, /no rule grants r on c 10:232: the rules that name it allow only m \(rule "c \*:\* m"\)/);
+  t.regex(explain(profiles.nspawn, { device: '/dev/loop3', access: 'm' }).reason, /no rule grants m on b 7:3; the device cgroup denies every device it does not name/);
+  t.regex(explain(profiles.systemd, { device: '/dev/kvm', access: 'm' }).reason, /CAP_MKNOD.*would allow it/);
+  t.regex(explain(profiles.privileged, kvm).reason, /allows every device: rule "a \*:\* rwm"/);
+  const p = defineProfile({ extends: 'privileged', devices: { deny: ['c 10:232 rw'] } });
+  t.deepEqual(explain(p, kvm), { allowed: false, rule: { ...parseDeviceRule('c 10:232 rw'), allow: false }, reason: 'the device cgroup denies r on c 10:232: rule "deny c 10:232 rw"' });
+  t.is(explain(profiles.default, { device: '/dev/ttyS1', access: 'rw' }).allowed, false);
+  for (const [q, code] of [[{ device: 'x 1:1', access: 'r' }, 'ERR_INVALID_DEVICE_RULE'], [{ device: '/dev/nope-nope', access: 'r' }, 'ERR_INVALID_DEVICE_RULE'],
+    [{ device: 'c 1:3', access: 'rr' }, 'ERR_INVALID_DEVICE_RULE'], [{ device: '/etc/hostname', access: 'r' }, 'ERR_INVALID_DEVICE_RULE'],
+    [{ device: 'c 5000:1', access: 'r' }, 'ERR_INVALID_DEVICE_RULE'], [null, 'ERR_INVALID_SPEC']] as const) {
+    t.is(codeOf(() => explain(profiles.default, q as never)), code, JSON.stringify(q));
+  }
+  t.is(codeOf(() => explain({} as never, kvm)), 'ERR_INVALID_SPEC');
 });

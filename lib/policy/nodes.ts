@@ -14,7 +14,9 @@ export interface DeviceNode {
   readonly gid: number;
 }
 
-export type DeviceNodeInput = { path: string; type: 'b' | 'c'; major: number; minor: number; mode?: number; uid?: number; gid?: number };
+/** A node as a caller describes it: mode 0o666 and owner 0:0 unless given. */
+export type DeviceNodeSpec = Omit<DeviceNode, 'path' | 'mode' | 'uid' | 'gid'> & { mode?: number; uid?: number; gid?: number };
+export type DeviceNodeInput = DeviceNodeSpec & { path: string };
 
 function int(v: unknown, max: number, what: string, code = 'ERR_INVALID_DEVICE_RULE'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {

@@ -4,7 +4,7 @@
 import { ContainerError, quote } from '../errors';
 import { applyCapabilityChange, type CapabilitySets, DOCKER_DEFAULT_CAPABILITIES } from './capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, type DeviceRuleInput, PRIVILEGED_DEVICE_RULES, parseDeviceRules } from './devices';
-import { type DeviceNode, parseDeviceNodes } from './nodes';
+import { type DeviceNode, type DeviceNodeInput, parseDeviceNodes } from './nodes';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, validatePathList } from './paths';
 import { type MountSpec, validateMounts } from './mounts';
 
@@ -92,7 +92,7 @@ export interface ProfileDefinition {
   capabilities?: { add?: string[]; drop?: string[] };
   /** Rules appended to the base's: the allows, then the denies. */
   devices?: { allow?: DeviceRuleInput[]; deny?: DeviceRuleInput[] };
-  nodes?: DeviceNode[];
+  nodes?: DeviceNodeInput[];
   env?: Record<string, string>;
   mounts?: MountSpec[];
   maskedPaths?: string[];
