@@ -1,6 +1,6 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
 
@@ -81,7 +81,47 @@ export function hostInfo(): HostInfo {
   mkdirSync(info.stagingDir, { recursive: true, mode: 0o700 });
   debug('host %o', { ...info, capBounding: info.capBounding.toString(16) });
   cached = info;
+  removeStaleCgroups(info);
   return info;
+}
+
+/** A container directory empty this long was left by a process that died (SIGKILL) before destroy(). */
+const STALE_AFTER_MS = 10_000;
+
+/**
+ * Removes the cgroup directories of containers whose creator died without destroy():
+ * under the library's parents only, and only those with no process left that are
+ * older than any creation in progress could be. Returns what it removed.
+ */
+export function removeStaleCgroups(h: HostInfo, now = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
+    if (!parent) continue;
+    let entries: string[];
+    try {
+      entries = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      const dir = `${parent}/${name}`;
+      try {
+        if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;
+        if (now - statSync(dir).ctimeMs < STALE_AFTER_MS) continue;
+        rmdirSync(dir);
+        removed.push(dir);
+      } catch (e) {
+        debug('stale cgroup %s: %s', dir, (e as Error).message);
+      }
+    }
+    try {
+      rmdirSync(parent);
+    } catch {
+      // Still in use, or gone already.
+    }
+  }
+  if (removed.length) debug('removed stale cgroups %o', removed);
+  return removed;
 }
 
 /** The backend used when the spec does not force one. */

@@ -233,7 +233,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   void Exited() {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid == 0)
       return;  // spurious wake-up: keep polling
     exited_ = true;
     StopPolling();

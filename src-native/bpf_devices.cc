@@ -83,7 +83,10 @@ int LoadDeviceProgram(const DevicePolicy& policy, SetupError* err) {
   attr.license = reinterpret_cast<uint64_t>("Apache-2.0");
   strncpy(attr.prog_name, "nsbox_devices", sizeof(attr.prog_name) - 1);
   attr.prog_flags = 0;
-  int fd = sys::bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
+  int fd;
+  // The verifier gives up with EAGAIN when a signal is pending; try again, as libbpf does.
+  for (int attempt = 0; (fd = sys::bpf(BPF_PROG_LOAD, &attr, sizeof(attr))) < 0 && errno == EAGAIN && attempt < 10; attempt++) {
+  }
   if (fd >= 0) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);  // bpf() fds are close-on-exec already; be explicit
     return fd;

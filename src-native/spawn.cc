@@ -74,7 +74,7 @@ bool FromReport(const Report& r, SetupError* err) {
 bool ChildVanished(int pidfd, const char* step, SetupError* err) {
   siginfo_t si;
   memset(&si, 0, sizeof(si));
-  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
   std::string how = si.si_code == CLD_EXITED ? "exited with status " + std::to_string(si.si_status)
                                              : "killed by signal " + std::to_string(si.si_status);
   return err->Set(step, "handshake", "the container's init " + how + " before reporting", ECHILD);
@@ -138,7 +138,10 @@ bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>&
   memset(&args, 0, sizeof(args));
   args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  args.exit_signal = SIGCHLD;
+  // No SIGCHLD: Node's own handler (libuv's) has nothing to do with our children,
+  // and a signal pending on this worker thread would make the BPF verifier give up
+  // with EAGAIN. Exits are seen through the pidfd; waitid then needs __WALL.
+  args.exit_signal = 0;
   args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
 
   // The child starts with every signal blocked, so no handler of Node's runs on the
@@ -162,7 +165,7 @@ std::string Num(int fd) { return std::to_string(fd); }
 void KillAndReap(int pidfd) {
   sys::pidfd_send_signal(pidfd, SIGKILL);
   siginfo_t si;
-  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
 }
 
 bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
@@ -218,7 +221,7 @@ bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
     if (pidfd >= 0) {
       if (!ok) sys::pidfd_send_signal(pidfd, SIGKILL);
       siginfo_t si;
-      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED); });
+      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
     }
     for (int* fd : {&sync, &child_sync, &plan_fd, &v1_procs, &pidfd}) CloseFd(fd);
     return ok;

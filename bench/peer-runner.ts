@@ -1,0 +1,49 @@
+// Runs peer runtimes on request and times them, from Node's child_process as a
+// user of crun, runc or bwrap would. It lives in a private mount namespace where the
+// cgroup2 hierarchy of this hybrid host is unmounted (bench/setup.ts starts it so):
+// crun 1.8 refuses hybrid hosts whose cgroup2 hierarchy holds controllers, and is run
+// with --cgroup-manager=disabled. The host's own mounts are not touched.
+import { spawn } from 'node:child_process';
+
+interface Request {
+  id: number;
+  argv: string[];
+  /** Runs `count` times with `concurrency` in flight; replies with each latency and the wall time. */
+  count: number;
+  concurrency: number;
+}
+
+function once(argv: string[]): Promise<number> {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`));
+      else resolve(Number(process.hrtime.bigint() - start) / 1e6);
+    });
+  });
+}
+
+async function batch(r: Request) {
+  const latencies: number[] = [];
+  const start = process.hrtime.bigint();
+  let next = 0;
+  const worker = async () => {
+    while (next < r.count) {
+      const i = next++;
+      latencies.push(await once(r.argv.map((a) => a.replace('{i}', String(i)))));
+    }
+  };
+  await Promise.all(Array.from({ length: r.concurrency }, worker));
+  return { latencies, wallMs: Number(process.hrtime.bigint() - start) / 1e6 };
+}
+
+process.on('message', (r: Request) => {
+  batch(r).then(
+    (result) => process.send!({ id: r.id, ...result }),
+    (e: Error) => process.send!({ id: r.id, error: e.message }),
+  );
+});
