@@ -256,7 +256,9 @@ export class Container {
    * so the kernel applies the container's own policy.
    */
   async mknodInside(path: string, node: DeviceNodeSpec): Promise<void> {
-    const n = parseDeviceNode({ ...(typeof node === 'object' && node !== null ? node : { type: node }), path: validatePath(path, 'path') });
+    // Owned by the container's user unless asked otherwise, as its own mknod(2) would leave it.
+    const n = parseDeviceNode({ uid: this.#uid, gid: this.#gid, ...(typeof node === 'object' && node !== null ? node : { type: node }),
+      path: validatePath(path, 'path') });
     this.#requireState('mknodInside()', 'created', 'running');
     await this.#join(n, true, 'mknodInside()');
   }

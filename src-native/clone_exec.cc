@@ -101,17 +101,21 @@ int HelperFd(SetupError* err) {
   return g_helper_fd;
 }
 
-long CloneExec(struct clone_args* args, HelperLaunch* launch) {
+long CloneRun(struct clone_args* args, int (*fn)(void*), void* arg) {
   args->flags |= CLONE_VM | CLONE_VFORK;
   args->stack = reinterpret_cast<uint64_t>(t_child_stack);
   args->stack_size = kChildStack;
-  launch->exec_errno = 0;
-  long pid = Clone3Run(args, ChildExec, launch);
+  long pid = Clone3Run(args, fn, arg);
   if (pid < 0) {
     errno = static_cast<int>(-pid);
     return -1;
   }
   return pid;
+}
+
+long CloneExec(struct clone_args* args, HelperLaunch* launch) {
+  launch->exec_errno = 0;
+  return CloneRun(args, ChildExec, launch);
 }
 
 }  // namespace nsbox

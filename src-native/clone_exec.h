@@ -29,4 +29,10 @@ struct HelperLaunch {
 // child could not exec the helper, launch->exec_errno says why; it has exited then.
 long CloneExec(struct clone_args* args, HelperLaunch* launch);
 
+// The same vfork-style clone, but the child runs fn(arg) and exits instead of exec'ing.
+// fn shares Node's memory while this thread waits: it may only make raw syscalls,
+// write to what arg points to, and must not change credentials (that would change
+// the shared memory's dumpable flag for Node too).
+long CloneRun(struct clone_args* args, int (*fn)(void*), void* arg);
+
 }  // namespace nsbox

@@ -5,7 +5,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "bpf_devices.h"
@@ -215,7 +218,105 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   return true;
 }
 
+namespace {
+
+// What the in-process join child reads and writes; it lives on the parent's stack.
+struct FastJoin {
+  const JoinPlan* plan;
+  int target_pidfd, v1_procs;
+  const char* dir;
+  const char* name;
+  int err = 0;
+  const char* step = "";
+  const char* call = "";
+};
+
+int Failed(FastJoin* j, const char* step, const char* call) {
+  j->err = errno;
+  j->step = step;
+  j->call = call;
+  return 1;
+}
+
+// Runs in the vfork-style child: raw syscalls only (see CloneRun).
+int FastJoinChild(void* arg) {
+  auto* j = static_cast<FastJoin*>(arg);
+  const JoinPlan& p = *j->plan;
+  if (syscall(SYS_setns, j->target_pidfd, CLONE_NEWNS) < 0) return Failed(j, "join", "setns");
+  if (j->v1_procs >= 0 && syscall(SYS_write, j->v1_procs, "0", 1) < 0) return Failed(j, "join", "write");
+  if (p.as_container) {
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {};
+    for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = static_cast<uint32_t>(p.caps >> (32 * i));
+    if (syscall(SYS_capset, &hdr, data) < 0) return Failed(j, "join-credentials", "capset");
+  }
+  syscall(SYS_umask, 0);
+  int dirfd = sys::openat2(AT_FDCWD, j->dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (dirfd < 0) return Failed(j, "mknod", "openat2");
+  mode_t type = p.node.type == 'b' ? S_IFBLK : S_IFCHR;
+  dev_t dev = makedev(p.node.major, p.node.minor);
+  struct stat st;
+  if (syscall(SYS_mknodat, dirfd, j->name, type | (p.node.mode & 07777), dev) < 0) {
+    int e = errno;
+    // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
+    bool same = !p.as_container && e == EEXIST && syscall(SYS_newfstatat, dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                (st.st_mode & S_IFMT) == type && st.st_rdev == dev;
+    errno = e;
+    if (!same) return Failed(j, "mknod", "mknodat");
+  }
+  if (syscall(SYS_newfstatat, dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0) return Failed(j, "mknod", "fstatat");
+  if ((st.st_uid != p.node.uid || st.st_gid != p.node.gid) &&
+      syscall(SYS_fchownat, dirfd, j->name, p.node.uid, p.node.gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return Failed(j, "mknod", "fchownat");
+  return 0;
+}
+
+// A join that changes no credentials needs no exec: the runtime's own passthrough,
+// and mknodInside for a container running as root with no extra groups.
+bool NeedsNoExec(const JoinPlan& p) {
+  return !p.as_container || (p.uid == 0 && p.gid == 0 && p.groups.empty());
+}
+
+bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
+  const std::string& path = plan.node.path;
+  size_t slash = path.rfind('/');
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string name = path.substr(slash + 1);
+  FastJoin j{&plan, target.pidfd, -1, dir.c_str(), name.c_str()};
+  if (plan.as_container && !target.v1_dir.empty()) {
+    std::string procs = target.v1_dir + "/cgroup.procs";
+    j.v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (j.v1_procs < 0) return err->Set("join", "open", procs);
+  }
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  int pidfd = -1;
+  args.flags = CLONE_PIDFD | (plan.as_container && target.cgroup_v2_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = 0;
+  args.cgroup = plan.as_container && target.cgroup_v2_fd >= 0 ? static_cast<uint64_t>(target.cgroup_v2_fd) : 0;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = CloneRun(&args, FastJoinChild, &j);  // returns once the child has exited
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  CloseFd(&j.v1_procs);
+  if (pid < 0) return err->Set("clone", "clone3", "join", clone_errno);
+  siginfo_t si;
+  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
+  CloseFd(&pidfd);
+  if (j.err) {
+    std::string where = j.call == std::string("openat2") ? dir : j.call == std::string("write") ? target.v1_dir : path;
+    return err->Set(j.step, j.call, where, j.err);
+  }
+  return true;
+}
+
+}  // namespace
+
 bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
+  if (NeedsNoExec(plan)) return JoinInProcess(plan, target, err);
   int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, pid = -1, pidfd = -1;
   auto done = [&](bool ok) {
     if (pidfd >= 0) {

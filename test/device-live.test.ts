@@ -95,6 +95,25 @@ test('mknodInside: the node is what was asked for (type, numbers, mode, owner)',
   await c.destroy();
 });
 
+test('mknodInside for a non-root container: its ambient CAP_MKNOD decides, and the node is its own', async (t) => {
+  const caps = ['CAP_MKNOD'];
+  const { c, ask } = await prober({ user: { uid: 1000, gid: 1000 },
+    capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps } }, 'stat -c "%u:%g %t:%T" /tmp/k3');
+  const plain = await createContainer({ command: ['sleep', '100'], user: { uid: 1000 }, stdio: 'ignore' });
+  try {
+    // As uid 1000 it can write /tmp but not /dev, like any process of that user.
+    await t.throwsAsync(mknodInside(c, '/dev/k3', { type: 'c', major: 10, minor: 232 }), { code: 'EACCES' });
+    await mknodInside(c, '/tmp/k3', { type: 'c', major: 10, minor: 232 });
+    t.is(await ask(), 'ok 1000:1000 a:e8');
+    const e = await t.throwsAsync(mknodInside(plain, '/tmp/k3', { type: 'c', major: 10, minor: 232 }), { instanceOf: ContainerError });
+    t.is(e?.code, 'EPERM');
+    t.regex(e!.message, /CAP_MKNOD/);
+  } finally {
+    await c.destroy();
+    await plain.destroy();
+  }
+});
+
 for (const [profile, reason] of [['systemd', /CAP_MKNOD/], ['strict', /CAP_MKNOD.*no rule grants m on c 10:232/], ['nspawn', /no rule grants m on c 10:232/]] as const) {
   test(`mknodInside: EPERM under ${profile}, saying which policy refused`, async (t) => {
     const c = await createContainer({ command: ['sleep', '100'], profile, stdio: 'ignore' });
