@@ -27,6 +27,8 @@ export interface NativePlan {
   nodes: NativeNode[];
   noNewPrivileges: boolean;
   dieWithParent: boolean;
+  /** The creator's nice value: setup runs lower, the command gets this back. */
+  priority: number;
   stdio: string;
   cgroupV2Dir: string;
   cgroupV1Devices: string;

@@ -1,4 +1,5 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
+import os from 'node:os';
 import type { HostInfo } from './host';
 import type { NativePlan, NativePolicy } from './native';
 import { accessBits, compileDeviceRules, type DevicePolicy, v1Writes } from './policy/devices';
@@ -48,6 +49,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     nodes: r.nodes.map((n) => ({ ...n })),
     noNewPrivileges: r.noNewPrivileges,
     dieWithParent: true,
+    priority: os.getPriority(),
     stdio: r.stdio,
     ...cgroupDirs(r.id, host, backend),
     deviceBackend: backend,

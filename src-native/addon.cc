@@ -12,6 +12,7 @@
 
 #include "bpf_devices.h"
 #include "cgroup.h"
+#include "low_priority.h"
 #include "plan_from_js.h"
 #include "spawn.h"
 #include "sys.h"
@@ -147,6 +148,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     ReleaseWorker(Napi::Env env, std::string v2, std::string v1)
         : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)) {}
     bool Run(SetupError* err) override {
+      LowPriority low(getpriority(PRIO_PROCESS, 0));
       bool ok = RemoveCgroupDir(v1_, err);
       return RemoveCgroupDir(v2_, err) && ok;
     }

@@ -82,6 +82,7 @@ struct ChildPlan {
   std::vector<NodePlan> nodes;
   bool no_new_privileges = false;
   bool die_with_parent = true;
+  int priority = 0;  // the creator's nice value, which the command gets back before exec
 
   enum Stdio { kPipe, kInherit, kIgnore } stdio = kPipe;
 

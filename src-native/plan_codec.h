@@ -112,6 +112,7 @@ inline std::string EncodePlan(const ChildPlan& p) {
   }
   w.Bool(p.no_new_privileges);
   w.Bool(p.die_with_parent);
+  w.U64(static_cast<uint64_t>(static_cast<int64_t>(p.priority)));
   w.U64(p.stdio);
   w.Str(p.cgroup_v1_devices);
   return w.bytes();
@@ -165,6 +166,7 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   }
   p->no_new_privileges = r.Bool();
   p->die_with_parent = r.Bool();
+  p->priority = static_cast<int>(static_cast<int64_t>(r.U64()));
   p->stdio = static_cast<ChildPlan::Stdio>(r.U64());
   p->cgroup_v1_devices = r.Str();
   return r.ok();

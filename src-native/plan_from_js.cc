@@ -152,6 +152,7 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   for (uint32_t i = 0; i < nodes.Length(); i++) p.nodes.push_back(NodeFromJs(nodes.Get(i).As<Napi::Object>()));
   p.no_new_privileges = Bool(o, "noNewPrivileges");
   p.die_with_parent = Bool(o, "dieWithParent");
+  p.priority = static_cast<int>(Int(o, "priority"));
   std::string stdio = Str(o, "stdio");
   p.stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
   p.cgroup_v2_dir = Str(o, "cgroupV2Dir");

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include "cgroup.h"
 #include "clone_exec.h"
 #include "handshake.h"
+#include "low_priority.h"
 #include "plan_codec.h"
 #include "sys.h"
 
@@ -172,6 +174,7 @@ void KillAndReap(int pidfd) {
 }
 
 bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
+  LowPriority low(plan.priority);
   CgroupFds cg;
   // Fds for the child: [0] handshake, [1..3] stdio sources, [4] the plan. Closed in
   // the parent once the helper runs.

@@ -14,7 +14,6 @@ namespace nsbox {
 namespace {
 
 int g_sync_fd = -1;
-constexpr int kSetupNiceness = 10;
 
 void SendReport(const Report& r) {
   sys::retry_eintr([&] { return send(g_sync_fd, &r, sizeof(r), MSG_NOSIGNAL); });
@@ -124,13 +123,8 @@ void Fail(const char* step, const char* call, const char* detail, const char* de
 
 void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   SetReportFd(fds.sync);
-  // Setup is kernel-heavy (namespaces, mounts) and competes for CPU with the Node
-  // process that asked for it; at a lower priority it does not delay that process's
-  // event loop. The command itself gets the creator's priority back below.
-  errno = 0;
-  const int priority = getpriority(PRIO_PROCESS, 0);
-  const bool lowered = errno == 0 &&
-      setpriority(PRIO_PROCESS, 0, priority + kSetupNiceness > 19 ? 19 : priority + kSetupNiceness) == 0;
+  // Setup runs at the lowered priority it was cloned with (spawn.cc); the command
+  // gets the creator's priority back below.
   ResetSignals();
   syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
   SetupStdio(fds);
@@ -139,7 +133,7 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   SetupMountNamespace(plan);
   CloseOtherFds(fds.sync);
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
-  if (lowered && setpriority(PRIO_PROCESS, 0, priority) < 0) Fail("priority", "setpriority");
+  if (setpriority(PRIO_PROCESS, 0, plan.priority) < 0) Fail("priority", "setpriority");
   CapabilitySets caps = AwaitStart();
   SetupCredentials(plan, caps);
   // After the uid change, which clears it. Covers the time after start; before start
