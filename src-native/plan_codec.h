@@ -71,7 +71,34 @@ class PlanReader {
   bool ok_ = true;
 };
 
-// Field order is the format: change both functions together.
+inline void WriteIds(PlanWriter* w, const std::vector<uint32_t>& ids) {
+  w->U64(ids.size());
+  for (uint32_t id : ids) w->U64(id);
+}
+inline std::vector<uint32_t> ReadIds(PlanReader* r) {
+  std::vector<uint32_t> ids;
+  uint64_t n = r->U64();
+  for (uint64_t i = 0; i < n && r->ok(); i++) ids.push_back(static_cast<uint32_t>(r->U64()));
+  return ids;
+}
+inline void WriteNode(PlanWriter* w, const NodePlan& n) {
+  w->Str(n.path);
+  for (uint64_t v : {uint64_t(n.type), uint64_t(n.major), uint64_t(n.minor), uint64_t(n.mode), uint64_t(n.uid), uint64_t(n.gid)})
+    w->U64(v);
+}
+inline NodePlan ReadNode(PlanReader* r) {
+  NodePlan n;
+  n.path = r->Str();
+  n.type = static_cast<char>(r->U64());
+  n.major = static_cast<uint32_t>(r->U64());
+  n.minor = static_cast<uint32_t>(r->U64());
+  n.mode = static_cast<uint32_t>(r->U64());
+  n.uid = static_cast<uint32_t>(r->U64());
+  n.gid = static_cast<uint32_t>(r->U64());
+  return n;
+}
+
+// Field order is the format: change each pair of functions together.
 inline std::string EncodePlan(const ChildPlan& p) {
   PlanWriter w;
   w.Str(p.id);
@@ -85,8 +112,7 @@ inline std::string EncodePlan(const ChildPlan& p) {
   w.Str(p.hostname);
   w.U64(p.uid);
   w.U64(p.gid);
-  w.U64(p.groups.size());
-  for (uint32_t g : p.groups) w.U64(g);
+  WriteIds(&w, p.groups);
   w.U64(p.clone_flags);
   w.Bool(p.new_cgroupns);
   w.Bool(p.loopback_up);
@@ -105,11 +131,7 @@ inline std::string EncodePlan(const ChildPlan& p) {
   w.Strs(p.masked_paths);
   w.Strs(p.readonly_paths);
   w.U64(p.nodes.size());
-  for (const NodePlan& n : p.nodes) {
-    w.Str(n.path);
-    for (uint64_t v : {uint64_t(n.type), uint64_t(n.major), uint64_t(n.minor), uint64_t(n.mode), uint64_t(n.uid), uint64_t(n.gid)})
-      w.U64(v);
-  }
+  for (const NodePlan& n : p.nodes) WriteNode(&w, n);
   w.Bool(p.no_new_privileges);
   w.Bool(p.die_with_parent);
   w.U64(static_cast<uint64_t>(static_cast<int64_t>(p.priority)));
@@ -131,8 +153,7 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   p->hostname = r.Str();
   p->uid = static_cast<uint32_t>(r.U64());
   p->gid = static_cast<uint32_t>(r.U64());
-  uint64_t ngroups = r.U64();
-  for (uint64_t i = 0; i < ngroups && r.ok(); i++) p->groups.push_back(static_cast<uint32_t>(r.U64()));
+  p->groups = ReadIds(&r);
   p->clone_flags = r.U64();
   p->new_cgroupns = r.Bool();
   p->loopback_up = r.Bool();
@@ -153,17 +174,7 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   p->masked_paths = r.Strs();
   p->readonly_paths = r.Strs();
   uint64_t nnodes = r.U64();
-  for (uint64_t i = 0; i < nnodes && r.ok(); i++) {
-    NodePlan n;
-    n.path = r.Str();
-    n.type = static_cast<char>(r.U64());
-    n.major = static_cast<uint32_t>(r.U64());
-    n.minor = static_cast<uint32_t>(r.U64());
-    n.mode = static_cast<uint32_t>(r.U64());
-    n.uid = static_cast<uint32_t>(r.U64());
-    n.gid = static_cast<uint32_t>(r.U64());
-    p->nodes.push_back(n);
-  }
+  for (uint64_t i = 0; i < nnodes && r.ok(); i++) p->nodes.push_back(ReadNode(&r));
   p->no_new_privileges = r.Bool();
   p->die_with_parent = r.Bool();
   p->priority = static_cast<int>(static_cast<int64_t>(r.U64()));
@@ -174,33 +185,22 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
 
 inline std::string EncodeJoin(const JoinPlan& j) {
   PlanWriter w;
-  w.Str(j.node.path);
-  for (uint64_t v : {uint64_t(j.node.type), uint64_t(j.node.major), uint64_t(j.node.minor), uint64_t(j.node.mode),
-                     uint64_t(j.node.uid), uint64_t(j.node.gid)})
-    w.U64(v);
+  WriteNode(&w, j.node);
   w.Bool(j.as_container);
   w.U64(j.uid);
   w.U64(j.gid);
-  w.U64(j.groups.size());
-  for (uint32_t g : j.groups) w.U64(g);
+  WriteIds(&w, j.groups);
   w.U64(j.caps);
   return w.bytes();
 }
 
 inline bool DecodeJoin(const char* data, size_t n, JoinPlan* j) {
   PlanReader r(data, n);
-  j->node.path = r.Str();
-  j->node.type = static_cast<char>(r.U64());
-  j->node.major = static_cast<uint32_t>(r.U64());
-  j->node.minor = static_cast<uint32_t>(r.U64());
-  j->node.mode = static_cast<uint32_t>(r.U64());
-  j->node.uid = static_cast<uint32_t>(r.U64());
-  j->node.gid = static_cast<uint32_t>(r.U64());
+  j->node = ReadNode(&r);
   j->as_container = r.Bool();
   j->uid = static_cast<uint32_t>(r.U64());
   j->gid = static_cast<uint32_t>(r.U64());
-  uint64_t n_groups = r.U64();
-  for (uint64_t i = 0; i < n_groups && r.ok(); i++) j->groups.push_back(static_cast<uint32_t>(r.U64()));
+  j->groups = ReadIds(&r);
   j->caps = r.U64();
   return r.ok();
 }

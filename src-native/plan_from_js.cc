@@ -32,6 +32,12 @@ Napi::Array Arr(const Napi::Object& o, const char* name) {
   if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be an array");
   return v.As<Napi::Array>();
 }
+std::vector<uint32_t> Uint32s(const Napi::Object& o, const char* name) {
+  Napi::Array a = Arr(o, name);
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
+  return out;
+}
 std::vector<std::string> Strings(const Napi::Object& o, const char* name) {
   Napi::Array a = Arr(o, name);
   std::vector<std::string> out;
@@ -68,8 +74,7 @@ JoinPlan JoinFromJs(const Napi::Object& o) {
   j.as_container = Bool(o, "asContainer");
   j.uid = static_cast<uint32_t>(Int(o, "uid"));
   j.gid = static_cast<uint32_t>(Int(o, "gid"));
-  Napi::Array groups = Arr(o, "groups");
-  for (uint32_t i = 0; i < groups.Length(); i++) j.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  j.groups = Uint32s(o, "groups");
   j.caps = U64(o, "caps");
   return j;
 }
@@ -123,9 +128,7 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   p.hostname = Str(o, "hostname");
   p.uid = static_cast<uint32_t>(Int(o, "uid"));
   p.gid = static_cast<uint32_t>(Int(o, "gid"));
-  Napi::Array groups = Arr(o, "groups");
-  for (uint32_t i = 0; i < groups.Length(); i++)
-    p.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  p.groups = Uint32s(o, "groups");
   for (const std::string& ns : Strings(o, "namespaces")) {
     p.clone_flags |= NamespaceFlag(ns);
     if (ns == "cgroup") p.new_cgroupns = true;
