@@ -1,0 +1,203 @@
+// The attacks that broke trusted runtimes, as tests that must hold: each asserts that
+// the attack fails and that the host is unchanged.
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerError, createContainer, run } from '../lib';
+import { hostInfo, removeStaleCgroups } from '../lib/host';
+import { busyboxRootfs, cgroupPaths, leftovers, removeRootfs, sh } from './helpers';
+
+const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+test('leaked fds (CVE-2024-21626 class): a non-close-on-exec fd to the host "/" is not visible inside', async (t) => {
+  const out = execFileSync(process.execPath, [join(fixtures, 'leaked-fd.js')], {
+    stdio: ['ignore', 'pipe', 'inherit', openSync('/', 'r')],
+  }).toString();
+  const r = JSON.parse(out);
+  t.is(r.hostFd3, '/', 'the fixture really holds a leaked fd 3');
+  // In `created`, the init holds stdio and the handshake socket, nothing else.
+  const initFds = (r.initFds as [string, string][]).filter(([fd]) => Number(fd) > 2);
+  t.is(initFds.length, 1, JSON.stringify(r.initFds));
+  t.regex(initFds[0][1], /^socket:/);
+  t.deepEqual(r.inside.trim().split('\n'), ['0', '1', '2', '/'], 'only stdio inside, cwd the container\'s root');
+});
+
+test('cwd /proc/self/fd/N for N in 3..64 fails to create (nothing of the host is open by then)', async (t) => {
+  for (let n = 3; n <= 64; n++) {
+    const id = `cwdfd-${process.pid}-${n}`;
+    const e = await t.throwsAsync(createContainer({ command: ['true'], cwd: `/proc/self/fd/${n}`, id }), { instanceOf: ContainerError });
+    t.true(['ENOENT', 'ENOTDIR'].includes(e!.code), `${n}: ${e!.message}`);
+    t.is(e!.step, 'cwd');
+    t.deepEqual(leftovers(id), []);
+  }
+});
+
+test('host binary overwrite (CVE-2019-5736 class): #!/proc/self/exe and writes to /proc/*/exe change nothing', async (t) => {
+  const addon = join(__dirname, '..', '..', 'build', 'Release', 'nsbox.node');
+  const before = [sha256(process.execPath), sha256(addon)];
+  const root = busyboxRootfs();
+  writeFileSync(join(root, 'evil'), '#!/proc/self/exe\n');
+  chmodSync(join(root, 'evil'), 0o755);
+  writeFileSync(join(root, 'attack'), [
+    '#!/bin/sh',
+    'end=$(( $(date +%s) + 2 ))',
+    'while [ $(date +%s) -lt $end ]; do',
+    '  for p in /proc/[0-9]*; do',
+    '    if (echo pwned >> $p/exe) 2>/dev/null; then echo "WROTE $p $(readlink $p/exe)"; fi',
+    '  done',
+    '  /evil 2>/dev/null',
+    'done',
+  ].join('\n'));
+  chmodSync(join(root, 'attack'), 0o755);
+  symlinkSync('busybox', join(root, 'bin', 'date'));
+  try {
+    const results = await Promise.all([1, 2, 3].map(() => run({ command: ['/attack'], rootfs: root, profile: 'privileged' })));
+    for (const r of results) t.false(r.stdout.includes('WROTE'), r.stdout);
+    // The container's init before start is our helper, run from a sealed memfd.
+    const c = await createContainer({ command: ['true'], rootfs: root, stdio: 'ignore' });
+    t.regex(readFileSync(`/proc/${c.pid}/cmdline`, 'latin1'), /^nsbox-init/);
+    t.regex(readlinkSync(`/proc/${c.pid}/exe`), /^\/memfd:nsbox-init/);
+    await c.destroy();
+  } finally {
+    removeRootfs(root);
+  }
+  t.deepEqual([sha256(process.execPath), sha256(addon)], before);
+});
+
+test('a mount destination swapped for a symlink to "/" while containers are created adds nothing to the host (CVE-2021-30465 class)', async (t) => {
+  const root = busyboxRootfs();
+  const source = mkdtempSync(join(tmpdir(), 'nsbox-src-'));
+  mkdirSync(join(root, 'mnt'));
+  const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
+  // A racer flips /mnt/target between a directory and a symlink to "/" as fast as it can.
+  const racer = spawn('sh', ['-c', 'cd "$1"; while :; do mkdir -p d.tmp; mv -T d.tmp target 2>/dev/null; ln -sfn / l.tmp; mv -T l.tmp target 2>/dev/null; done', 'racer', join(root, 'mnt')], { stdio: 'ignore' });
+  try {
+    let created = 0;
+    for (let i = 0; i < 40; i++) {
+      try {
+        const r = await run({ command: ['true'], rootfs: root, mounts: [{ type: 'bind', source, destination: '/mnt/target' }] });
+        if (r.exitCode === 0) created++;
+      } catch (e) {
+        t.true(e instanceof ContainerError, String(e));
+      }
+    }
+    t.log(`${created} of 40 created while racing`);
+  } finally {
+    racer.kill('SIGKILL');
+  }
+  t.is(readFileSync('/proc/self/mountinfo', 'utf8'), mountsBefore);
+  removeRootfs(root);
+  removeRootfs(source);
+});
+
+test('/dev/null planted as a symlink to /proc/sysrq-trigger (CVE-2025-31133 class): masks use the container\'s own verified node', async (t) => {
+  const root = busyboxRootfs();
+  symlinkSync('/proc/sysrq-trigger', join(root, 'dev', 'null'));
+  try {
+    const r = await run({ command: ['sh', '-c', 'stat -c "%F %t:%T" /dev/null; grep " /proc/keys " /proc/self/mountinfo | cut -d" " -f4; (echo x > /proc/sysrq-trigger) 2>&1'], rootfs: root });
+    const [node, keysSource] = r.stdout.split('\n');
+    t.is(node, 'character special file 1:3', 'the rootfs\'s /dev is covered by a fresh one');
+    t.is(keysSource, '/null', '/proc/keys is covered by a bind of that node');
+    // Read-only where the kernel has it (this machine's kernel has no magic SysRq).
+    t.regex(r.stdout.split('\n')[2], existsSync('/proc/sysrq-trigger') ? /Read-only file system/ : /nonexistent|No such file/);
+  } finally {
+    removeRootfs(root);
+  }
+});
+
+test('inheritable and ambient capabilities are empty unless asked for, for root and others (CVE-2022-29162 class)', async (t) => {
+  for (const user of [undefined, { uid: 1000 }, { uid: 0, gid: 1000 }]) {
+    const r = await sh('grep -E "Cap(Inh|Amb)" /proc/self/status', user ? { user } : {});
+    t.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]), ['0000000000000000', '0000000000000000'], JSON.stringify(user));
+  }
+});
+
+test('escapes by design: no cgroup writes, no BPF, no remounting /sys or /proc, no terminal to inject into', async (t) => {
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+  const bpfProbe = `${python} -c "import ctypes; libc = ctypes.CDLL(None, use_errno=True); r = libc.syscall(321, 5, 0, 0); print(r, ctypes.get_errno())"`;
+  const r = await sh([
+    'ls /sys/fs/cgroup | wc -l',
+    '(echo 0 > /sys/fs/cgroup/cgroup.procs) 2>&1 | tail -1',
+    bpfProbe,
+    '(mount -o remount,rw /sys) 2>&1 | head -1',
+    '(mount -o remount,rw /proc/sys) 2>&1 | head -1',
+    '(exec 3</dev/tty) 2>&1 | tail -1',
+  ].join('; '));
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], '0', 'no cgroupfs inside');
+  t.regex(lines[1], /Read-only file system|No such file|nonexistent/);
+  t.is(lines[2], '-1 1', 'bpf() is EPERM');
+  t.regex(lines[3], /permission denied|not permitted/i);
+  t.regex(lines[4], /permission denied|not permitted/i);
+  t.regex(lines[5], /No such device or address/, 'no controlling terminal, so no TIOCSTI');
+});
+
+test('the Node process killed with SIGKILL takes its 20 containers with it; the next start removes their cgroups', async (t) => {
+  const child = spawn(process.execPath, [join(fixtures, 'orphans.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const list: { pid: number; id: string }[] = await new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d;
+      if (text.includes('\n')) resolve(JSON.parse(text));
+    });
+    child.on('exit', (code) => reject(new Error(`fixture exited ${code}`)));
+  });
+  t.is(list.length, 20);
+  child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000));
+  const alive = list.filter((c) => {
+    try {
+      return !readFileSync(`/proc/${c.pid}/stat`, 'utf8').includes(') Z');
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(alive, [], 'no container process survives its creator by a second');
+  const stale = list.flatMap((c) => cgroupPaths(c.id));
+  const removed = removeStaleCgroups(hostInfo(), Date.now() + 60_000);
+  for (const dir of stale) t.true(removed.includes(dir) || !existsSync(dir), dir);
+  for (const c of list) t.deepEqual(leftovers(c.id), []);
+});
+
+test('1000 containers at concurrency 8 with random kills: every wait() resolves once, nothing leaks', async (t) => {
+  const fds = readdirSync('/proc/self/fd').length;
+  let next = 0;
+  let resolvedTwice = 0;
+  const ids: { id: string; pid: number }[] = [];
+  const rand = (() => {
+    let s = 42;
+    return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  })();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next++ < 1000) {
+      const c = await createContainer({ command: ['sh', '-c', 'sleep 0.0$(( RANDOM % 5 ))'], stdio: 'ignore', deviceBackend: rand() < 0.5 ? 'v1' : 'v2' });
+      ids.push({ id: c.id, pid: c.pid });
+      let settled = 0;
+      c.wait().then(() => settled++);
+      const fate = rand();
+      if (fate < 0.2) {
+        await c.destroy(); // before start
+      } else {
+        await c.start();
+        if (fate < 0.5) c.kill(fate < 0.35 ? 'SIGKILL' : 'SIGTERM');
+        if (fate < 0.7) await c.destroy();
+        else {
+          await c.wait();
+          await c.destroy();
+        }
+      }
+      await c.wait();
+      await new Promise((r) => setImmediate(r));
+      if (settled !== 1) resolvedTwice++;
+    }
+  }));
+  t.is(resolvedTwice, 0);
+  const zombies = execFileSync('ps', ['-eo', 'stat=,ppid=']).toString().split('\n').filter((l) => l.trim().startsWith('Z') && l.trim().endsWith(` ${process.pid}`));
+  t.deepEqual(zombies, []);
+  t.deepEqual(ids.flatMap((c) => leftovers(c.id, c.pid)), []);
+  t.is(readdirSync('/proc/self/fd').length, fds);
+});
