@@ -1,4 +1,9 @@
 {
+  "variables": {
+    # 1 builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer
+    # (scripts/test-asan.sh). The init helper stays as it is: it is static.
+    "sanitize%": 0
+  },
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
     "cflags!": ["-fno-exceptions"],
@@ -43,7 +48,13 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-fexceptions"],
-      "conditions": [["OS!='linux'", {"type": "none"}]]
+      "conditions": [
+        ["OS!='linux'", {"type": "none"}],
+        ["sanitize==1", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-O1", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     }
   ]
 }

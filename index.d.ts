@@ -271,7 +271,7 @@ export declare class Container {
   mknodInside(path: string, node: DeviceNodeSpec): Promise<void>;
   /** Executes the command. Only from 'created'. */
   start(): Promise<void>;
-  /** Resolves once, when the container's init exits. */
+  /** Resolves once, when the container's init exits; output may still be on its way (see run()). */
   wait(): Promise<ExitStatus>;
   /** Sends a signal to the container's init; false when it is not running any more. */
   kill(signal?: NodeJS.Signals | number): boolean;

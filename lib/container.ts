@@ -277,7 +277,11 @@ export class Container {
     debug('%s: started', this.id);
   }
 
-  /** Resolves once, when the container's init exits. */
+  /**
+   * Resolves once, when the container's init exits. Like a child process's 'exit',
+   * output may still be on its way then: read stdout/stderr to their end (or let
+   * destroy() wait for the streams being read, or use run()).
+   */
   wait(): Promise<ExitStatus> {
     return this.#exit;
   }
@@ -309,6 +313,11 @@ export class Container {
     await this.#exit;
     await this.#updates;
     this.#state = 'destroyed';
+    // Output being read is let through to its end (every writer is gone, so it comes
+    // promptly); output nobody reads is discarded.
+    await Promise.all([this.stdout, this.stderr].map((s) => (s && s.readableFlowing && !s.readableEnded && !s.destroyed
+      ? new Promise((resolve) => s.once('close', resolve))
+      : undefined)));
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
     try {
       await this.#native.release();

@@ -224,6 +224,18 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   t.deepEqual(leftovers(c.id, c.pid), []);
 });
 
+test('destroy() after wait() lets the output being read arrive in full', async (t) => {
+  for (let i = 0; i < 5; i++) {
+    const c = await createContainer({ command: ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x'] });
+    let bytes = 0;
+    c.stdout!.on('data', (d: Buffer) => (bytes += d.length));
+    await c.start();
+    await c.wait();
+    await c.destroy();
+    t.is(bytes, 300000);
+  }
+});
+
 test('kill() delivers the signal; wait() reports it', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'], stdio: 'ignore' });
   await c.start();

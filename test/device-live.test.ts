@@ -8,7 +8,7 @@ import {
   allowDevice, type Container, ContainerError, type ContainerSpec, createContainer, denyDevice, mknodInside, setCapabilities,
 } from '../lib';
 import { toMask } from '../lib/policy/capabilities';
-import { BACKENDS, busyboxRootfs, leftovers, removeRootfs } from './helpers';
+import { BACKENDS, busyboxRootfs, leftovers, removeRootfs, textOf } from './helpers';
 
 /** A shell in the container that answers each line it reads with the outcome of `probe`. */
 async function prober(spec: Omit<ContainerSpec, 'command'>, probe: string) {
@@ -176,15 +176,14 @@ test('the same trick against a host-rootfs container: /dev/x -> /../../host-dir'
 
 test('setCapabilities before start takes effect at start; afterwards it is a state error', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'grep CapBnd /proc/self/status'] });
-  const out: Buffer[] = [];
-  c.stdout!.on('data', (d: Buffer) => out.push(d));
+  const out = textOf(c.stdout);
   const sets = setCapabilities(c, { drop: ['MKNOD', 'NET_RAW'], add: ['sys_admin'] });
   t.true(sets.bounding.includes('CAP_SYS_ADMIN'));
   t.false(sets.bounding.includes('CAP_MKNOD'));
   await c.start();
   await c.wait();
   const want = toMask(sets.bounding);
-  t.is(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(Buffer.concat(out).toString())![1]}`), want);
+  t.is(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(await out)![1]}`), want);
   const e = t.throws(() => setCapabilities(c, { add: ['MKNOD'] }), { instanceOf: ContainerError });
   t.is(e?.code, 'ERR_CONTAINER_STATE');
   t.regex(e!.message, /cannot be raised from outside/);

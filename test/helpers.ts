@@ -6,6 +6,17 @@ import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
 import { run, type RunResult, type RunSpec } from '../lib/run';
 
+/**
+ * Under `npm run test:asan` the sanitizer runtimes are preloaded into Node. Programs
+ * the tests start (ps, sh, python3, mv) must not get them (some hang with them), but
+ * Node processes that load the instrumented addon need them: nodeEnv() gives them back.
+ */
+const SANITIZER_PRELOAD = process.env.LD_PRELOAD;
+delete process.env.LD_PRELOAD;
+export function nodeEnv(): NodeJS.ProcessEnv {
+  return SANITIZER_PRELOAD ? { ...process.env, LD_PRELOAD: SANITIZER_PRELOAD } : process.env;
+}
+
 export const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'cat', 'ls', 'mknod', 'echo', 'id', 'hostname', 'head', 'od', 'grep', 'true', 'false', 'sleep',
   'stat', 'readlink', 'touch', 'dd', 'wc', 'test', 'env', 'ps', 'mount', 'pwd', 'mkdir', 'rm', 'ln', 'printf', 'kill'];
@@ -47,6 +58,14 @@ export function leftovers(id: string, pid?: number): string[] {
     if (line.split(' ')[4]?.startsWith(staging)) left.push(`mount ${line}`);
   }
   return left;
+}
+
+/** The whole of a stream, once it ends. */
+export function textOf(stream: NodeJS.ReadableStream | null): Promise<string> {
+  if (!stream) return Promise.resolve('');
+  const chunks: Buffer[] = [];
+  stream.on('data', (d: Buffer) => chunks.push(d));
+  return new Promise((resolve) => stream.once('end', () => resolve(Buffer.concat(chunks).toString())));
 }
 
 export function openFds(): string[] {

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerError, createContainer, run } from '../lib';
 import { hostInfo, removeStaleCgroups } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, leftovers, removeRootfs, sh } from './helpers';
+import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, removeRootfs, sh } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 test('leaked fds (CVE-2024-21626 class): a non-close-on-exec fd to the host "/" is not visible inside', async (t) => {
   const out = execFileSync(process.execPath, [join(fixtures, 'leaked-fd.js')], {
-    stdio: ['ignore', 'pipe', 'inherit', openSync('/', 'r')],
+    stdio: ['ignore', 'pipe', 'inherit', openSync('/', 'r')], env: nodeEnv(),
   }).toString();
   const r = JSON.parse(out);
   t.is(r.hostFd3, '/', 'the fixture really holds a leaked fd 3');
@@ -137,7 +137,7 @@ test('escapes by design: no cgroup writes, no BPF, no remounting /sys or /proc, 
 });
 
 test('the Node process killed with SIGKILL takes its 20 containers with it; the next start removes their cgroups', async (t) => {
-  const child = spawn(process.execPath, [join(fixtures, 'orphans.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(fixtures, 'orphans.js')], { stdio: ['ignore', 'pipe', 'inherit'], env: nodeEnv() });
   const list: { pid: number; id: string }[] = await new Promise((resolve, reject) => {
     let text = '';
     child.stdout.on('data', (d) => {
