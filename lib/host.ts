@@ -91,9 +91,10 @@ const STALE_AFTER_MS = 10_000;
 /**
  * Removes the cgroup directories of containers whose creator died without destroy():
  * under the library's parents only, and only those with no process left that are
- * older than any creation in progress could be. Returns what it removed.
+ * older than any creation in progress could be (`only` narrows it to some ids).
+ * Returns what it removed.
  */
-export function removeStaleCgroups(h: HostInfo, now = Date.now()): string[] {
+export function removeStaleCgroups(h: HostInfo, now = Date.now(), only?: ReadonlySet<string>): string[] {
   const removed: string[] = [];
   for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
     if (!parent) continue;
@@ -104,6 +105,7 @@ export function removeStaleCgroups(h: HostInfo, now = Date.now()): string[] {
       continue;
     }
     for (const name of entries) {
+      if (only && !only.has(name)) continue;
       const dir = `${parent}/${name}`;
       try {
         if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;

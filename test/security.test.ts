@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContainerError, createContainer, run } from '../lib';
+import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
 import { hostInfo, removeStaleCgroups } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, removeRootfs, sh } from './helpers';
+import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -54,15 +54,17 @@ test('host binary overwrite (CVE-2019-5736 class): #!/proc/self/exe and writes t
   ].join('\n'));
   chmodSync(join(root, 'attack'), 0o755);
   symlinkSync('busybox', join(root, 'bin', 'date'));
+  // The helper the library execs: a created container's init is it, from a sealed memfd.
+  const probe = await createContainer({ command: ['true'], rootfs: root, stdio: 'ignore' });
+  t.regex(readFileSync(`/proc/${probe.pid}/cmdline`, 'latin1'), /^nsbox-init/);
+  t.regex(readlinkSync(`/proc/${probe.pid}/exe`), /^\/memfd:nsbox-init/);
+  const helperBefore = sha256(`/proc/${probe.pid}/exe`);
   try {
     const results = await Promise.all([1, 2, 3].map(() => run({ command: ['/attack'], rootfs: root, profile: 'privileged' })));
     for (const r of results) t.false(r.stdout.includes('WROTE'), r.stdout);
-    // The container's init before start is our helper, run from a sealed memfd.
-    const c = await createContainer({ command: ['true'], rootfs: root, stdio: 'ignore' });
-    t.regex(readFileSync(`/proc/${c.pid}/cmdline`, 'latin1'), /^nsbox-init/);
-    t.regex(readlinkSync(`/proc/${c.pid}/exe`), /^\/memfd:nsbox-init/);
-    await c.destroy();
+    t.is(sha256(`/proc/${probe.pid}/exe`), helperBefore, 'the helper image is unchanged');
   } finally {
+    await probe.destroy();
     removeRootfs(root);
   }
   t.deepEqual([sha256(process.execPath), sha256(addon)], before);
@@ -107,6 +109,42 @@ test('/dev/null planted as a symlink to /proc/sysrq-trigger (CVE-2025-31133 clas
   } finally {
     removeRootfs(root);
   }
+});
+
+test('a process the library joins into a container (mknodInside) is invisible to it, so it cannot be ptraced', async (t) => {
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+  // Inside: watch /proc for any pid that is not the container's own, and try to attach to it.
+  const watcher = [
+    'import ctypes, os, time',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'mine = {1, os.getpid()}',
+    'seen, attached = set(), 0',
+    'end = time.time() + 60',
+    'while time.time() < end and not os.path.exists("/tmp/stop"):',
+    '    for p in os.listdir("/proc"):',
+    '        if p.isdigit() and int(p) not in mine:',
+    '            seen.add(int(p))',
+    '            if libc.ptrace(16, int(p), 0, 0) == 0: attached += 1',
+    'print(len(seen), attached)',
+  ].join('\n');
+  const c = await createContainer({ command: ['sh', '-c', `${python} -c '${watcher}'; true`] });
+  const out = textOf(c.stdout);
+  await c.start();
+  for (let i = 0; i < 100; i++) await mknodInside(c, `/tmp/n${i}`, { type: 'c', major: 1, minor: 3 });
+  await mknodInside(c, '/tmp/stop', { type: 'c', major: 1, minor: 3 });
+  await c.wait();
+  await c.destroy();
+  t.is((await out).trim(), '0 0', 'no foreign pid seen, nothing attached');
+});
+
+test('a setup step that fails midway (a node that cannot be made) reports the step and leaves nothing', async (t) => {
+  const id = `badnode-${process.pid}`;
+  const profile = defineProfile({ nodes: [{ path: '/dev/null', type: 'c', major: 1, minor: 5 }] });
+  const e = await t.throwsAsync(createContainer({ command: ['true'], profile, id }), { instanceOf: ContainerError });
+  t.is(e?.code, 'EEXIST');
+  t.is(e?.step, 'nodes');
+  t.is(e?.path, '/dev/null');
+  t.deepEqual(leftovers(id), []);
 });
 
 test('inheritable and ambient capabilities are empty unless asked for, for root and others (CVE-2022-29162 class)', async (t) => {
@@ -157,10 +195,17 @@ test('the Node process killed with SIGKILL takes its 20 containers with it; the 
     }
   });
   t.deepEqual(alive, [], 'no container process survives its creator by a second');
+  // A live container's cgroup is not stale, however old: only the dead creator's go.
+  const live = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  await live.start();
   const stale = list.flatMap((c) => cgroupPaths(c.id));
-  const removed = removeStaleCgroups(hostInfo(), Date.now() + 60_000);
+  // "Later" (the age check), and only these ids and ours: other test files create containers meanwhile.
+  const removed = removeStaleCgroups(hostInfo(), Date.now() + 60_000, new Set([...list.map((c) => c.id), live.id]));
   for (const dir of stale) t.true(removed.includes(dir) || !existsSync(dir), dir);
   for (const c of list) t.deepEqual(leftovers(c.id), []);
+  t.false(removed.some((d) => d.endsWith(`/${live.id}`)), 'the live container keeps its cgroup');
+  t.true(cgroupPaths(live.id).some(existsSync));
+  await live.destroy();
 });
 
 test('1000 containers at concurrency 8 with random kills: every wait() resolves once, nothing leaks', async (t) => {
