@@ -49,7 +49,7 @@ test('host binary overwrite (CVE-2019-5736 class): #!/proc/self/exe and writes t
     '  for p in /proc/[0-9]*; do',
     '    if (echo pwned >> $p/exe) 2>/dev/null; then echo "WROTE $p $(readlink $p/exe)"; fi',
     '  done',
-    '  /evil 2>/dev/null',
+    '  /evil 2>/dev/null &',
     'done',
   ].join('\n'));
   chmodSync(join(root, 'attack'), 0o755);
@@ -62,6 +62,9 @@ test('host binary overwrite (CVE-2019-5736 class): #!/proc/self/exe and writes t
   try {
     const results = await Promise.all([1, 2, 3].map(() => run({ command: ['/attack'], rootfs: root, profile: 'privileged' })));
     for (const r of results) t.false(r.stdout.includes('WROTE'), r.stdout);
+    // The script as the entrypoint itself: /proc/self/exe is then our helper, which refuses to run as an interpreter.
+    const direct = await run({ command: ['/evil'], rootfs: root, profile: 'privileged' });
+    t.is(direct.exitCode, 126);
     t.is(sha256(`/proc/${probe.pid}/exe`), helperBefore, 'the helper image is unchanged');
   } finally {
     await probe.destroy();

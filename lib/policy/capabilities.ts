@@ -81,10 +81,6 @@ export function normalizeCapability(name: unknown, lastCap = CAPABILITY_NAMES.le
   return full;
 }
 
-export function capabilityNumber(name: string): number {
-  return CAPABILITY_NAMES.indexOf(normalizeCapability(name));
-}
-
 export function toMask(names: readonly string[], lastCap?: number): bigint {
   let mask = 0n;
   for (const n of names) mask |= 1n << BigInt(CAPABILITY_NAMES.indexOf(normalizeCapability(n, lastCap)));
