@@ -250,10 +250,12 @@ export declare class Container {
   readonly id: string;
   /** The init's pid on the host. */
   readonly pid: number;
-  /** Pipes to the container's fds 0..2 when stdio is 'pipe', else null. */
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
+  /** A pipe to the container's fd 0 when stdio is 'pipe', else null. */
+  get stdin(): Writable | null;
+  /** A pipe from the container's fd 1 when stdio is 'pipe', else null. */
+  get stdout(): Readable | null;
+  /** A pipe from the container's fd 2 when stdio is 'pipe', else null. */
+  get stderr(): Readable | null;
   get state(): ContainerState;
   /** The device rules in force, the profile's first, live changes last. */
   get devices(): readonly DeviceRule[];

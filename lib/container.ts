@@ -1,4 +1,5 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
+import { closeSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
@@ -62,12 +63,11 @@ export class Container {
   readonly id: string;
   /** The init's pid on the host. */
   readonly pid: number;
-  /** Pipes to the container's fds 0..2 when stdio is 'pipe', else null. */
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
 
   #state: ContainerState = 'created';
+  /** The parent's ends of the stdio pipes (-1 when stdio is not 'pipe'), wrapped in streams on first use. */
+  readonly #fds: [number, number, number];
+  readonly #streams: [Writable | null, Readable | null, Readable | null] = [null, null, null];
   readonly #native: NativeContainer;
   readonly #uid: number;
   readonly #gid: number;
@@ -109,18 +109,41 @@ export class Container {
       });
     });
     const fds = native.takeStdio();
-    const pipe = stdio === 'pipe';
-    this.stdin = pipe ? new Socket({ fd: fds[0], readable: false, writable: true }) : null;
-    this.stdout = pipe ? new Socket({ fd: fds[1], readable: true, writable: false }) : null;
-    this.stderr = pipe ? new Socket({ fd: fds[2], readable: true, writable: false }) : null;
-    // An EPIPE on stdin because the container stopped reading is the container's business.
-    this.stdin?.on('error', (e) => debug('%s: stdin: %s', id, e.message));
+    this.#fds = stdio === 'pipe' ? fds : [-1, -1, -1];
     this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   get state(): ContainerState {
     return this.#state;
+  }
+
+  // The pipes become Node streams when first asked for: a stream object costs more
+  // than the container for callers who never read it.
+  #stream(i: 0 | 1 | 2): Socket | null {
+    if (!this.#streams[i] && this.#fds[i] >= 0) {
+      const s = new Socket({ fd: this.#fds[i], readable: i !== 0, writable: i === 0 });
+      this.#fds[i] = -1;
+      // An EPIPE on stdin because the container stopped reading is the container's business.
+      if (i === 0) s.on('error', (e) => debug('%s: stdin: %s', this.id, e.message));
+      this.#streams[i] = s;
+    }
+    return this.#streams[i] as Socket | null;
+  }
+
+  /** A pipe to the container's fd 0 when stdio is 'pipe', else null. */
+  get stdin(): Writable | null {
+    return this.#stream(0);
+  }
+
+  /** A pipe from the container's fd 1 when stdio is 'pipe', else null. */
+  get stdout(): Readable | null {
+    return this.#stream(1);
+  }
+
+  /** A pipe from the container's fd 2 when stdio is 'pipe', else null. */
+  get stderr(): Readable | null {
+    return this.#stream(2);
   }
 
   /** The device rules in force, the profile's first, live changes last. */
@@ -315,10 +338,13 @@ export class Container {
     this.#state = 'destroyed';
     // Output being read is let through to its end (every writer is gone, so it comes
     // promptly); output nobody reads is discarded.
-    await Promise.all([this.stdout, this.stderr].map((s) => (s && s.readableFlowing && !s.readableEnded && !s.destroyed
+    const [, out, err] = this.#streams as [Writable | null, Readable | null, Readable | null];
+    await Promise.all([out, err].map((s) => (s && s.readableFlowing && !s.readableEnded && !s.destroyed
       ? new Promise((resolve) => s.once('close', resolve))
       : undefined)));
-    for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
+    for (const s of this.#streams) s?.destroy();
+    for (const fd of this.#fds) if (fd >= 0) closeSync(fd);
+    this.#fds.fill(-1);
     try {
       await this.#native.release();
     } catch (e) {
