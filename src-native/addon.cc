@@ -56,8 +56,6 @@ class PromiseWorker : public Napi::AsyncWorker {
 
 class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
  public:
-  static Napi::FunctionReference* constructor;
-
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NativeContainer",
                        {InstanceAccessor<&NativeContainer::Pid>("pid"),
@@ -285,16 +283,14 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   Napi::AsyncContext* async_ctx_ = nullptr;
 };
 
-Napi::FunctionReference* NativeContainer::constructor = nullptr;
-
 class CreateWorker : public PromiseWorker {
  public:
   CreateWorker(Napi::Env env, ChildPlan plan) : PromiseWorker(env, "nsbox:create"), plan_(std::move(plan)) {}
   bool Run(SetupError* err) override { return Spawn(plan_, &spawned_, err); }
   Napi::Value Result(Napi::Env env) override {
-    Napi::Object obj = NativeContainer::constructor->New({});
+    // The constructor of this environment (each worker thread loads its own).
+    Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
     NativeContainer::Unwrap(obj)->Adopt(spawned_, plan_);
-    (void)env;
     return obj;
   }
 
@@ -315,10 +311,9 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeContainer::Init(env);
-  // One constructor per environment (worker threads each load the addon).
-  auto* ref = new Napi::FunctionReference(Napi::Persistent(ctor));
-  env.SetInstanceData(ref);
-  NativeContainer::constructor = ref;
+  // One constructor per environment (worker threads each load the addon); node-addon-api
+  // deletes it when the environment ends.
+  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("create", Napi::Function::New(env, Create));
   return exports;
 }

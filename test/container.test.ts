@@ -288,3 +288,24 @@ test('ipc and cgroup namespaces: own SysV ipc, cgroup root is the container\'s o
   const r = await sh('cat /proc/self/cgroup | grep "^0::"; ls /proc/sysvipc/shm | wc -l');
   t.is(r.stdout.split('\n')[0], '0::/');
 });
+
+test('containers from worker threads and the main thread at once: each environment its own', async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const lib = require.resolve('../lib');
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const { run } = require(${JSON.stringify(lib)});
+    Promise.all([1, 2, 3].map(() => run({ command: ['sh', '-c', 'echo $$'] })))
+      .then((rs) => parentPort.postMessage(rs.map((r) => r.stdout.trim())));`;
+  const fromWorkers = Promise.all([1, 2].map(() => new Promise<string[]>((resolve, reject) => {
+    const w = new Worker(code, { eval: true });
+    w.once('message', (m) => {
+      resolve(m);
+      w.terminate();
+    });
+    w.once('error', reject);
+  })));
+  const fromMain = await Promise.all([1, 2, 3].map(() => run({ command: ['sh', '-c', 'echo $$'] })));
+  t.deepEqual(fromMain.map((r) => r.stdout.trim()), ['1', '1', '1']);
+  t.deepEqual(await fromWorkers, [['1', '1', '1'], ['1', '1', '1']]);
+});
