@@ -3,23 +3,13 @@
 // list, on both device backends. They must agree on every case.
 import test from 'ava';
 import { createContainer, type DeviceRule, explain, formatDeviceRule, parseDeviceRule, profiles } from '../lib';
-import { BACKENDS, deviceFixture, FIXTURE_NODES, fixtureMount, removeRootfs } from './helpers';
+import { BACKENDS, deviceFixture, FIXTURE_NODES, fixtureMount, prng, removeRootfs } from './helpers';
 
 let nodes = '';
 test.before(async () => {
   nodes = await deviceFixture();
 });
 test.after.always(() => removeRootfs(nodes));
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function randomRules(rand: () => number): DeviceRule[] {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];

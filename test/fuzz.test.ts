@@ -6,19 +6,10 @@ import {
   allowDevice, ContainerError, createContainer, defineProfile, denyDevice, explain, formatDeviceRule, fromOciConfig,
   mknodInside, normalizeCapability, parseDeviceRule, profiles, run, setCapabilities, toOciConfig,
 } from '../lib';
-import { leftovers } from './helpers';
+import { leftovers, prng } from './helpers';
 
 /** Every container the fuzzing managed to create, checked at the end. */
 const made: { id: string; pid: number }[] = [];
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const rand = prng(5736);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];

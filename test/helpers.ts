@@ -60,6 +60,16 @@ export function leftovers(id: string, pid?: number): string[] {
   return left;
 }
 
+/** mulberry32: a small, seeded, reproducible random source for property tests. */
+export function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 /** The whole of a stream, once it ends. */
 export function textOf(stream: NodeJS.ReadableStream | null): Promise<string> {
   if (!stream) return Promise.resolve('');
