@@ -147,6 +147,11 @@ export function execCandidates(file: string, env: string[]): string[] {
   return dirs.map((d) => `${d === '' ? '.' : d.replace(/\/$/, '')}/${file}`);
 }
 
+/** The id as a hostname: ids may hold "_", hostnames may not. */
+function defaultHostname(id: string): string {
+  return id.replace(/[^A-Za-z0-9.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'nsbox';
+}
+
 export function randomId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -191,7 +196,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
   env = [...(has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]), ...(has('HOME') ? [] : [`HOME=${uid === 0 ? '/root' : '/'}`]), ...env];
 
-  const hostname = own(s, 'hostname') ?? idValue.slice(0, 63);
+  const hostname = own(s, 'hostname') ?? defaultHostname(idValue);
   if (typeof hostname !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/.test(hostname)) {
     fail('ERR_INVALID_SPEC', `hostname must be 1..64 letters, digits, "." or "-", got ${quote(hostname)}`);
   }

@@ -165,6 +165,12 @@ test('resolveSpec: defaults of a minimal spec', (t) => {
   t.is(r.execCandidates[0], '/usr/local/sbin/sh');
 });
 
+test('resolveSpec: the default hostname is the id made a valid hostname', (t) => {
+  t.is(resolveSpec({ command: ['sh'], id: 'web_1.a' }, limits).hostname, 'web-1.a');
+  t.is(resolveSpec({ command: ['sh'], id: '__x' }, limits).hostname, 'x');
+  t.is(resolveSpec({ command: ['sh'], id: '___' }, limits).hostname, 'nsbox');
+});
+
 test('resolveSpec: env forms, user, mounts, devices appended', (t) => {
   const r = resolveSpec({
     command: ['/bin/x'], env: ['A=1', 'PATH=/bin'], user: { uid: 5 },
