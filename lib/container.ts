@@ -87,7 +87,8 @@ export class Container {
   };
 
   /** @internal Use createContainer(). */
-  constructor(r: ResolvedSpec, native: NativeContainer, backend: 'v1' | 'v2', limits: CapabilityLimits, signal: AbortSignal | undefined) {
+  constructor(r: ResolvedSpec, policy: DevicePolicy, native: NativeContainer, backend: 'v1' | 'v2', limits: CapabilityLimits,
+    signal: AbortSignal | undefined) {
     const { id, stdio } = r;
     this.id = id;
     this.#native = native;
@@ -98,7 +99,7 @@ export class Container {
     this.#limits = limits;
     this.#caps = r.caps;
     this.#rules = Object.freeze([...r.devices]);
-    this.#policy = compileDeviceRules(r.devices);
+    this.#policy = policy;
     this.pid = native.pid;
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
@@ -386,14 +387,15 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   if (signal?.aborted) throw abortError(r.id);
   const backend = deviceBackend(r, host);
   await checkHostPaths(r);
+  const policy = compileDeviceRules(r.devices);
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {
-    native = await binding.create(toNativePlan(r, host, backend));
+    native = await binding.create(toNativePlan(r, host, backend, policy));
   } catch (e) {
     throw fromNative(e, `container ${r.id}`);
   }
-  const container = new Container(r, native, backend, limits, signal);
+  const container = new Container(r, policy, native, backend, limits, signal);
   if (signal?.aborted) {
     await container.destroy();
     throw abortError(r.id);

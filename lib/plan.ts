@@ -2,7 +2,7 @@
 import os from 'node:os';
 import type { HostInfo } from './host';
 import type { NativePlan, NativePolicy } from './native';
-import { accessBits, compileDeviceRules, type DevicePolicy, v1Writes } from './policy/devices';
+import { accessBits, type DevicePolicy, v1Writes } from './policy/devices';
 import type { ResolvedSpec } from './spec';
 
 export function cgroupDirs(id: string, host: HostInfo, backend: 'v1' | 'v2') {
@@ -24,8 +24,8 @@ export function nativePolicy(p: DevicePolicy): NativePolicy {
   };
 }
 
-export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2'): NativePlan {
-  const policy = compileDeviceRules(r.devices);
+/** `policy` is compileDeviceRules(r.devices), made once by the caller, who keeps it. */
+export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy): NativePlan {
   return {
     id: r.id,
     rootfs: 'host' in r.rootfs ? '/' : r.rootfs.path,

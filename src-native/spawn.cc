@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "bpf_devices.h"
@@ -17,6 +16,7 @@
 #include "clone_exec.h"
 #include "handshake.h"
 #include "low_priority.h"
+#include "make_node.h"
 #include "plan_codec.h"
 #include "sys.h"
 
@@ -256,21 +256,8 @@ int FastJoinChild(void* arg) {
   syscall(SYS_umask, 0);
   int dirfd = sys::openat2(AT_FDCWD, j->dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (dirfd < 0) return Failed(j, "mknod", "openat2");
-  mode_t type = p.node.type == 'b' ? S_IFBLK : S_IFCHR;
-  dev_t dev = makedev(p.node.major, p.node.minor);
-  struct stat st;
-  if (syscall(SYS_mknodat, dirfd, j->name, type | (p.node.mode & 07777), dev) < 0) {
-    int e = errno;
-    // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
-    bool same = !p.as_container && e == EEXIST && syscall(SYS_newfstatat, dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                (st.st_mode & S_IFMT) == type && st.st_rdev == dev;
-    errno = e;
-    if (!same) return Failed(j, "mknod", "mknodat");
-  }
-  if (syscall(SYS_newfstatat, dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0) return Failed(j, "mknod", "fstatat");
-  if ((st.st_uid != p.node.uid || st.st_gid != p.node.gid) &&
-      syscall(SYS_fchownat, dirfd, j->name, p.node.uid, p.node.gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return Failed(j, "mknod", "fchownat");
+  // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
+  if (const char* call = MakeNodeAt(dirfd, j->name, p.node, !p.as_container)) return Failed(j, "mknod", call);
   return 0;
 }
 

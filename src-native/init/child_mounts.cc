@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include "child.h"
+#include "../make_node.h"
 #include "../sys.h"
 
 namespace nsbox {
@@ -286,18 +287,7 @@ void CreateNode(const NodePlan& n, int root) {
   if (parent[0]) MakeDirsInRoot(root, parent);
   int dir = OpenInRoot(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
   if (dir < 0) Fail("nodes", "openat2", parent[0] ? parent : "/");
-  const char* name = slash + 1;
-  mode_t type = n.type == 'b' ? S_IFBLK : S_IFCHR;
-  dev_t dev = makedev(n.major, n.minor);
-  if (mknodat(dir, name, type | (n.mode & 07777), dev) < 0) {
-    struct stat st;
-    if (errno != EEXIST || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & S_IFMT) != type ||
-        st.st_rdev != dev) {
-      if (errno == 0) errno = EEXIST;
-      Fail("nodes", "mknodat", path);
-    }
-  }
-  if (fchownat(dir, name, n.uid, n.gid, AT_SYMLINK_NOFOLLOW) < 0) Fail("nodes", "fchownat", path);
+  if (const char* call = MakeNodeAt(dir, slash + 1, n, true)) Fail("nodes", call, path);
   close(dir);
 }
 

@@ -8,11 +8,11 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <linux/capability.h>
 
 #include <cstring>
 
+#include "../make_node.h"
 #include "../sys.h"
 #include "child.h"
 
@@ -51,22 +51,8 @@ void RunJoin(const JoinPlan& j, int target_pidfd, int v1_procs) {
   std::string name = path.substr(slash + 1);
   int dirfd = sys::openat2(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (dirfd < 0) Fail("mknod", "openat2", dir.c_str());
-  mode_t type = j.node.type == 'b' ? S_IFBLK : S_IFCHR;
-  dev_t dev = makedev(j.node.major, j.node.minor);
-  struct stat st;
-  if (mknodat(dirfd, name.c_str(), type | (j.node.mode & 07777), dev) < 0) {
-    // The runtime's passthrough is idempotent: the same node already there is fine.
-    // mknodInside reports EEXIST, as mknod(2) inside the container would.
-    int e = errno;
-    bool same = !j.as_container && e == EEXIST && fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                (st.st_mode & S_IFMT) == type && st.st_rdev == dev;
-    errno = e;
-    if (!same) Fail("mknod", "mknodat", path.c_str());
-  }
-  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) Fail("mknod", "fstatat", path.c_str());
-  if ((st.st_uid != j.node.uid || st.st_gid != j.node.gid) &&
-      fchownat(dirfd, name.c_str(), j.node.uid, j.node.gid, AT_SYMLINK_NOFOLLOW) < 0)
-    Fail("mknod", "fchownat", path.c_str());
+  // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
+  if (const char* call = MakeNodeAt(dirfd, name.c_str(), j.node, !j.as_container)) Fail("mknod", call, path.c_str());
   ReportSuccess();
 }
 
