@@ -31,11 +31,19 @@ inline long clone3(struct clone_args* args) {
 inline int pidfd_send_signal(int pidfd, int sig) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
+// With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a mount or
+// rename anywhere raced a walk through ".." (other containers being set up do that);
+// it asks callers to try again.
 inline int openat2(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
   struct open_how how = {};
   how.flags = flags | O_CLOEXEC;
   how.resolve = resolve;
-  return static_cast<int>(syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
+  long fd;
+  int attempts = 0;
+  do {
+    fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+  } while (fd < 0 && (errno == EAGAIN || errno == EINTR) && ++attempts < 1000);
+  return static_cast<int>(fd);
 }
 inline int mount(const char* src, const char* dst, const char* type, unsigned long flags,
                  const void* data) {
