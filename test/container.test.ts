@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ContainerError, createContainer, run } from '../lib';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, leftovers, removeRootfs, sh } from './helpers';
+import { busyboxRootfs, leftovers, removeRootfs, sh, textOf } from './helpers';
 
 function capLine(status: string, name: string): bigint {
   const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
@@ -207,8 +207,7 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   const c = await createContainer({ command: ['sh', '-c', 'read x; echo got $x'] });
   t.is(c.state, 'created');
   t.true(c.pid > 0);
-  const out: Buffer[] = [];
-  c.stdout!.on('data', (d: Buffer) => out.push(d));
+  const out = textOf(c.stdout);
   await c.start();
   t.is(c.state, 'running');
   await t.throwsAsync(c.start(), { code: 'ERR_CONTAINER_STATE' });
@@ -217,8 +216,7 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   t.deepEqual(status, { exitCode: 0, signal: null });
   t.is(await c.wait(), status);
   t.is(c.state, 'stopped');
-  await new Promise((r) => c.stdout!.once('close', r));
-  t.is(Buffer.concat(out).toString(), 'got hello\n');
+  t.is(await out, 'got hello\n');
   await c.destroy();
   t.is(c.state, 'destroyed');
   t.deepEqual(leftovers(c.id, c.pid), []);
