@@ -20,7 +20,9 @@
         "src-native/init/child.cc",
         "src-native/init/child_mounts.cc",
         "src-native/init/child_creds.cc",
-        "src-native/init/join.cc"
+        "src-native/init/child_terminal.cc",
+        "src-native/init/join.cc",
+        "src-native/init/exec.cc"
       ],
       "cflags_cc": ["-O2", "-fno-exceptions"],
       "ldflags": ["-static", "-s"]

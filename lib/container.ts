@@ -1,18 +1,18 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
-import { closeSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, readFileSync, unlinkSync } from 'node:fs';
+import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
+import { constants, getPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
 import { defaultDeviceBackend, type HostInfo, hostInfo } from './host';
 import { hostDevice } from './explain';
 import { binding, type NativeContainer } from './native';
-import { nativePolicy, toNativePlan } from './plan';
+import { cgroupDirs, nativePolicy, nativeRlimits, toNativePlan } from './plan';
 import {
   applyCapabilityChange, type CapabilityChange, type CapabilityLimits, type CapabilityMasks, type CapabilitySets,
-  fromMask, toMask,
+  fromMask, resolveCapabilities, toMask,
 } from './policy/capabilities';
 import {
   applyDeviceRule, compileDeviceRules, type DevicePolicy, type DeviceRule, type DeviceRuleInput, formatDeviceRule,
@@ -21,7 +21,8 @@ import {
 import { explainAccess } from './policy/explain';
 import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
 import { validatePath } from './policy/paths';
-import { type ContainerSpec, type ResolvedSpec, resolveSpec } from './spec';
+import { resolveRlimits, type RlimitSpec } from './policy/process';
+import { type ContainerSpec, execCandidates, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type UserSpec } from './spec';
 
 const debug = createDebug('nsbox:container');
 
@@ -55,6 +56,88 @@ export interface DevicePassthrough {
   access?: string;
 }
 
+/**
+ * Everything another process needs to take over a container that outlives its
+ * creator (attachContainer()). Plain JSON: store it where the container's manager
+ * keeps its state.
+ */
+export interface ContainerHandle {
+  id: string;
+  /** The init's host pid, and its start time (field 22 of /proc/<pid>/stat) against pid reuse. */
+  pid: number;
+  pidStartTime: string;
+  namespaces: NamespaceName[];
+  cgroupV2Dir: string;
+  cgroupV1Devices: string;
+  deviceBackend: 'v1' | 'v2';
+  /** The device rules in force, formatted ('c 1:3 rwm', '!c 10:232 rw'). */
+  devices: string[];
+  capabilities: CapabilitySets;
+  user: { uid: number; gid: number; groups: number[] };
+  /** The command's environment, the default of exec(). */
+  env: string[];
+  /** Present until the container is started. */
+  startFifo: string | null;
+}
+
+/** A process to run inside a running container. */
+export interface ExecSpec {
+  command: string[];
+  /** Replaces the container's environment when given. */
+  env?: Record<string, string> | string[];
+  cwd?: string;
+  /** The container's user when omitted. */
+  user?: UserSpec;
+  /** Replaces the named sets of the container's. */
+  capabilities?: Partial<CapabilitySets>;
+  noNewPrivileges?: boolean;
+  rlimits?: RlimitSpec[];
+  terminal?: { consoleSocket: string };
+  /**
+   * Leave the process to itself once it runs: wait() is not available, and when the
+   * caller exits it goes to the nearest child subreaper (as with runc exec --detach).
+   */
+  detach?: boolean;
+}
+
+export interface ExecProcess {
+  /** The process's host pid. */
+  pid: number;
+  /** Its exit; for a detached process, rejects with ERR_CONTAINER_STATE. */
+  wait(): Promise<ExitStatus>;
+}
+
+/** What a Container is made from: a fresh create, or a handle of another process's. */
+interface ContainerInit {
+  id: string;
+  uid: number;
+  gid: number;
+  groups: readonly number[];
+  namespaces: readonly NamespaceName[];
+  env: readonly string[];
+  backend: 'v1' | 'v2';
+  limits: CapabilityLimits;
+  caps: CapabilityMasks;
+  rules: readonly DeviceRule[];
+  policy: DevicePolicy;
+  stdio: ContainerSpec['stdio'];
+  cgroupV2Dir: string;
+  cgroupV1Devices: string;
+  startFifo: string | null;
+  state: 'created' | 'running';
+  signal?: AbortSignal;
+}
+
+/** Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot. */
+function pidStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function abortError(id: string): ContainerError {
   return new ContainerError('ABORT_ERR', `container ${id}: aborted`);
 }
@@ -72,6 +155,12 @@ export class Container {
   readonly #uid: number;
   readonly #gid: number;
   readonly #groups: readonly number[];
+  readonly #namespaces: readonly NamespaceName[];
+  readonly #env: readonly string[];
+  readonly #cgroupV2Dir: string;
+  readonly #cgroupV1Devices: string;
+  #startFifo: string | null;
+  readonly #pidStartTime: string;
   readonly #backend: 'v1' | 'v2';
   readonly #limits: CapabilityLimits;
   #caps: CapabilityMasks;
@@ -86,21 +175,27 @@ export class Container {
     this.destroy().catch((e) => debug('%s: destroy on abort failed: %s', this.id, e));
   };
 
-  /** @internal Use createContainer(). */
-  constructor(r: ResolvedSpec, policy: DevicePolicy, native: NativeContainer, backend: 'v1' | 'v2', limits: CapabilityLimits,
-    signal: AbortSignal | undefined) {
-    const { id, stdio } = r;
+  /** @internal Use createContainer() or attachContainer(). */
+  constructor(init: ContainerInit, native: NativeContainer) {
+    const { id, stdio, signal } = init;
     this.id = id;
     this.#native = native;
-    this.#uid = r.uid;
-    this.#gid = r.gid;
-    this.#groups = Object.freeze([...r.groups]);
-    this.#backend = backend;
-    this.#limits = limits;
-    this.#caps = r.caps;
-    this.#rules = Object.freeze([...r.devices]);
-    this.#policy = policy;
+    this.#uid = init.uid;
+    this.#gid = init.gid;
+    this.#groups = Object.freeze([...init.groups]);
+    this.#namespaces = Object.freeze([...init.namespaces]);
+    this.#env = Object.freeze([...init.env]);
+    this.#cgroupV2Dir = init.cgroupV2Dir;
+    this.#cgroupV1Devices = init.cgroupV1Devices;
+    this.#startFifo = init.startFifo;
+    this.#state = init.state;
+    this.#backend = init.backend;
+    this.#limits = init.limits;
+    this.#caps = init.caps;
+    this.#rules = Object.freeze([...init.rules]);
+    this.#policy = init.policy;
     this.pid = native.pid;
+    this.#pidStartTime = pidStartTime(native.pid) ?? '';
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
         if (this.#state !== 'destroyed') this.#state = 'stopped';
@@ -117,6 +212,24 @@ export class Container {
 
   get state(): ContainerState {
     return this.#state;
+  }
+
+  /** What attachContainer() needs to take this container over from another process. */
+  get handle(): ContainerHandle {
+    return {
+      id: this.id,
+      pid: this.pid,
+      pidStartTime: this.#pidStartTime,
+      namespaces: [...this.#namespaces],
+      cgroupV2Dir: this.#cgroupV2Dir,
+      cgroupV1Devices: this.#cgroupV1Devices,
+      deviceBackend: this.#backend,
+      devices: this.#rules.map(formatDeviceRule),
+      capabilities: this.capabilities,
+      user: { uid: this.#uid, gid: this.#gid, groups: [...this.#groups] },
+      env: [...this.#env],
+      startFifo: this.#state === 'created' ? this.#startFifo : null,
+    };
   }
 
   // The pipes become Node streams when first asked for: a stream object costs more
@@ -181,6 +294,9 @@ export class Container {
     if (this.#state !== 'created') {
       throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: setCapabilities() needs state "created", it is "${this.#state}": ` +
         'a running process\'s capabilities cannot be raised from outside it');
+    }
+    if (this.#startFifo !== null) {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: the capabilities of a detached container are fixed when it is created`);
     }
     const list = applyCapabilityChange(fromMask(this.#caps.bounding), change, this.#limits.lastCap);
     const mask = toMask(list, this.#limits.lastCap);
@@ -293,12 +409,137 @@ export class Container {
       throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: start() needs state "created", it is "${this.#state}"`);
     }
     this.#state = 'running';
+    if (this.#startFifo !== null) {
+      await this.#startDetached(this.#startFifo);
+      this.#startFifo = null;
+      debug('%s: started through its FIFO', this.id);
+      return;
+    }
     try {
-      await this.#native.start(this.#caps);
+      await this.#native.start(this.#caps, false);
     } catch (e) {
       throw fromNative(e, `container ${this.id}`);
     }
     debug('%s: started', this.id);
+  }
+
+  // The init holds the FIFO open for reading: an open that finds no reader (ENXIO)
+  // means it is gone. The FIFO goes once the byte is written.
+  async #startDetached(fifo: string): Promise<void> {
+    let fh;
+    try {
+      fh = await open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new ContainerError(err.code === 'ENXIO' ? 'ERR_CONTAINER_GONE' : err.code === 'ENOENT' ? 'ERR_CONTAINER_STATE' : 'ERR_INTERNAL',
+        `container ${this.id}: start: open ${fifo}: ${err.code === 'ENXIO' ? "the container's init is gone" : err.message}`,
+        { path: fifo, syscall: 'open', step: 'start' });
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFIFO()) throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: start: ${fifo} is not a FIFO`, { path: fifo });
+      await fh.write(new Uint8Array([0x53]));
+    } finally {
+      await fh.close();
+    }
+    try {
+      unlinkSync(fifo);
+    } catch (e) {
+      debug('%s: unlink %s: %s', this.id, fifo, (e as Error).message);
+    }
+  }
+
+  /**
+   * Runs another process inside the running container, in all its namespaces and
+   * cgroups, as its user with its capabilities unless the spec says otherwise. The
+   * process's stdio is this process's fds 0..2 (or the terminal).
+   */
+  async exec(spec: ExecSpec): Promise<ExecProcess> {
+    this.#requireState('exec()', 'running');
+    if (typeof spec !== 'object' || spec === null) throw new ContainerError('ERR_INVALID_SPEC', `exec() takes an object, got ${quote(spec)}`);
+    const known = new Set(['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach']);
+    const bad = Object.keys(spec).find((k) => !known.has(k));
+    if (bad) throw new ContainerError('ERR_INVALID_SPEC', `unknown exec field ${quote(bad)}`);
+    // The container spec's validation, with the container's identity as the base.
+    const r = resolveSpec({
+      command: spec.command, id: this.id, env: spec.env ?? [...this.#env], cwd: spec.cwd,
+      user: spec.user ?? { uid: this.#uid, gid: this.#gid, groups: [...this.#groups] }, noNewPrivileges: spec.noNewPrivileges,
+      terminal: spec.terminal, rlimits: spec.rlimits,
+    }, this.#limits);
+    const caps = resolveCapabilities(this.capabilities, spec.capabilities, this.#limits);
+    const detach = spec.detach === undefined ? false : spec.detach;
+    if (typeof detach !== 'boolean') throw new ContainerError('ERR_INVALID_SPEC', `exec detach must be a boolean, got ${quote(detach)}`);
+    let out;
+    try {
+      out = await this.#native.exec({
+        execCandidates: execCandidates(r.argv[0], r.env), argv: r.argv, env: r.env, cwd: r.cwd, uid: r.uid, gid: r.gid,
+        groups: r.groups, noNewPrivileges: r.noNewPrivileges, rlimits: nativeRlimits(resolveRlimits(spec.rlimits)),
+        terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps,
+        namespaces: [...this.#namespaces], detach,
+      });
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}: exec ${r.argv[0]}`);
+    }
+    const { pid, helper } = out;
+    debug('%s: exec %s: pid %d', this.id, r.argv[0], pid);
+    const exit = helper
+      ? new Promise<ExitStatus>((resolve) => {
+        helper.onExit((code, sig) => {
+          helper.release().catch(() => undefined);
+          resolve({ exitCode: code, signal: sig === null ? null : signalNames.get(sig) ?? null });
+        });
+      })
+      : null;
+    return {
+      pid,
+      wait: () => exit ?? Promise.reject(new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: a detached exec cannot be waited for`)),
+    };
+  }
+
+  /** The pids (host view) of every process in the container's cgroup. */
+  async processes(): Promise<number[]> {
+    const dir = this.#cgroupV2Dir || this.#cgroupV1Devices;
+    if (!dir) throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `container ${this.id}: it has no cgroup to list`);
+    const text = await readFile(`${dir}/cgroup.procs`, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ENODEV') return '';
+      throw fromNative(e, `container ${this.id}: processes`);
+    });
+    return text.split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Freezes every process of the container (the cgroup2 freezer). */
+  pause(): Promise<void> {
+    return this.#freeze(true);
+  }
+
+  /** Thaws a paused container. */
+  resume(): Promise<void> {
+    return this.#freeze(false);
+  }
+
+  /** True while the container's cgroup is frozen. */
+  async paused(): Promise<boolean> {
+    if (!this.#cgroupV2Dir) return false;
+    const events = await readFile(`${this.#cgroupV2Dir}/cgroup.events`, 'utf8').catch(() => '');
+    return /^frozen 1$/m.test(events);
+  }
+
+  async #freeze(on: boolean): Promise<void> {
+    this.#requireState(on ? 'pause()' : 'resume()', 'created', 'running');
+    if (!this.#cgroupV2Dir) {
+      throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `container ${this.id}: pausing needs the cgroup2 freezer, and this host has no cgroup2 hierarchy`);
+    }
+    try {
+      await writeFile(`${this.#cgroupV2Dir}/cgroup.freeze`, on ? '1' : '0');
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}: ${this.#cgroupV2Dir}/cgroup.freeze`);
+    }
+    // The write asks; cgroup.events says when every task has stopped (or runs again).
+    for (let i = 0; i < 500; i++) {
+      if ((await this.paused()) === on) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    throw new ContainerError('ETIMEDOUT', `container ${this.id}: the cgroup did not ${on ? 'freeze' : 'thaw'} within 1 s`);
   }
 
   /**
@@ -346,6 +587,14 @@ export class Container {
     for (const s of this.#streams) s?.destroy();
     for (const fd of this.#fds) if (fd >= 0) closeSync(fd);
     this.#fds.fill(-1);
+    if (this.#startFifo !== null) {
+      try {
+        unlinkSync(this.#startFifo);
+      } catch (e) {
+        debug('%s: unlink %s: %s', this.id, this.#startFifo, (e as Error).message);
+      }
+      this.#startFifo = null;
+    }
     try {
       await this.#native.release();
     } catch (e) {
@@ -395,11 +644,75 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   } catch (e) {
     throw fromNative(e, `container ${r.id}`);
   }
-  const container = new Container(r, policy, native, backend, limits, signal);
+  const container = new Container({
+    id: r.id, uid: r.uid, gid: r.gid, groups: r.groups, namespaces: r.namespaces, env: r.env, backend, limits, caps: r.caps,
+    rules: r.devices, policy, stdio: r.stdio, ...cgroupDirs(r.cgroupPath, host, backend),
+    startFifo: r.detached?.startFifo ?? null, state: 'created', signal,
+  }, native);
+  if (r.detached) {
+    // The capability sets go now: whoever starts it later only writes to the FIFO.
+    try {
+      await native.start(r.caps, true);
+    } catch (e) {
+      await container.destroy();
+      throw fromNative(e, `container ${r.id}`);
+    }
+  }
   if (signal?.aborted) {
     await container.destroy();
     throw abortError(r.id);
   }
   debug('%s: created, init pid %d', r.id, container.pid);
   return container;
+}
+
+function handleError(message: string): never {
+  throw new ContainerError('ERR_INVALID_ARG', `attachContainer(): ${message}`);
+}
+
+/**
+ * Takes over a container that outlives its creator, from its handle (Container.handle,
+ * stored by whoever created it). Checks that the init still runs, by pid and start
+ * time; throws ERR_CONTAINER_GONE when it does not. wait() of an attached container
+ * resolves with a null exitCode and signal: its status goes to its parent.
+ */
+export function attachContainer(handle: ContainerHandle): Container {
+  if (typeof handle !== 'object' || handle === null) handleError(`a handle is an object, got ${quote(handle)}`);
+  const h = handle as unknown as Record<string, unknown>;
+  const { id, pid } = handle;
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) handleError(`bad id ${quote(id)}`);
+  if (!Number.isInteger(pid) || pid <= 0) handleError(`bad pid ${quote(pid)}`);
+  if (typeof h.pidStartTime !== 'string') handleError(`bad pidStartTime ${quote(h.pidStartTime)}`);
+  if (handle.deviceBackend !== 'v1' && handle.deviceBackend !== 'v2') handleError(`bad deviceBackend ${quote(handle.deviceBackend)}`);
+  for (const key of ['cgroupV2Dir', 'cgroupV1Devices'] as const) {
+    if (typeof handle[key] !== 'string' || (handle[key] !== '' && !handle[key].startsWith('/sys/fs/cgroup/'))) handleError(`bad ${key} ${quote(handle[key])}`);
+  }
+  if (!Array.isArray(handle.namespaces) || handle.namespaces.some((n) => !(NAMESPACES as readonly string[]).includes(n))) {
+    handleError(`bad namespaces ${quote(handle.namespaces)}`);
+  }
+  if (!Array.isArray(handle.env) || !Array.isArray(handle.devices)) handleError('env and devices must be arrays');
+  if (handle.startFifo !== null && typeof handle.startFifo !== 'string') handleError(`bad startFifo ${quote(handle.startFifo)}`);
+  const host = hostInfo();
+  const limits = { lastCap: host.lastCap, available: host.capBounding };
+  const user = handle.user ?? handleError('user is missing');
+  const r = resolveSpec({ command: ['/'], id, user, capabilities: handle.capabilities }, limits);
+  const rules = handle.devices.map((d) => parseDeviceRule(d));
+  const started = pidStartTime(pid);
+  if (started === null || started !== handle.pidStartTime) {
+    throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
+  }
+  let native: NativeContainer;
+  try {
+    native = binding.attach({ pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend });
+  } catch (e) {
+    const err = fromNative(e, `container ${id}`);
+    if (err.errno === 3) throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
+    throw err;
+  }
+  const startFifo = handle.startFifo;
+  return new Container({
+    id, uid: r.uid, gid: r.gid, groups: r.groups, namespaces: handle.namespaces, env: handle.env, backend: handle.deviceBackend,
+    limits, caps: r.caps, rules, policy: compileDeviceRules(rules), stdio: 'ignore', cgroupV2Dir: handle.cgroupV2Dir,
+    cgroupV1Devices: handle.cgroupV1Devices, startFifo, state: startFifo !== null ? 'created' : 'running',
+  }, native);
 }

@@ -1,11 +1,15 @@
 // Public API: everything a user imports comes from here (and is typed in ../index.d.ts).
 export { ContainerError, type ContainerErrorCode } from './errors';
-export { Container, createContainer, type ContainerState, type DevicePassthrough, type ExitStatus } from './container';
+export {
+  Container, createContainer, attachContainer, type ContainerState, type ContainerHandle, type DevicePassthrough, type ExecProcess,
+  type ExecSpec, type ExitStatus,
+} from './container';
 export { run, type RunResult, type RunSpec } from './run';
 export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control';
 export { explain, type ExplainQuery } from './explain';
 export type { ContainerSpec, NamespaceName, StdioMode, UserSpec } from './spec';
 export type { MountSpec } from './policy/mounts';
+export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';

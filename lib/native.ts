@@ -30,11 +30,52 @@ export interface NativePlan {
   /** The creator's nice value: setup runs lower, the command gets this back. */
   priority: number;
   stdio: string;
+  rlimits: NativeRlimit[];
+  /** Paths below /proc/sys and their values. */
+  sysctlKeys: string[];
+  sysctlValues: string[];
+  /** Detached containers: the FIFO the init waits on after the start message ("" otherwise). */
+  execFifo: string;
+  terminal: boolean;
+  consoleSocket: string;
   cgroupV2Dir: string;
   cgroupV1Devices: string;
   deviceBackend: 'v1' | 'v2';
   devicePolicy: NativePolicy;
   v1Writes: V1Write[];
+}
+
+export interface NativeRlimit {
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+}
+
+/** A process to run in a running container (src-native/init/exec.cc). */
+export interface NativeExec {
+  execCandidates: string[];
+  argv: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  noNewPrivileges: boolean;
+  rlimits: NativeRlimit[];
+  terminal: boolean;
+  consoleSocket: string;
+  priority: number;
+  caps: NativeCaps;
+  /** The container's namespaces, to enter. */
+  namespaces: string[];
+  detach: boolean;
+}
+
+export interface NativeAttach {
+  pid: number;
+  cgroupV2Dir: string;
+  cgroupV1Devices: string;
+  deviceBackend: 'v1' | 'v2';
 }
 
 export interface NativeNode {
@@ -72,7 +113,9 @@ export interface NativeJoin {
 export interface NativeContainer {
   readonly pid: number;
   takeStdio(): [number, number, number];
-  start(caps: NativeCaps): Promise<void>;
+  /** Detached: sends the capability sets and lets go; the init then waits on its FIFO. */
+  start(caps: NativeCaps, detached: boolean): Promise<void>;
+  exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null }>;
   updateDevices(policy: NativePolicy, v1Writes: V1Write[]): Promise<void>;
   join(plan: NativeJoin): Promise<void>;
   signal(sig: number): boolean;
@@ -83,6 +126,7 @@ export interface NativeContainer {
 
 interface Binding {
   create(plan: NativePlan): Promise<NativeContainer>;
+  attach(target: NativeAttach): NativeContainer;
 }
 
 export const binding: Binding = nodeGypBuild(join(__dirname, '..', '..'));

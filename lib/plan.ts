@@ -5,11 +5,16 @@ import type { NativePlan, NativePolicy } from './native';
 import { accessBits, type DevicePolicy, v1Writes } from './policy/devices';
 import type { ResolvedSpec } from './spec';
 
-export function cgroupDirs(id: string, host: HostInfo, backend: 'v1' | 'v2') {
+/** The container's cgroup directories; `path` is relative to each hierarchy's root. */
+export function cgroupDirs(path: string, host: HostInfo, backend: 'v1' | 'v2') {
   return {
-    cgroupV2Dir: host.cgroup2Parent ? `${host.cgroup2Parent}/${id}` : '',
-    cgroupV1Devices: backend === 'v1' && host.devicesV1Parent ? `${host.devicesV1Parent}/${id}` : '',
+    cgroupV2Dir: host.cgroup2 ? `${host.cgroup2}/${path}` : '',
+    cgroupV1Devices: backend === 'v1' && host.devicesV1 ? `${host.devicesV1}/${path}` : '',
   };
+}
+
+export function nativeRlimits(r: ResolvedSpec['rlimits']) {
+  return r.map((l) => ({ resource: l.resource, soft: l.soft, hard: l.hard }));
 }
 
 export function nativePolicy(p: DevicePolicy): NativePolicy {
@@ -48,10 +53,17 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     readonlyPaths: [...r.profile.readonlyPaths],
     nodes: r.nodes.map((n) => ({ ...n })),
     noNewPrivileges: r.noNewPrivileges,
-    dieWithParent: true,
+    // A detached container outlives its creator; its start FIFO replaces the handshake.
+    dieWithParent: !r.detached,
     priority: os.getPriority(),
     stdio: r.stdio,
-    ...cgroupDirs(r.id, host, backend),
+    rlimits: nativeRlimits(r.rlimits),
+    sysctlKeys: r.sysctl.map((s) => s.path),
+    sysctlValues: r.sysctl.map((s) => s.value),
+    execFifo: r.detached?.startFifo ?? '',
+    terminal: r.terminal !== null,
+    consoleSocket: r.terminal?.consoleSocket ?? '',
+    ...cgroupDirs(r.cgroupPath, host, backend),
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),
     v1Writes: backend === 'v1' ? v1Writes(r.devices) : [],

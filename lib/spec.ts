@@ -6,6 +6,7 @@ import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './polic
 import { type MountSpec, type ResolvedMount, resolveMount } from './policy/mounts';
 import { type DeviceNode, nodeRule } from './policy/nodes';
 import { validatePath } from './policy/paths';
+import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
@@ -44,6 +45,24 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean;
   /** Which device cgroup enforces the rules: 'auto' picks cgroup2 (BPF) when the host has it. */
   deviceBackend?: 'auto' | 'v1' | 'v2';
+  /** Resource limits set before the command runs (raising a hard limit needs CAP_SYS_RESOURCE here). */
+  rlimits?: RlimitSpec[];
+  /** Namespaced sysctls ("net.ipv4.ip_forward": "1"), written in the container's own namespaces. */
+  sysctl?: Record<string, string>;
+  /** The cgroup directory below each hierarchy's root (OCI linux.cgroupsPath); "nsbox/<id>" by default. */
+  cgroupPath?: string;
+  /**
+   * A pty for the command, allocated inside the container: its master is sent (SCM_RIGHTS)
+   * over the unix socket at consoleSocket, /dev/console is the slave, and so are fds 0..2.
+   */
+  terminal?: { consoleSocket: string };
+  /**
+   * The container outlives its creator: its init is not tied to the creating process,
+   * and it is started by writing a byte to startFifo (which createContainer makes, and
+   * which must not exist), from this or any other process: see Container.handle and
+   * attachContainer().
+   */
+  detached?: { startFifo: string };
 }
 
 export interface ResolvedSpec {
@@ -67,11 +86,17 @@ export interface ResolvedSpec {
   nodes: DeviceNode[];
   noNewPrivileges: boolean;
   deviceBackend: 'auto' | 'v1' | 'v2';
+  rlimits: ResolvedRlimit[];
+  sysctl: ResolvedSysctl[];
+  cgroupPath: string;
+  terminal: { consoleSocket: string } | null;
+  detached: { startFifo: string } | null;
 }
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
-  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend',
+  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
+  'terminal', 'detached',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -213,6 +238,16 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     fail('ERR_INVALID_SPEC', `deviceBackend must be "auto", "v1" or "v2", got ${quote(backend)}`);
   }
   const extraDevices = own(s, 'devices');
+  const ns = namespaces(own(s, 'namespaces'));
+  const pathObject = (key: string, field: string): Record<string, string> | null => {
+    const v = own(s, key);
+    if (v === undefined) return null;
+    const p = typeof v === 'object' && v !== null ? own(v, field) : undefined;
+    if (typeof p !== 'string' || !p.startsWith('/')) fail('ERR_INVALID_SPEC', `${key} must be { ${field}: an absolute path }, got ${quote(v)}`);
+    return { [field]: validatePath(p, `${key}.${field}`) };
+  };
+  const terminal = pathObject('terminal', 'consoleSocket') as { consoleSocket: string } | null;
+  const detached = pathObject('detached', 'startFifo') as { startFifo: string } | null;
 
   return {
     id: idValue,
@@ -225,7 +260,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     uid,
     gid,
     groups,
-    namespaces: namespaces(own(s, 'namespaces')),
+    namespaces: ns,
     rootfs,
     mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
@@ -237,5 +272,10 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     nodes: [...prof.nodes],
     noNewPrivileges: bool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
     deviceBackend: backend,
+    rlimits: resolveRlimits(own(s, 'rlimits')),
+    sysctl: resolveSysctls(own(s, 'sysctl'), ns),
+    cgroupPath: resolveCgroupPath(own(s, 'cgroupPath'), idValue),
+    terminal,
+    detached,
   };
 }

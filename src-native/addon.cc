@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include "bpf_devices.h"
@@ -66,7 +67,8 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
                         InstanceMethod<&NativeContainer::OnExit>("onExit"),
                         InstanceMethod<&NativeContainer::Release>("release"),
                         InstanceMethod<&NativeContainer::UpdateDevices>("updateDevices"),
-                        InstanceMethod<&NativeContainer::JoinJs>("join")});
+                        InstanceMethod<&NativeContainer::JoinJs>("join"),
+                        InstanceMethod<&NativeContainer::ExecJs>("exec")});
   }
 
   explicit NativeContainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeContainer>(info) {}
@@ -82,13 +84,18 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
  private:
   class StartWorker : public PromiseWorker {
    public:
-    StartWorker(Napi::Env env, int sync, CapabilitySets caps)
-        : PromiseWorker(env, "nsbox:start"), sync_(sync), caps_(caps) {}
-    bool Run(SetupError* err) override { return nsbox::Start(sync_, caps_, err); }
+    StartWorker(Napi::Env env, int sync, CapabilitySets caps, bool detached)
+        : PromiseWorker(env, "nsbox:start"), sync_(sync), caps_(caps), detached_(detached) {}
+    bool Run(SetupError* err) override {
+      bool ok = nsbox::Start(sync_, caps_, detached_, err);
+      if (detached_) CloseFd(&sync_);  // handed over by the container (see StartJs)
+      return ok;
+    }
 
    private:
     int sync_;
     CapabilitySets caps_;
+    bool detached_;
   };
 
   // A live change of the device policy: a new BPF program swapped in atomically, or
@@ -141,6 +148,40 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     JoinTarget target_;
   };
 
+  class ExecWorker : public PromiseWorker {
+   public:
+    ExecWorker(Napi::Env env, NativeContainer* c, ExecPlan plan)
+        : PromiseWorker(env, "nsbox:exec"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)) {
+      target_.pidfd = c->s_.pidfd;
+      target_.cgroup_v2_fd = c->s_.cgroup_v2_dir;
+      target_.v1_dir = c->v1_dir_;
+    }
+    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_, plan_.proc.console_socket, &result_, err); }
+    // { pid, helper }: helper is a handle on the waiting helper (not detached), whose
+    // exit is the command's.
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("pid", Napi::Number::New(env, result_.pid));
+      if (result_.pidfd >= 0) {
+        Napi::Object helper = env.GetInstanceData<Napi::FunctionReference>()->New({});
+        Spawned s;
+        s.pid = result_.helper_pid;
+        s.pidfd = result_.pidfd;
+        NativeContainer::Unwrap(helper)->s_ = s;
+        out.Set("helper", helper);
+      } else {
+        out.Set("helper", env.Null());
+      }
+      return out;
+    }
+
+   private:
+    Napi::ObjectReference ref_;
+    ExecPlan plan_;
+    JoinTarget target_;
+    ExecResult result_;
+  };
+
   class ReleaseWorker : public PromiseWorker {
    public:
     ReleaseWorker(Napi::Env env, std::string v2, std::string v1)
@@ -168,7 +209,19 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   Napi::Value StartJs(const Napi::CallbackInfo& info) {
-    auto* w = new StartWorker(info.Env(), s_.sync, CapsFromJs(info[0].As<Napi::Object>()));
+    bool detached = info[1].ToBoolean().Value();
+    int sync = s_.sync;
+    // A detached init reads nothing more: the socket is done with once the message is out.
+    if (detached) s_.sync = -1;
+    auto* w = new StartWorker(info.Env(), sync, CapsFromJs(info[0].As<Napi::Object>()), detached);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value ExecJs(const Napi::CallbackInfo& info) {
+    if (s_.pidfd < 0 || exited_) throw Napi::Error::New(info.Env(), "exec: the container's init is gone");
+    auto* w = new ExecWorker(info.Env(), this, ExecFromJs(info[0].As<Napi::Object>()));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -233,14 +286,21 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   void Exited() {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid == 0)
+    bool unknown = false;
+    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG | __WALL) < 0) {
+      // Not our child (an attached container): a readable pidfd means it exited, but
+      // its status went to its parent.
+      if (errno != ECHILD) return;
+      unknown = true;
+    } else if (si.si_pid == 0) {
       return;  // spurious wake-up: keep polling
+    }
     exited_ = true;
     StopPolling();
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Napi::Value code = si.si_code == CLD_EXITED ? Napi::Number::New(env, si.si_status) : env.Null();
-    Napi::Value sig = si.si_code == CLD_EXITED ? env.Null() : Napi::Number::New(env, si.si_status);
+    Napi::Value code = unknown ? env.Null() : si.si_code == CLD_EXITED ? Napi::Number::New(env, si.si_status) : env.Null();
+    Napi::Value sig = unknown || si.si_code == CLD_EXITED ? env.Null() : Napi::Number::New(env, si.si_status);
     Napi::FunctionReference cb = std::move(exit_cb_);
     Napi::AsyncContext* ctx = async_ctx_;
     async_ctx_ = nullptr;
@@ -299,6 +359,49 @@ class CreateWorker : public PromiseWorker {
   Spawned spawned_;
 };
 
+// A handle on a container made by another process, found by its init's pid and its
+// cgroups: pidfd_open (a later recycled pid cannot be hit through it), the cgroup2
+// directory, and the attached device program so that updates replace it.
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  int pid = o.Get("pid").As<Napi::Number>().Int32Value();
+  std::string v2 = o.Get("cgroupV2Dir").As<Napi::String>().Utf8Value();
+  std::string v1 = o.Get("cgroupV1Devices").As<Napi::String>().Utf8Value();
+  bool v2_backend = o.Get("deviceBackend").As<Napi::String>().Utf8Value() == "v2";
+  SetupError e;
+  Spawned s;
+  s.pid = pid;
+  s.pidfd = sys::pidfd_open(pid);
+  if (s.pidfd < 0) {
+    e.Set("attach", "pidfd_open", std::to_string(pid));
+    throw ToJsError(env, e);
+  }
+  if (!v2.empty()) {
+    s.cgroup_v2_dir = open(v2.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s.cgroup_v2_dir < 0) {
+      e.Set("attach", "open", v2);
+      CloseFd(&s.pidfd);
+      throw ToJsError(env, e);
+    }
+    if (v2_backend) {
+      s.device_prog = AttachedDeviceProgram(s.cgroup_v2_dir, v2, &e);
+      if (s.device_prog < 0 && e.err) {
+        CloseFd(&s.pidfd);
+        CloseFd(&s.cgroup_v2_dir);
+        throw ToJsError(env, e);
+      }
+    }
+  }
+  ChildPlan plan;
+  plan.cgroup_v2_dir = v2;
+  plan.cgroup_v1_devices = v1;
+  plan.device_backend_v2 = v2_backend;
+  Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
+  NativeContainer::Unwrap(obj)->Adopt(s, plan);
+  return obj;
+}
+
 Napi::Value Create(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
   auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
@@ -315,6 +418,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // deletes it when the environment ends.
   env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("attach", Napi::Function::New(env, Attach));
   return exports;
 }
 

@@ -118,4 +118,23 @@ bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string
   return true;
 }
 
+int AttachedDeviceProgram(int cgroup_fd, const std::string& where, SetupError* err) {
+  uint32_t ids[8] = {};
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.query.target_fd = static_cast<uint32_t>(cgroup_fd);
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  attr.query.prog_ids = reinterpret_cast<uint64_t>(ids);
+  attr.query.prog_cnt = 8;
+  if (sys::bpf(BPF_PROG_QUERY, &attr, sizeof(attr)) < 0) return err->Set("attach", "bpf(BPF_PROG_QUERY)", where), -1;
+  if (attr.query.prog_cnt == 0) return -1;
+  if (attr.query.prog_cnt > 1) return err->Set("attach", "bpf(BPF_PROG_QUERY)", where + ": more than one device program", EEXIST), -1;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_id = ids[0];
+  attr.open_flags = 0;
+  int fd = sys::bpf(BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+  if (fd < 0) return err->Set("attach", "bpf(BPF_PROG_GET_FD_BY_ID)", where), -1;
+  return fd;
+}
+
 }  // namespace nsbox

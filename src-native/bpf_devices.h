@@ -30,4 +30,9 @@ int LoadDeviceProgram(const DevicePolicy& policy, SetupError* err);
 bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string& where,
                          SetupError* err);
 
+// The device program attached to `cgroup_fd` (for a container created by another
+// process): its fd, -1 with err filled on failure, or -1 with err untouched when
+// none is attached. Our containers carry exactly one.
+int AttachedDeviceProgram(int cgroup_fd, const std::string& where, SetupError* err);
+
 }  // namespace nsbox

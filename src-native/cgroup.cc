@@ -30,15 +30,15 @@ void CloseFd(int* fd) {
 
 std::string Parent(const std::string& dir) { return dir.substr(0, dir.rfind('/')); }
 
-// mkdir of a container's directory and, when missing, of the library's parent. The
-// parent is removed again once empty (RemoveCgroupDir), possibly by another process
-// between our two mkdirs: then we make it again.
-bool MakeCgroupDir(const std::string& dir, SetupError* err) {
+// mkdir of a container's directory and, when missing, of its parents (the library's
+// own "nsbox", or those of a cgroup path given in the spec). The library's parent is
+// removed again once empty (RemoveCgroupDir), possibly by another process between
+// our mkdirs: then we make it again.
+bool MakeCgroupDir(const std::string& dir, SetupError* err, int depth = 0) {
   for (int attempt = 0; attempt < 3; attempt++) {
     if (mkdir(dir.c_str(), 0755) == 0) return true;
-    if (errno != ENOENT) break;
-    if (mkdir(Parent(dir).c_str(), 0755) < 0 && errno != EEXIST)
-      return err->Set("cgroup", "mkdir", Parent(dir));
+    if (errno != ENOENT || depth > 32) break;
+    if (!MakeCgroupDir(Parent(dir), err, depth + 1) && err->err != EEXIST) return false;
   }
   return err->Set("cgroup", "mkdir", dir);
 }
@@ -79,8 +79,10 @@ bool RemoveCgroupDir(const std::string& dir, SetupError* err) {
     nanosleep(&ts, nullptr);
   }
   // The library's parent goes too when this was its last container; EBUSY means
-  // another container (of any process) still uses it.
-  rmdir(Parent(dir).c_str());
+  // another container (of any process) still uses it. Parents named by a spec's
+  // cgroup path belong to whoever chose it and stay.
+  std::string parent = Parent(dir);
+  if (parent.size() > 6 && parent.compare(parent.size() - 6, 6, "/nsbox") == 0) rmdir(parent.c_str());
   return true;
 }
 

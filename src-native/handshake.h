@@ -15,8 +15,14 @@
 // `created` state, so setup itself (mknod of /dev/null & co.) never depends on them.
 // Credentials and capabilities are set after the start message, right before exec.
 //
+// A container that outlives its creator (ChildPlan::exec_fifo) gets its start message
+// right after kReady, from its creator; it then waits for a byte on the FIFO, written
+// by whichever process starts it (the creator may be long gone). Failures from then
+// on go to the container's stderr, since nobody reads the socket any more.
+//
 // The join helper (mknodInside, device passthrough) speaks a shorter dialect on its
-// own socketpair: it sends one Report, kReady for success or kError, and exits.
+// own socketpair: it sends one Report, kReady for success or kError, and exits. The
+// exec helper does the same, with the started process's pid in kReady.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +35,7 @@ struct Report {
   char step[48];      // setup step, e.g. "mount-proc"
   char syscall[24];   // the call that failed, e.g. "fsmount"
   char detail[512];   // the path or rule involved
+  int32_t pid;        // exec helper, kReady: the host pid of the process it started
 };
 
 struct StartMessage {

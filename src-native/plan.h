@@ -50,6 +50,12 @@ struct NodePlan {
   uint32_t major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
 };
 
+// A resource limit set with prlimit before exec (OCI process.rlimits).
+struct RlimitPlan {
+  uint32_t resource = 0;  // RLIMIT_*
+  uint64_t soft = 0, hard = 0;
+};
+
 struct ChildPlan {
   std::string id;
 
@@ -86,6 +92,20 @@ struct ChildPlan {
 
   enum Stdio { kPipe, kInherit, kIgnore } stdio = kPipe;
 
+  std::vector<RlimitPlan> rlimits;
+  // sysctls written in the container's own namespaces, through its fresh /proc, as
+  // "net/ipv4/ip_forward" -> "1" (lib checks that each is namespaced).
+  std::vector<std::string> sysctl_keys, sysctl_values;
+
+  // A container that outlives its creator: the init keeps this FIFO (made by the
+  // parent) open and, after the start message, waits for one byte on it from
+  // whichever process starts the container.
+  std::string exec_fifo;
+  // A pty allocated inside the container for the command; its master is sent over
+  // the unix socket at console_socket (parent side: connected before clone).
+  bool terminal = false;
+  std::string console_socket;
+
   // cgroups
   std::string cgroup_v2_dir;       // empty when the host has no cgroup2 hierarchy
   std::string cgroup_v1_devices;   // empty unless the v1 device backend is used
@@ -105,6 +125,22 @@ struct JoinPlan {
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> groups;
   uint64_t caps = 0;  // effective and permitted
+};
+
+// A process run inside an existing container (exec): the command fields of `proc`
+// (argv, env, cwd, ids, rlimits, terminal, no_new_privileges) with these sets.
+struct ExecPlan {
+  ChildPlan proc;
+  CapabilitySets caps;
+  uint64_t setns_flags = 0;  // the namespaces to enter, CLONE_NEW*
+  bool detach = false;       // report the pid and leave; else wait and pass the status on
+};
+
+// An existing container found by its init's pid (from another process than its creator).
+struct AttachTarget {
+  int pid = 0;
+  std::string cgroup_v2_dir, cgroup_v1_devices;
+  bool device_backend_v2 = true;
 };
 
 }  // namespace nsbox

@@ -137,6 +137,16 @@ inline std::string EncodePlan(const ChildPlan& p) {
   w.U64(static_cast<uint64_t>(static_cast<int64_t>(p.priority)));
   w.U64(p.stdio);
   w.Str(p.cgroup_v1_devices);
+  w.U64(p.rlimits.size());
+  for (const RlimitPlan& l : p.rlimits) {
+    w.U64(l.resource);
+    w.U64(l.soft);
+    w.U64(l.hard);
+  }
+  w.Strs(p.sysctl_keys);
+  w.Strs(p.sysctl_values);
+  w.Str(p.exec_fifo);
+  w.Bool(p.terminal);
   return w.bytes();
 }
 
@@ -180,6 +190,41 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   p->priority = static_cast<int>(static_cast<int64_t>(r.U64()));
   p->stdio = static_cast<ChildPlan::Stdio>(r.U64());
   p->cgroup_v1_devices = r.Str();
+  uint64_t nlimits = r.U64();
+  for (uint64_t i = 0; i < nlimits && r.ok(); i++) {
+    RlimitPlan l;
+    l.resource = static_cast<uint32_t>(r.U64());
+    l.soft = r.U64();
+    l.hard = r.U64();
+    p->rlimits.push_back(l);
+  }
+  p->sysctl_keys = r.Strs();
+  p->sysctl_values = r.Strs();
+  p->exec_fifo = r.Str();
+  p->terminal = r.Bool();
+  return r.ok() && p->sysctl_keys.size() == p->sysctl_values.size();
+}
+
+inline std::string EncodeExec(const ExecPlan& e) {
+  PlanWriter w;
+  w.Str(EncodePlan(e.proc));
+  for (uint64_t v : {e.caps.bounding, e.caps.effective, e.caps.permitted, e.caps.inheritable, e.caps.ambient}) w.U64(v);
+  w.U64(e.setns_flags);
+  w.Bool(e.detach);
+  return w.bytes();
+}
+
+inline bool DecodeExec(const char* data, size_t n, ExecPlan* e) {
+  PlanReader r(data, n);
+  std::string proc = r.Str();
+  if (!r.ok() || !DecodePlan(proc.data(), proc.size(), &e->proc)) return false;
+  e->caps.bounding = r.U64();
+  e->caps.effective = r.U64();
+  e->caps.permitted = r.U64();
+  e->caps.inheritable = r.U64();
+  e->caps.ambient = r.U64();
+  e->setns_flags = r.U64();
+  e->detach = r.Bool();
   return r.ok();
 }
 

@@ -115,20 +115,53 @@ std::vector<V1Write> WritesFromJs(const Napi::Array& a) {
   return out;
 }
 
+namespace {
+
+std::vector<RlimitPlan> RlimitsFromJs(const Napi::Object& o) {
+  Napi::Array a = Arr(o, "rlimits");
+  std::vector<RlimitPlan> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object l = a.Get(i).As<Napi::Object>();
+    out.push_back({static_cast<uint32_t>(Int(l, "resource")), U64(l, "soft"), U64(l, "hard")});
+  }
+  return out;
+}
+
+// The command fields, shared by a container's plan and an exec plan.
+void CommandFromJs(const Napi::Object& o, ChildPlan* p) {
+  p->exec_candidates = Strings(o, "execCandidates");
+  p->argv = Strings(o, "argv");
+  p->env = Strings(o, "env");
+  p->cwd = Str(o, "cwd");
+  p->uid = static_cast<uint32_t>(Int(o, "uid"));
+  p->gid = static_cast<uint32_t>(Int(o, "gid"));
+  p->groups = Uint32s(o, "groups");
+  p->no_new_privileges = Bool(o, "noNewPrivileges");
+  p->rlimits = RlimitsFromJs(o);
+  p->terminal = Bool(o, "terminal");
+  p->console_socket = Str(o, "consoleSocket");
+  p->priority = static_cast<int>(Int(o, "priority"));
+}
+
+}  // namespace
+
+ExecPlan ExecFromJs(const Napi::Object& o) {
+  ExecPlan e;
+  CommandFromJs(o, &e.proc);
+  e.caps = CapsFromJs(Field(o, "caps").As<Napi::Object>());
+  for (const std::string& ns : Strings(o, "namespaces")) e.setns_flags |= NamespaceFlag(ns) | (ns == "cgroup" ? CLONE_NEWCGROUP : 0);
+  e.detach = Bool(o, "detach");
+  return e;
+}
+
 ChildPlan PlanFromJs(const Napi::Object& o) {
   ChildPlan p;
   p.id = Str(o, "id");
   p.rootfs = Str(o, "rootfs");
   p.host_root = Bool(o, "hostRoot");
   p.staging_dir = Str(o, "stagingDir");
-  p.exec_candidates = Strings(o, "execCandidates");
-  p.argv = Strings(o, "argv");
-  p.env = Strings(o, "env");
-  p.cwd = Str(o, "cwd");
+  CommandFromJs(o, &p);
   p.hostname = Str(o, "hostname");
-  p.uid = static_cast<uint32_t>(Int(o, "uid"));
-  p.gid = static_cast<uint32_t>(Int(o, "gid"));
-  p.groups = Uint32s(o, "groups");
   for (const std::string& ns : Strings(o, "namespaces")) {
     p.clone_flags |= NamespaceFlag(ns);
     if (ns == "cgroup") p.new_cgroupns = true;
@@ -153,9 +186,10 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   p.readonly_paths = Strings(o, "readonlyPaths");
   Napi::Array nodes = Arr(o, "nodes");
   for (uint32_t i = 0; i < nodes.Length(); i++) p.nodes.push_back(NodeFromJs(nodes.Get(i).As<Napi::Object>()));
-  p.no_new_privileges = Bool(o, "noNewPrivileges");
   p.die_with_parent = Bool(o, "dieWithParent");
-  p.priority = static_cast<int>(Int(o, "priority"));
+  p.sysctl_keys = Strings(o, "sysctlKeys");
+  p.sysctl_values = Strings(o, "sysctlValues");
+  p.exec_fifo = Str(o, "execFifo");
   std::string stdio = Str(o, "stdio");
   p.stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
   p.cgroup_v2_dir = Str(o, "cgroupV2Dir");

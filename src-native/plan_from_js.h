@@ -14,6 +14,7 @@ ChildPlan PlanFromJs(const Napi::Object& o);
 DevicePolicy PolicyFromJs(const Napi::Object& o);
 CapabilitySets CapsFromJs(const Napi::Object& caps);
 JoinPlan JoinFromJs(const Napi::Object& o);
+ExecPlan ExecFromJs(const Napi::Object& o);
 std::vector<V1Write> WritesFromJs(const Napi::Array& a);
 
 }  // namespace nsbox

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -109,9 +110,10 @@ int BytesFd(const char* name, const std::string& bytes, SetupError* err) {
   return fd;
 }
 
-void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[5]) {
+void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[6], bool made_fifo) {
   if (s->pidfd >= 0) KillAndReap(s->pidfd);
-  for (int i = 0; i < 5; i++) CloseFd(&child_ends[i]);
+  for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
+  if (made_fifo) unlink(plan.exec_fifo.c_str());
   for (int& fd : s->stdio) CloseFd(&fd);
   CloseFd(&s->sync);
   CloseFd(&s->pidfd);
@@ -165,6 +167,30 @@ bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>&
 
 std::string Num(int fd) { return std::to_string(fd); }
 
+// Node opens its own fds 0..2 close-on-exec; a child that inherits them gets them
+// passed like the other fds (cleared of the flag in its copy of the table only).
+std::vector<int> StdioPass(bool inherit, std::vector<int> fds) {
+  if (inherit) fds.insert(fds.end(), {0, 1, 2});
+  return fds;
+}
+
+// A stream socket connected to `path` (the console socket of a terminal).
+int ConnectUnix(const std::string& path, SetupError* err) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return err->Set("terminal", "connect", path, ENAMETOOLONG), -1;
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  int fd = AboveStdio(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd < 0) return err->Set("terminal", "socket", path), -1;
+  if (sys::retry_eintr([&] { return connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)); }) < 0) {
+    err->Set("terminal", "connect", path);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 void KillAndReap(int pidfd) {
@@ -176,15 +202,24 @@ void KillAndReap(int pidfd) {
 bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   LowPriority low(plan.priority);
   CgroupFds cg;
-  // Fds for the child: [0] handshake, [1..3] stdio sources, [4] the plan. Closed in
-  // the parent once the helper runs.
-  int child_ends[5] = {-1, -1, -1, -1, -1};
+  // Fds for the child: [0] handshake, [1..3] stdio sources, [4] the plan, [5] the
+  // console socket. Closed in the parent once the helper runs.
+  int child_ends[6] = {-1, -1, -1, -1, -1, -1};
+  bool made_fifo = false;
 
   auto fail = [&]() {
-    Cleanup(plan, s, &cg, child_ends);
+    Cleanup(plan, s, &cg, child_ends, made_fifo);
     return false;
   };
 
+  if (!plan.exec_fifo.empty()) {
+    if (mknod(plan.exec_fifo.c_str(), S_IFIFO | 0600, 0) < 0) return err->Set("start-fifo", "mknod", plan.exec_fifo), fail();
+    made_fifo = true;
+  }
+  if (!plan.console_socket.empty()) {
+    child_ends[5] = ConnectUnix(plan.console_socket, err);
+    if (child_ends[5] < 0) return fail();
+  }
   if (!CreateCgroups(plan, &cg, err)) return fail();
   s->cgroup_v2_dir = cg.v2_dir;
   if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
@@ -206,10 +241,12 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   bool ignore = plan.stdio == ChildPlan::kIgnore;
   int in = child_ends[1], out = ignore ? in : child_ends[2], errfd = ignore ? in : child_ends[3];
   if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
-                    {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs)},
-                    {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs}, &s->pid, &s->pidfd, err))
+                    {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs),
+                     Num(child_ends[5])},
+                    StdioPass(plan.stdio == ChildPlan::kInherit, {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs, child_ends[5]}),
+                    &s->pid, &s->pidfd, err))
     return fail();
-  for (int i = 0; i < 5; i++) CloseFd(&child_ends[i]);
+  for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
   CloseFd(&cg.v1_procs);
 
   Report r;
@@ -340,17 +377,69 @@ bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
   return done(true);
 }
 
-bool Start(int sync, const CapabilitySets& caps, SetupError* err) {
+bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err) {
   StartMessage m;
   uint64_t sets[5] = {caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient};
   memcpy(m.caps, sets, sizeof(sets));
   if (sys::retry_eintr([&] { return send(sync, &m, sizeof(m), MSG_NOSIGNAL); }) != sizeof(m))
     return err->Set("start", "send", "the container's init is gone");
+  // A detached init now waits on its start FIFO; nothing more comes over the socket.
+  if (detached) return true;
   Report r;
   int got = ReadReport(sync, &r, "start", err);
   if (got < 0) return false;
   if (got == 1) return true;  // close-on-exec closed the child's end: execve succeeded
   return FromReport(r, err);
+}
+
+}  // namespace nsbox
+
+namespace nsbox {
+
+bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
+            SetupError* err) {
+  int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, console = -1;
+  out->pid = out->pidfd = -1;
+  auto done = [&](bool ok) {
+    if (!ok && out->pidfd >= 0) KillAndReap(out->pidfd);
+    if ((!ok || plan.detach) && out->pidfd >= 0) {
+      // A detached helper leaves right after its report; reap it here.
+      siginfo_t si;
+      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), out->pidfd, &si, WEXITED | __WALL); });
+      CloseFd(&out->pidfd);
+    }
+    for (int* fd : {&sync, &child_sync, &plan_fd, &v1_procs, &console}) CloseFd(fd);
+    return ok;
+  };
+  if (!SocketPair(&sync, &child_sync, err)) return done(false);
+  plan_fd = BytesFd("nsbox-exec", EncodeExec(plan), err);
+  if (plan_fd < 0) return done(false);
+  if (!target.v1_dir.empty()) {
+    std::string procs = target.v1_dir + "/cgroup.procs";
+    v1_procs = AboveStdio(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (v1_procs < 0) return err->Set("exec-join", "open", procs), done(false);
+  }
+  if (!console_socket.empty()) {
+    console = ConnectUnix(console_socket, err);
+    if (console < 0) return done(false);
+  }
+  int helper_pid = -1;
+  if (!LaunchHelper(0, target.cgroup_v2_fd,
+                    {"nsbox-init", "exec", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs), Num(console)},
+                    StdioPass(true, {child_sync, plan_fd, target.pidfd, v1_procs, console}), &helper_pid, &out->pidfd, err))
+    return done(false);
+  out->helper_pid = helper_pid;
+  CloseFd(&child_sync);
+  CloseFd(&plan_fd);
+  CloseFd(&v1_procs);
+  CloseFd(&console);
+  Report r;
+  int got = ReadReport(sync, &r, "exec", err);
+  if (got < 0) return done(false);
+  if (got == 1) return ChildVanished(out->pidfd, "exec", err), CloseFd(&out->pidfd), done(false);
+  if (r.kind != Report::kReady) return FromReport(r, err), done(false);
+  out->pid = r.pid;
+  return done(true);
 }
 
 }  // namespace nsbox

@@ -23,8 +23,9 @@ struct Spawned {
 bool Spawn(const ChildPlan& plan, Spawned* out, SetupError* err);
 
 // Sends the start message and waits until execve succeeded (EOF) or a step after
-// start (credentials, exec) failed (a Report).
-bool Start(int sync, const CapabilitySets& caps, SetupError* err);
+// start (credentials, exec) failed (a Report). A detached init is not waited for: it
+// execs when its start FIFO gets a byte.
+bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err);
 
 // Where a join helper goes: the container's init (for its mount namespace) and, for
 // nodes made as the container would, its cgroups.
@@ -37,6 +38,18 @@ struct JoinTarget {
 // Makes one node inside a created or running container (init/join.cc); waits for the
 // helper's report and reaps it.
 bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err);
+
+struct ExecResult {
+  int pid = -1;         // the command's host pid
+  int helper_pid = -1;  // the helper, which waits for the command unless detached
+  int pidfd = -1;       // the helper's pidfd (not detached); -1 once reaped
+};
+
+// Runs a process inside a running container (init/exec.cc): waits for the helper's
+// report of the command's pid. Detached, the helper is reaped here; otherwise it
+// stays, waiting for the command, and ends the way it ends.
+bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
+            SetupError* err);
 
 // Kills and reaps a child we still own (used on failure paths and by destroy()).
 void KillAndReap(int pidfd);

@@ -28,6 +28,7 @@ namespace nsbox::sys {
 inline long clone3(struct clone_args* args) {
   return syscall(SYS_clone3, args, sizeof(*args));
 }
+inline int pidfd_open(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 inline int pidfd_send_signal(int pidfd, int sig) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }

@@ -6,6 +6,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 
 #include "../handshake.h"
 #include "../sys.h"
@@ -14,10 +17,30 @@ namespace nsbox {
 namespace {
 
 int g_sync_fd = -1;
+// Set once nobody reads the handshake any more (a detached container after its start
+// message): failures are then written to the container's stderr as well.
+bool g_report_to_stderr = false;
+
+void WriteAll(int fd, const char* s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = sys::retry_eintr([&] { return write(fd, s, n); });
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
 
 void SendReport(const Report& r) {
   sys::retry_eintr([&] { return send(g_sync_fd, &r, sizeof(r), MSG_NOSIGNAL); });
+  if (g_report_to_stderr && r.kind == Report::kError) {
+    char line[700];
+    snprintf(line, sizeof(line), "nsbox-init: %s: %s: %s (%s)\n", r.step, r.syscall, strerror(r.err), r.detail);
+    WriteAll(2, line);
+  }
 }
+
+}  // namespace
 
 // Ignored signals stay ignored across exec (Node ignores SIGPIPE): give the
 // container default dispositions.
@@ -30,6 +53,8 @@ void ResetSignals() {
     sigaction(sig, &dfl, nullptr);  // EINVAL for the libc-reserved ones is fine
   }
 }
+
+namespace {
 
 void SetupStdio(const ChildFds& fds) {
   for (int i = 0; i < 3; i++) {
@@ -51,11 +76,42 @@ void JoinCgroups(const ChildPlan& plan, const ChildFds& fds) {
     Fail("cgroup-namespace", "unshare");
 }
 
-// Leaves only 0, 1, 2 and the handshake socket open: nothing of the host's fd table
-// (Node's epoll, leaked non-CLOEXEC fds, the cgroup fds) survives to the next step.
-void CloseOtherFds(int keep) {
-  if (keep > 3 && sys::close_range(3, keep - 1, 0) < 0) Fail("close-fds", "close_range");
-  if (sys::close_range(keep + 1, ~0U, 0) < 0) Fail("close-fds", "close_range");
+// Leaves only 0, 1, 2 and the fds in `keep` (the handshake socket, the start FIFO)
+// open: nothing of the host's fd table (Node's epoll, leaked non-CLOEXEC fds, the
+// cgroup fds) survives to the next step.
+void CloseOtherFds(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(next)) continue;
+    if (static_cast<unsigned>(fd) > next && sys::close_range(next, fd - 1, 0) < 0) Fail("close-fds", "close_range");
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  if (sys::close_range(next, ~0U, 0) < 0) Fail("close-fds", "close_range");
+}
+
+// The start FIFO, opened read-write so that the open never blocks and a byte written
+// by any later opener wakes us. It is opened before the mount namespace changes,
+// while the host path still resolves.
+int OpenStartFifo(const ChildPlan& plan) {
+  if (plan.exec_fifo.empty()) return -1;
+  int fd = open(plan.exec_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) Fail("start-fifo", "open", plan.exec_fifo.c_str());
+  struct stat st;
+  if (fstat(fd, &st) < 0) Fail("start-fifo", "fstat", plan.exec_fifo.c_str());
+  if (!S_ISFIFO(st.st_mode)) {
+    errno = EINVAL;
+    Fail("start-fifo", "fstat", plan.exec_fifo.c_str());
+  }
+  return fd;
+}
+
+void AwaitStartFifo(int fifo) {
+  g_report_to_stderr = true;
+  char c;
+  ssize_t n = sys::retry_eintr([&] { return read(fifo, &c, 1); });
+  if (n != 1) Fail("start-fifo", "read");
+  close(fifo);
 }
 
 // Reports kReady and waits for the start message; returns the capability sets to run with.
@@ -65,6 +121,16 @@ CapabilitySets AwaitStart() {
   ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &m, sizeof(m), 0); });
   if (n != sizeof(m) || m.magic != 'S') _exit(0);  // creator gone, or destroyed before start
   return CapabilitySets{m.caps[0], m.caps[1], m.caps[2], m.caps[3], m.caps[4]};
+}
+
+}  // namespace
+
+void SetRlimits(const ChildPlan& plan) {
+  for (const RlimitPlan& l : plan.rlimits) {
+    struct rlimit64 r = {l.soft, l.hard};
+    if (prlimit64(0, static_cast<__rlimit_resource>(l.resource), &r, nullptr) < 0)
+      Fail("rlimits", "prlimit", std::to_string(l.resource).c_str());
+  }
 }
 
 [[noreturn]] void Exec(const ChildPlan& plan) {
@@ -91,14 +157,13 @@ CapabilitySets AwaitStart() {
   Fail("exec", "execve", last);
 }
 
-}  // namespace
-
 void SetReportFd(int fd) { g_sync_fd = fd; }
 
-void ReportSuccess() {
+void ReportSuccess(int pid) {
   Report ready;
   memset(&ready, 0, sizeof(ready));
   ready.kind = Report::kReady;
+  ready.pid = pid;
   SendReport(ready);
 }
 
@@ -130,11 +195,15 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   SetupStdio(fds);
   JoinCgroups(plan, fds);
   SetupNetwork(plan);
+  int fifo = OpenStartFifo(plan);
   SetupMountNamespace(plan);
-  CloseOtherFds(fds.sync);
+  if (plan.terminal) SetupTerminal(fds.console, true);
+  CloseOtherFds({fds.sync, fifo});
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
   if (setpriority(PRIO_PROCESS, 0, plan.priority) < 0) Fail("priority", "setpriority");
   CapabilitySets caps = AwaitStart();
+  if (fifo >= 0) AwaitStartFifo(fifo);
+  SetRlimits(plan);
   SetupCredentials(plan, caps);
   // After the uid change, which clears it. Covers the time after start; before start
   // the handshake's EOF does the same job.

@@ -18,6 +18,7 @@ struct ChildFds {
   int sync = -1;              // our end of the handshake socketpair
   int stdio[3] = {-1, -1, -1};  // sources for fds 0..2; -1 keeps the inherited one
   int cgroup_v1_procs = -1;   // devices cgroup's cgroup.procs, opened for writing
+  int console = -1;           // connected console socket (terminal), or -1
 };
 
 [[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds);
@@ -25,8 +26,20 @@ struct ChildFds {
 // The join mode (join.cc): one node inside an existing container, then a Report.
 void RunJoin(const JoinPlan& plan, int target_pidfd, int v1_procs);
 
+// The exec mode (exec.cc): one process inside an existing container.
+[[noreturn]] void RunExec(const ExecPlan& plan, int target_pidfd, int v1_procs, int console);
+
+// Shared by the init and the exec helper (child.cc, child_terminal.cc).
+void ResetSignals();
+void SetRlimits(const ChildPlan& plan);
+[[noreturn]] void Exec(const ChildPlan& plan);
+// Allocates a pty in the container's /dev/pts, sends the master over `console`,
+// makes the slave the controlling terminal and fds 0..2; with `bind_console` the
+// slave is also bound onto /dev/console.
+void SetupTerminal(int console, bool bind_console);
+
 // Sends Report{kReady}.
-void ReportSuccess();
+void ReportSuccess(int pid = 0);
 
 // Where Fail() sends its Report (the handshake socket).
 void SetReportFd(int fd);
@@ -38,8 +51,8 @@ void SetReportFd(int fd);
 // Stages (child_mounts.cc, child_creds.cc).
 void SetupMountNamespace(const ChildPlan& plan);  // rootfs, /dev, /proc, /sys, mounts, pivot_root
 void SetupNetwork(const ChildPlan& plan);         // hostname, loopback
-void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);
-void CreateNodes(const ChildPlan& plan, int root);  // OCI linux.devices, inside the rootfs  // groups, uid/gid, capabilities, no_new_privs
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);  // groups, uid/gid, capabilities, no_new_privs
+void CreateNodes(const ChildPlan& plan, int root);  // OCI linux.devices, inside the rootfs
 
 // Small string helper usable in the child: copies a then b into dst, NUL-terminated.
 void CopyJoined(char* dst, size_t cap, const char* a, const char* b = "");

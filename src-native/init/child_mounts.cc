@@ -7,6 +7,9 @@
 #include <sys/mount.h>  // MS_* flags only; the calls go through sys.h
 #include <sys/sysmacros.h>
 
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
 #include "child.h"
 #include "../make_node.h"
 #include "../sys.h"
@@ -291,6 +294,32 @@ void CreateNode(const NodePlan& n, int root) {
   close(dir);
 }
 
+// sysctls go through the container's fresh procfs, so they land in its own
+// namespaces. Every component is resolved beneath /proc/sys without symlinks, and
+// the file is checked to be procfs's before the write.
+void WriteSysctls(const ChildPlan& plan, int root) {
+  if (plan.sysctl_keys.empty()) return;
+  int sys_dir = OpenInRoot(root, "proc/sys", O_PATH | O_DIRECTORY);
+  if (sys_dir < 0) Fail("sysctl", "openat2", "/proc/sys");
+  for (size_t i = 0; i < plan.sysctl_keys.size(); i++) {
+    const char* key = plan.sysctl_keys[i].c_str();
+    const std::string& value = plan.sysctl_values[i];
+    int fd = sys::openat2(sys_dir, key, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+    if (fd < 0) Fail("sysctl", "openat2", "/proc/sys/", key);
+    struct statfs fs;
+    if (fstatfs(fd, &fs) < 0) Fail("sysctl", "fstatfs", "/proc/sys/", key);
+    if (fs.f_type != PROC_SUPER_MAGIC) {
+      errno = EXDEV;
+      Fail("sysctl", "fstatfs", "/proc/sys/", key);
+    }
+    if (sys::retry_eintr([&] { return write(fd, value.data(), value.size()); }) != static_cast<ssize_t>(value.size()))
+      Fail("sysctl", "write", "/proc/sys/", key);
+    close(fd);
+  }
+  close(sys_dir);
+}
+
 void PivotInto(int root) {
   if (fchdir(root) < 0) Fail("pivot-root", "fchdir");
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
@@ -326,6 +355,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
   RequireDirectory(root, "dev", !plan.host_root);
 
   Attach("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
+  WriteSysctls(plan, root);
   Attach("sys",
          NewFilesystem("sys", "sysfs", nullptr,
                        kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),

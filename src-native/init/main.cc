@@ -1,7 +1,8 @@
-// nsbox-init, two modes; every argument is an fd number (-1 for none):
-//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS   a container's init (child.cc)
-//   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS     one node inside a container (join.cc)
-// PLAN holds the encoded ChildPlan or JoinPlan (plan_codec.h).
+// nsbox-init, three modes; every argument is an fd number (-1 for none):
+//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS CONSOLE   a container's init (child.cc)
+//   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS             one node inside a container (join.cc)
+//   nsbox-init exec SYNC PLAN TARGET_PIDFD V1PROCS CONSOLE     one process inside a container (exec.cc)
+// PLAN holds the encoded ChildPlan, JoinPlan or ExecPlan (plan_codec.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <string>
@@ -46,11 +47,22 @@ int Join(char** argv) {
   return 0;
 }
 
+int Exec(char** argv) {
+  int sync = FdArg(argv[2]);
+  fcntl(sync, F_SETFD, FD_CLOEXEC);
+  nsbox::SetReportFd(sync);
+  std::string bytes;
+  nsbox::ExecPlan plan;
+  if (!ReadAll(FdArg(argv[3]), &bytes) || !nsbox::DecodeExec(bytes.data(), bytes.size(), &plan)) BadPlan();
+  nsbox::RunExec(plan, FdArg(argv[4]), FdArg(argv[5]), FdArg(argv[6]));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 6 && std::string(argv[1]) == "join") return Join(argv);
-  if (argc != 7) return 126;
+  if (argc == 7 && std::string(argv[1]) == "exec") return Exec(argv);
+  if (argc != 8) return 126;
   nsbox::ChildFds fds;
   fds.sync = FdArg(argv[1]);
   // Inherited without close-on-exec; it must close at the user's exec, which is how
@@ -59,6 +71,7 @@ int main(int argc, char** argv) {
   nsbox::SetReportFd(fds.sync);
   for (int i = 0; i < 3; i++) fds.stdio[i] = FdArg(argv[3 + i]);
   fds.cgroup_v1_procs = FdArg(argv[6]);
+  fds.console = FdArg(argv[7]);
   nsbox::ChildPlan plan;
   std::string bytes;
   if (!ReadAll(FdArg(argv[2]), &bytes) || !nsbox::DecodePlan(bytes.data(), bytes.size(), &plan)) BadPlan();

@@ -1,0 +1,75 @@
+// The exec helper: one more process inside an existing container (runc exec).
+//
+// The helper enters the container's namespaces through the init's pidfd (one setns
+// for all of them; the mount namespace brings the container's root and cwd), and
+// its cgroups (it was cloned into the cgroup2 directory; the v1 devices cgroup is
+// joined here). Entering a pid namespace only applies to children, so it forks: the
+// child takes the command's limits, terminal and credentials and execs; the helper
+// learns of the exec through a close-on-exec pipe, reports the child's pid, then
+// either leaves (detach: the child goes to the nearest subreaper, as with runc) or
+// waits and ends the way the child ended.
+#include <csignal>
+#include <cstring>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "../handshake.h"
+#include "../sys.h"
+#include "child.h"
+
+namespace nsbox {
+
+[[noreturn]] void RunExec(const ExecPlan& e, int target_pidfd, int v1_procs, int console) {
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail("exec-join", "prctl(PR_SET_DUMPABLE)");
+  if (setns(target_pidfd, static_cast<int>(e.setns_flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
+  close(target_pidfd);
+  if (v1_procs >= 0) {
+    if (write(v1_procs, "0", 1) < 0) Fail("exec-join", "write", "devices cgroup.procs");
+    close(v1_procs);
+  }
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) < 0) Fail("exec", "pipe2");
+  pid_t child = fork();
+  if (child < 0) Fail("exec", "fork");
+  if (child == 0) {
+    // Failures go to the helper through the pipe, which closes at a successful exec.
+    close(status_pipe[0]);
+    SetReportFd(status_pipe[1]);
+    ResetSignals();
+    if (syscall(SYS_chdir, e.proc.cwd.c_str()) < 0) Fail("cwd", "chdir", e.proc.cwd.c_str());
+    if (e.proc.terminal) SetupTerminal(console, false);
+    else if (console >= 0) close(console);
+    SetRlimits(e.proc);
+    SetupCredentials(e.proc, e.caps);
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) Fail("exec", "prctl(PR_SET_DUMPABLE)");
+    Exec(e.proc);
+  }
+  close(status_pipe[1]);
+  if (console >= 0) close(console);
+  Report r;
+  ssize_t n = sys::retry_eintr([&] { return read(status_pipe[0], &r, sizeof(r)); });
+  if (n == static_cast<ssize_t>(sizeof(r))) {
+    // The child's own report; pass it on as it is.
+    int status;
+    sys::retry_eintr([&] { return waitpid(child, &status, 0); });
+    errno = r.err;
+    Fail(r.step, r.syscall, r.detail);
+  }
+  ReportSuccess(child);
+  if (e.detach) _exit(0);
+  int status = 0;
+  if (sys::retry_eintr([&] { return waitpid(child, &status, 0); }) < 0) _exit(127);
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  // Ends the way the child ended, so the waiter sees the same signal.
+  int sig = WTERMSIG(status);
+  signal(sig, SIG_DFL);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, sig);
+  sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  kill(getpid(), sig);
+  _exit(128 + sig);
+}
+
+}  // namespace nsbox
