@@ -70,8 +70,8 @@ export interface ContainerHandle {
   cgroupV2Dir: string;
   cgroupV1Devices: string;
   deviceBackend: 'v1' | 'v2';
-  /** The device rules in force, formatted ('c 1:3 rwm', '!c 10:232 rw'). */
-  devices: string[];
+  /** The device rules in force, in order. */
+  devices: DeviceRule[];
   capabilities: CapabilitySets;
   user: { uid: number; gid: number; groups: number[] };
   /** The command's environment, the default of exec(). */
@@ -224,7 +224,7 @@ export class Container {
       cgroupV2Dir: this.#cgroupV2Dir,
       cgroupV1Devices: this.#cgroupV1Devices,
       deviceBackend: this.#backend,
-      devices: this.#rules.map(formatDeviceRule),
+      devices: this.#rules.map((r) => ({ ...r })),
       capabilities: this.capabilities,
       user: { uid: this.#uid, gid: this.#gid, groups: [...this.#groups] },
       env: [...this.#env],

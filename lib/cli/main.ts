@@ -1,0 +1,475 @@
+#!/usr/bin/env node
+// nsbox-runtime: an OCI runtime command line (runc's) on the library, for callers such
+// as containerd's io.containerd.runc.v2 shim. Containers outlive this process: create
+// leaves the init waiting on its start FIFO, and later invocations find it through
+// the state directory (--root).
+import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
+} from '../index';
+import { signalNumber } from '../container';
+import { execFromOciProcess, specFromOciConfig } from '../policy/oci-bundle';
+import { parseArgs, str, type FlagSpec, type Flags } from './args';
+import { Log, type LogFormat } from './log';
+import { StateStore, type StoredState, writePidFile } from './state';
+
+const OCI_VERSION = '1.0.2';
+const VERSION = '0.1.0';
+const DEFAULT_ROOT = '/run/nsbox-runtime';
+
+type Status = 'created' | 'running' | 'paused' | 'stopped';
+
+interface Ctx {
+  store: StateStore;
+  log: Log;
+}
+
+function fail(code: string, message: string): never {
+  throw new ContainerError(code, message);
+}
+
+/** Field 22 of /proc/<pid>/stat, or null when the process is gone or a zombie. */
+function liveStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function statusOf(ctx: Ctx, s: StoredState): Status {
+  const h = s.handle;
+  if (liveStartTime(h.pid) !== h.pidStartTime) return 'stopped';
+  if (existsSync(ctx.store.fifo(s.id))) return 'created';
+  if (h.cgroupV2Dir) {
+    try {
+      if (/^frozen 1$/m.test(readFileSync(`${h.cgroupV2Dir}/cgroup.events`, 'utf8'))) return 'paused';
+    } catch {
+      // no freezer file: not paused
+    }
+  }
+  return 'running';
+}
+
+function attach(ctx: Ctx, s: StoredState): Container {
+  return attachContainer({ ...s.handle, startFifo: existsSync(ctx.store.fifo(s.id)) ? ctx.store.fifo(s.id) : null });
+}
+
+function one(rest: string[], usage: string): string {
+  if (rest.length < 1) fail('ERR_INVALID_ARG', `"${usage}" requires a container id`);
+  return rest[0];
+}
+
+function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    return fail('ERR_INVALID_ARG', `${what} ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return fail('ERR_INVALID_OCI_CONFIG', `${what} ${file}: not JSON: ${(e as Error).message}`);
+  }
+}
+
+function signalArg(v: string | undefined): number {
+  if (v === undefined) return constants.signals.SIGTERM;
+  if (/^\d+$/.test(v)) return signalNumber(Number(v));
+  const name = v.toUpperCase().startsWith('SIG') ? v.toUpperCase() : `SIG${v.toUpperCase()}`;
+  return signalNumber(name);
+}
+
+function processes(s: StoredState): number[] {
+  const dir = s.handle.cgroupV2Dir || s.handle.cgroupV1Devices;
+  if (!dir) return [s.handle.pid];
+  try {
+    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** rmdir of a dead container's cgroups; the kernel may still count an exiting task for a moment. */
+async function removeCgroups(s: StoredState): Promise<void> {
+  for (const dir of [s.handle.cgroupV2Dir, s.handle.cgroupV1Devices]) {
+    if (!dir) continue;
+    for (let i = 0; ; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || i === 200) throw e;
+        if (i === 0 && s.handle.cgroupV2Dir) {
+          // Processes outlived the init (no pid namespace): end them as the init's death would have.
+          try {
+            writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
+          } catch {
+            // older kernel: nothing more to do than wait
+          }
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    // The library's own parent directory goes with its last container.
+    if (dir.endsWith(`/nsbox/${s.id}`)) {
+      try {
+        rmdirSync(dir.slice(0, -s.id.length - 1));
+      } catch {
+        // another container still uses it
+      }
+    }
+  }
+}
+
+const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, f: Flags, rest: string[]): Promise<number> }> = {
+  create: {
+    flags: {
+      bundle: { alias: 'b' }, 'pid-file': {}, 'console-socket': {}, 'no-pivot': { bool: true }, 'no-new-keyring': { bool: true },
+      'preserve-fds': {},
+    },
+    async run(ctx, f, rest) {
+      await create(ctx, f, one(rest, 'create'), false);
+      return 0;
+    },
+  },
+  run: {
+    flags: {
+      bundle: { alias: 'b' }, 'pid-file': {}, 'console-socket': {}, detach: { alias: 'd', bool: true }, 'no-pivot': { bool: true },
+      'no-new-keyring': { bool: true }, 'preserve-fds': {},
+    },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'run');
+      const c = await create(ctx, f, id, true);
+      await c.start();
+      const s = ctx.store.load(id);
+      ctx.store.save({ ...s, handle: { ...s.handle, startFifo: null } });
+      if (f.detach) return 0;
+      const status = await c.wait();
+      await c.destroy();
+      ctx.store.remove(id);
+      return status.exitCode ?? 128 + (status.signal ? constants.signals[status.signal] : 0);
+    },
+  },
+  start: {
+    flags: {},
+    async run(ctx, _f, rest) {
+      const id = one(rest, 'start');
+      const s = ctx.store.load(id);
+      const st = statusOf(ctx, s);
+      if (st !== 'created') fail('ERR_CONTAINER_STATE', `cannot start a container that has ${st === 'stopped' ? 'stopped' : 'already started'} (${st})`);
+      await attach(ctx, s).start();
+      ctx.store.save({ ...s, handle: { ...s.handle, startFifo: null } });
+      return 0;
+    },
+  },
+  state: {
+    flags: {},
+    async run(ctx, _f, rest) {
+      const id = one(rest, 'state');
+      const s = ctx.store.load(id);
+      const status = statusOf(ctx, s);
+      const out = {
+        ociVersion: s.ociVersion, id: s.id, pid: status === 'stopped' ? 0 : s.handle.pid, status, bundle: s.bundle, rootfs: s.rootfs,
+        created: s.created, owner: '', annotations: s.annotations,
+      };
+      writeFileSync(1, `${JSON.stringify(out, null, 2)}\n`);
+      return 0;
+    },
+  },
+  kill: {
+    flags: { all: { alias: 'a', bool: true } },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'kill');
+      const sig = signalArg(rest[1]);
+      const s = ctx.store.load(id);
+      if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+      if (f.all) {
+        if (sig === constants.signals.SIGKILL && s.handle.cgroupV2Dir) {
+          writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
+        } else {
+          for (const pid of processes(s)) {
+            try {
+              process.kill(pid, sig);
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+            }
+          }
+        }
+        return 0;
+      }
+      if (!attach(ctx, s).kill(sig)) fail('ERR_CONTAINER_STATE', 'container not running');
+      return 0;
+    },
+  },
+  delete: {
+    flags: { force: { alias: 'f', bool: true } },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'delete');
+      const s = ctx.store.load(id);
+      const st = statusOf(ctx, s);
+      if (st !== 'stopped') {
+        if (!f.force) fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
+        const c = attach(ctx, s);
+        if (st === 'paused') await c.resume();
+        await c.destroy();
+      } else {
+        await removeCgroups(s);
+      }
+      ctx.store.remove(id);
+      return 0;
+    },
+  },
+  exec: {
+    flags: {
+      process: { alias: 'p' }, detach: { alias: 'd', bool: true }, 'pid-file': {}, 'console-socket': {}, tty: { alias: 't', bool: true },
+      cwd: {}, env: { alias: 'e', repeat: true }, user: { alias: 'u' }, cap: { alias: 'c', repeat: true },
+      'no-new-privs': { bool: true }, 'preserve-fds': {}, 'process-label': {}, apparmor: {},
+    },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'exec');
+      for (const k of ['process-label', 'apparmor']) if (str(f, k)) fail('ERR_UNSUPPORTED', `--${k} is not supported by this runtime`);
+      if (str(f, 'preserve-fds') && str(f, 'preserve-fds') !== '0') fail('ERR_UNSUPPORTED', '--preserve-fds is not supported by this runtime');
+      const s = ctx.store.load(id);
+      const st = statusOf(ctx, s);
+      if (st !== 'running') fail('ERR_CONTAINER_STATE', st === 'stopped' ? 'container not running' : `cannot exec in a ${st} container`);
+      const p = str(f, 'process')
+        ? execFromOciProcess(readJsonFile(str(f, 'process') as string, 'process'))
+        : {
+          command: rest.slice(1), env: [...s.handle.env], cwd: '/', user: s.handle.user, noNewPrivileges: false, rlimits: [],
+          terminal: f.tty === true,
+        };
+      if (!str(f, 'process')) {
+        if (p.command.length === 0) fail('ERR_INVALID_ARG', 'exec needs a command (or --process)');
+        if (str(f, 'cwd')) p.cwd = str(f, 'cwd') as string;
+        for (const e of (f.env as string[] | undefined) ?? []) p.env.push(e);
+        const u = str(f, 'user');
+        if (u) {
+          const [uid, gid] = u.split(':').map(Number);
+          p.user = { uid, gid: gid ?? uid, groups: [] };
+        }
+        if (f['no-new-privs']) p.noNewPrivileges = true;
+      }
+      const consoleSocket = str(f, 'console-socket');
+      if (p.terminal && !consoleSocket) fail('ERR_UNSUPPORTED', 'a terminal needs --console-socket');
+      const caps = (f.cap as string[] | undefined) ?? [];
+      const base = 'capabilities' in p && p.capabilities ? p.capabilities : s.handle.capabilities;
+      const capabilities = caps.length
+        ? Object.fromEntries(Object.entries(base).map(([set, list]) => [set, set === 'ambient' || set === 'inheritable' ? list : [...list, ...caps]]))
+        : base;
+      const c = attach(ctx, s);
+      const proc = await c.exec({
+        command: p.command, env: p.env, cwd: p.cwd, user: p.user, capabilities, noNewPrivileges: p.noNewPrivileges, rlimits: p.rlimits,
+        ...(p.terminal && consoleSocket ? { terminal: { consoleSocket: resolve(consoleSocket) } } : {}), detach: f.detach === true,
+      });
+      const pidFile = str(f, 'pid-file');
+      if (pidFile) writePidFile(pidFile, proc.pid);
+      if (f.detach) return 0;
+      const status = await proc.wait();
+      return status.exitCode ?? 128 + (status.signal ? constants.signals[status.signal] : 0);
+    },
+  },
+  ps: {
+    flags: { format: { alias: 'f' } },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'ps');
+      const s = ctx.store.load(id);
+      const pids = statusOf(ctx, s) === 'stopped' ? [] : processes(s);
+      const format = str(f, 'format') ?? 'table';
+      if (format === 'json') writeFileSync(1, `${JSON.stringify(pids)}\n`);
+      else if (format === 'table') writeFileSync(1, `PID\n${pids.map((p) => `${p}\n`).join('')}`);
+      else fail('ERR_INVALID_ARG', `invalid format option ${format}`);
+      return 0;
+    },
+  },
+  pause: {
+    flags: {},
+    async run(ctx, _f, rest) {
+      const id = one(rest, 'pause');
+      const s = ctx.store.load(id);
+      if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+      await attach(ctx, s).pause();
+      return 0;
+    },
+  },
+  resume: {
+    flags: {},
+    async run(ctx, _f, rest) {
+      const id = one(rest, 'resume');
+      const s = ctx.store.load(id);
+      if (statusOf(ctx, s) !== 'paused') fail('ERR_CONTAINER_STATE', 'container not paused');
+      await attach(ctx, s).resume();
+      return 0;
+    },
+  },
+  update: {
+    flags: {
+      resources: { alias: 'r' }, memory: {}, 'memory-swap': {}, 'memory-reservation': {}, 'kernel-memory': {}, 'cpu-shares': {},
+      'cpu-period': {}, 'cpu-quota': {}, 'cpuset-cpus': {}, 'cpuset-mems': {}, 'pids-limit': {}, 'blkio-weight': {},
+    },
+    async run(ctx, f, rest) {
+      const id = one(rest, 'update');
+      const other = Object.keys(f).find((k) => k !== 'resources');
+      if (other) fail('ERR_UNSUPPORTED', `update --${other} is not supported by this runtime (only device rules, with --resources)`);
+      const file = str(f, 'resources');
+      if (!file) fail('ERR_INVALID_ARG', 'update needs --resources FILE (or - for stdin)');
+      const s = ctx.store.load(id);
+      if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+      const res = readJsonFile(file, 'resources');
+      // Checked like config.json's linux.resources (cpu shares 1024 is the default, accepted).
+      const { spec } = specFromOciConfig({ ociVersion: OCI_VERSION, process: { args: ['-'], cwd: '/' }, root: { path: '/' },
+        linux: { namespaces: [{ type: 'mount' }], resources: res } }, '/', id);
+      const rules = (spec.profile.devices).slice(0, spec.profile.devices.length - profiles.default.devices.length);
+      const c = attach(ctx, s);
+      // Applied in order on top of the rules in force, live, as allowDevice/denyDevice do.
+      for (const r of rules) await (r.allow ? c.allowDevice(r) : c.denyDevice(r));
+      ctx.store.save({ ...s, handle: { ...s.handle, devices: c.handle.devices } });
+      return 0;
+    },
+  },
+  features: {
+    flags: {},
+    async run() {
+      const features = {
+        ociVersionMin: '1.0.0',
+        ociVersionMax: OCI_VERSION,
+        hooks: [],
+        mountOptions: ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'strictatime', 'relatime', 'mode', 'size'],
+        linux: {
+          namespaces: ['mount', 'pid', 'uts', 'ipc', 'network', 'cgroup'],
+          capabilities: [...CAPABILITY_NAMES],
+          cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+          seccomp: { enabled: false },
+          apparmor: { enabled: false },
+          selinux: { enabled: false },
+        },
+        annotations: { 'org.nsbox.runtime.version': VERSION },
+      };
+      writeFileSync(1, `${JSON.stringify(features, null, 2)}\n`);
+      return 0;
+    },
+  },
+  spec: {
+    flags: { bundle: { alias: 'b' }, rootless: { bool: true } },
+    async run(_ctx, f) {
+      if (f.rootless) fail('ERR_UNSUPPORTED', '--rootless is not supported by this runtime');
+      const file = join(resolve(str(f, 'bundle') ?? '.'), 'config.json');
+      if (existsSync(file)) fail('ERR_INVALID_ARG', `File ${file} exists. Remove it first`);
+      writeFileSync(file, `${JSON.stringify(defaultConfig(), null, 2)}\n`);
+      return 0;
+    },
+  },
+};
+
+/** The config `spec` writes: the default profile, a shell, the rootfs in ./rootfs. */
+function defaultConfig(): Record<string, unknown> {
+  const p = toOciConfig(profiles.default);
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: true, user: { uid: 0, gid: 0 }, args: ['sh'],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'], cwd: '/',
+      capabilities: { ...p.process.capabilities, inheritable: [], ambient: [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }], noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'nsbox',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
+      maskedPaths: p.linux.maskedPaths,
+      readonlyPaths: p.linux.readonlyPaths,
+    },
+  };
+}
+
+async function create(ctx: Ctx, f: Flags, id: string, owned: boolean): Promise<Container> {
+  if (str(f, 'preserve-fds') && str(f, 'preserve-fds') !== '0') fail('ERR_UNSUPPORTED', '--preserve-fds is not supported by this runtime');
+  if (f['no-pivot']) ctx.log.warn('--no-pivot: this runtime always uses pivot_root');
+  const bundle = resolve(str(f, 'bundle') ?? '.');
+  const config = readJsonFile(join(bundle, 'config.json'), 'config') as { ociVersion?: string; process?: { terminal?: boolean }; annotations?: Record<string, string> };
+  const { spec, notes } = specFromOciConfig(config, bundle, id);
+  for (const n of notes) ctx.log.debug(n);
+  const terminal = config.process?.terminal === true;
+  const consoleSocket = str(f, 'console-socket');
+  if (terminal && !consoleSocket) fail('ERR_UNSUPPORTED', 'process.terminal needs --console-socket: this runtime does not relay a terminal itself');
+  if (!terminal && consoleSocket) fail('ERR_INVALID_ARG', '--console-socket was given but process.terminal is false');
+  ctx.store.reserve(id);
+  let c: Container;
+  try {
+    c = await createContainer({
+      ...spec, stdio: 'inherit', detached: { startFifo: ctx.store.fifo(id) },
+      ...(consoleSocket ? { terminal: { consoleSocket: resolve(consoleSocket) } } : {}),
+    });
+  } catch (e) {
+    ctx.store.remove(id);
+    throw e;
+  }
+  ctx.store.save({
+    ociVersion: config.ociVersion ?? OCI_VERSION, id, bundle, rootfs: spec.rootfs, created: new Date().toISOString(),
+    annotations: config.annotations ?? {}, handle: c.handle,
+  });
+  const pidFile = str(f, 'pid-file');
+  if (pidFile) writePidFile(resolve(pidFile), c.pid);
+  ctx.log.debug(`created ${id}: init pid ${c.pid}${owned ? '' : ', waiting for start'}`);
+  return c;
+}
+
+const GLOBAL_FLAGS: Record<string, FlagSpec> = {
+  root: {}, log: {}, 'log-format': {}, 'systemd-cgroup': { bool: true }, debug: { bool: true }, criu: {}, rootless: {},
+  version: { alias: 'v', bool: true }, help: { alias: 'h', bool: true },
+};
+
+const USAGE = `usage: nsbox-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [flags] ID
+commands: ${Object.keys(commands).join(', ')}
+`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let log = new Log(null, 'text', false);
+  try {
+    const { flags: g, rest } = parseArgs(argv, GLOBAL_FLAGS, true);
+    const format = (str(g, 'log-format') ?? 'text') as LogFormat;
+    if (format !== 'text' && format !== 'json') fail('ERR_INVALID_ARG', `unknown log format ${format}`);
+    log = new Log(str(g, 'log') ?? null, format, g.debug === true);
+    if (g.version) {
+      writeFileSync(1, `nsbox-runtime version ${VERSION}\nspec: ${OCI_VERSION}\n`);
+      return 0;
+    }
+    if (g.help || rest.length === 0) {
+      writeFileSync(rest.length === 0 && !g.help ? 2 : 1, USAGE);
+      return rest.length === 0 && !g.help ? 1 : 0;
+    }
+    if (g['systemd-cgroup']) fail('ERR_UNSUPPORTED', '--systemd-cgroup is not supported by this runtime: it manages cgroupfs directories itself');
+    if (str(g, 'rootless') && str(g, 'rootless') !== 'false' && str(g, 'rootless') !== 'auto') fail('ERR_UNSUPPORTED', '--rootless is not supported by this runtime');
+    const [name, ...args] = rest;
+    const cmd = Object.hasOwn(commands, name) ? commands[name] : fail('ERR_INVALID_ARG', `No help topic for '${name}'`);
+    const { flags, rest: positional } = parseArgs(args, cmd.flags, true);
+    const ctx: Ctx = { store: new StateStore(resolve(str(g, 'root') ?? DEFAULT_ROOT)), log };
+    log.debug(`${name} ${args.join(' ')}`);
+    return await cmd.run(ctx, flags, positional);
+  } catch (e) {
+    log.error(e instanceof Error ? e.message : String(e));
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // Exit as soon as the command is done: handles on containers (their pidfds) would
+  // otherwise keep this process alive as long as they run.
+  main(process.argv.slice(2)).then((code) => process.exit(code), () => process.exit(1));
+}
