@@ -1,6 +1,7 @@
 // Shared test helpers: a busybox rootfs, shell runs, and checks that a container
 // left nothing behind on the host.
-import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -133,4 +134,61 @@ export async function deviceFixture(): Promise<string> {
 
 export function fixtureMount(dir: string) {
   return { type: 'bind' as const, source: dir, destination: '/tmp/n' };
+}
+
+/** The runtime command line, built from this checkout. */
+export const RUNTIME_JS = join(__dirname, '..', 'lib', 'cli', 'main.js');
+export const RUNTIME_BIN = join(__dirname, '..', '..', 'bin', 'nsbox-runtime');
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its exit. stdout/stderr are collected unless a file descriptor is
+ * given for them (a container created by the command inherits them and may hold
+ * them open long after the command exited).
+ */
+export function runCommand(file: string, args: string[], opts: { stdio?: [number | 'ignore' | 'pipe', number | 'pipe', number | 'pipe']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const stdio = opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+    const child = spawn(file, args, { stdio, env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.on('error', reject);
+    // 'exit', not 'close': with a collected stream the command's output is complete once
+    // its pipes end, which we wait for only when nobody else holds them.
+    child.on('exit', (code, signal) => {
+      const done = () => resolve({ code: code ?? (signal ? 128 : null), stdout, stderr });
+      const open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded);
+      if (open.length === 0 || stdio[1] !== 'pipe') done();
+      else Promise.all(open.map((s) => new Promise((r) => s!.once('close', r)))).then(done);
+    });
+  });
+}
+
+/** nsbox-runtime with `--root root` and a json log; the log's text comes back too. */
+export async function runtime(root: string, args: string[], opts: Parameters<typeof runCommand>[2] = {}): Promise<Ran & { log: string }> {
+  const log = join(root, 'log.json');
+  const r = await runCommand(process.execPath, [RUNTIME_JS, '--root', root, '--log', log, '--log-format', 'json', ...args],
+    { ...opts, env: nodeEnv() });
+  return { ...r, log: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+}
+
+/** A bundle directory: config.json from `nsbox-runtime spec`, the rootfs and the process as given. */
+export async function makeBundle(rootfs: string, process: Record<string, unknown>, change: (c: Record<string, any>) => void = () => {}): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-bundle-'));
+  const r = await runCommand(globalThis.process.execPath, [RUNTIME_JS, 'spec', '--bundle', dir], { env: nodeEnv() });
+  if (r.code !== 0) throw new Error(`spec: ${r.stderr}`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  config.root = { path: rootfs, readonly: false };
+  config.process = { ...config.process, terminal: false, ...process };
+  change(config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
 }

@@ -1,0 +1,286 @@
+// nsbox-runtime, the OCI runtime command line, driven as containerd's shim drives
+// runc: separate processes for create, start, state, kill, exec, delete, with the
+// container outliving each of them. Verdicts come from the kernel (/proc, the
+// cgroup's own files, what the container's processes print).
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostInfo } from '../lib/host';
+import { busyboxRootfs, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime } from './helpers';
+
+const rootfs = busyboxRootfs();
+chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
+const cleanups: (() => void)[] = [];
+test.after.always(() => {
+  for (const c of cleanups.reverse()) c();
+  removeRootfs(rootfs);
+});
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** A state root and an output file the containers write their stdout/stderr to. */
+function setup() {
+  const root = tempDir('nsbox-rt-');
+  // Whatever a failed test left running goes first (cleanups run in reverse).
+  cleanups.push(() => {
+    for (const id of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+      spawnSync(process.execPath, [RUNTIME_JS, '--root', root, 'delete', '--force', id], { env: nodeEnv(), stdio: 'ignore' });
+    }
+  });
+  const outFile = join(root, 'out.txt');
+  writeFileSync(outFile, '');
+  const out = openSync(outFile, 'a');
+  cleanups.push(() => closeSync(out));
+  return { root, outFile, stdio: ['ignore', out, out] as ['ignore', number, number], output: () => readFileSync(outFile, 'utf8') };
+}
+
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function lastError(log: string): string {
+  const errors = log.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.level === 'error');
+  return errors.at(-1)?.msg ?? '';
+}
+
+function cgroupDir(path: string): string {
+  return join(hostInfo().cgroup2 as string, path);
+}
+
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+test('spec writes a config for the default profile, and refuses to overwrite it', async (t) => {
+  const { root } = setup();
+  const dir = tempDir('nsbox-spec-');
+  t.is((await runtime(root, ['spec', '--bundle', dir])).code, 0);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  t.is(config.root.path, 'rootfs');
+  t.true(config.process.capabilities.bounding.includes('CAP_MKNOD'));
+  const again = await runtime(root, ['spec', '--bundle', dir]);
+  t.is(again.code, 1);
+  t.regex(lastError(again.log), /exists/);
+});
+
+test('run: the command\'s output and exit status, with config.json\'s settings in force', async (t) => {
+  const { root, stdio, output } = setup();
+  const bundle = await makeBundle(rootfs, {
+    args: ['/bin/sh', '-c', 'echo "host=$(hostname) nofile=$(ulimit -n)"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; exit 7'],
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const r = await runtime(root, ['run', '--bundle', bundle, 'r1'], { stdio });
+  t.is(r.code, 7);
+  const out = output();
+  t.regex(out, /host=nsbox nofile=1024/);
+  t.regex(out, /CapEff:\s+00000000a80425fb/);
+  t.regex(out, /NoNewPrivs:\s+1/);
+  t.deepEqual(readdirSync(root).filter((f) => f === 'r1'), []);
+  t.false(existsSync(cgroupDir('nsbox/r1')));
+});
+
+test('create returns with the init waiting; start from another process runs it; kill, state and delete', async (t) => {
+  const { root, stdio, output } = setup();
+  const bundle = await makeBundle(rootfs, {
+    args: ['/bin/sh', '-c', 'echo started; trap "echo got-term; exit 9" TERM; while :; do sleep 0.05; done'],
+  }, (c) => { c.linux.cgroupsPath = '/nsbox-cli-test/c1'; });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const pidFile = join(root, 'c1.pid');
+  const created = await runtime(root, ['create', '--bundle', bundle, '--pid-file', pidFile, 'c1'], { stdio });
+  t.is(created.code, 0, created.log);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  // The creating process is gone; the init is alive, in the cgroup config.json named, and has not run the command.
+  t.is(processState(pid), 'S');
+  t.true(readFileSync(join(cgroupDir('nsbox-cli-test/c1'), 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)));
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(output(), '');
+  let state = JSON.parse((await runtime(root, ['state', 'c1'])).stdout);
+  t.like(state, { ociVersion: '1.0.2', id: 'c1', pid, status: 'created', bundle, rootfs });
+
+  const dup = await runtime(root, ['create', '--bundle', bundle, 'c1']);
+  t.is(dup.code, 1);
+  t.regex(lastError(dup.log), /already exists/);
+
+  t.is((await runtime(root, ['start', 'c1'])).code, 0);
+  await until('the command to run', () => output().includes('started'));
+  state = JSON.parse((await runtime(root, ['state', 'c1'])).stdout);
+  t.is(state.status, 'running');
+  t.regex(lastError((await runtime(root, ['start', 'c1'])).log), /already started/);
+
+  const notStopped = await runtime(root, ['delete', 'c1']);
+  t.is(notStopped.code, 1);
+  t.regex(lastError(notStopped.log), /not stopped: running/);
+
+  await new Promise((r) => setTimeout(r, 100));  // the trap is set
+  t.is((await runtime(root, ['kill', 'c1', 'TERM'])).code, 0);
+  await until('the trap to run', () => output().includes('got-term'));
+  await until('the init to end', () => [null, 'Z'].includes(processState(pid)));
+  state = JSON.parse((await runtime(root, ['state', 'c1'])).stdout);
+  t.like(state, { status: 'stopped', pid: 0 });
+  const dead = await runtime(root, ['kill', 'c1', '9']);
+  t.is(dead.code, 1);
+  t.regex(lastError(dead.log), /container not running/);
+
+  t.is((await runtime(root, ['delete', 'c1'])).code, 0);
+  t.false(existsSync(cgroupDir('nsbox-cli-test/c1')));
+  t.false(existsSync(join(root, 'c1')));
+  const gone = await runtime(root, ['state', 'c1']);
+  t.is(gone.code, 1);
+  t.regex(lastError(gone.log), /container c1 does not exist/);
+  rmdirSync(cgroupDir('nsbox-cli-test'));
+});
+
+test('exec (detached with a pid file, and waited for), ps, pause and resume, delete --force', async (t) => {
+  const { root, stdio, output } = setup();
+  // The init counts; a frozen cgroup stops the count.
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.01; done'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const started = await runtime(root, ['run', '--detach', '--bundle', bundle, 'x1'], { stdio });
+  t.is(started.code, 0, started.log);
+  const state = JSON.parse((await runtime(root, ['state', 'x1'])).stdout);
+  t.is(state.status, 'running');
+
+  const procFile = join(root, 'process.json');
+  writeFileSync(procFile, JSON.stringify({ args: ['/bin/sh', '-c', 'echo "exec uid=$(id -u) pid1=$(cat /proc/1/cmdline | head -c 7)"; sleep 30'], cwd: '/tmp',
+    user: { uid: 1000, gid: 1000 }, env: ['PATH=/bin'] }));
+  const pidFile = join(root, 'exec.pid');
+  const ex = await runtime(root, ['exec', '--process', procFile, '--detach', '--pid-file', pidFile, 'x1'], { stdio });
+  t.is(ex.code, 0, `${ex.log} ${ex.stderr}`);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  await until('the exec to print', () => output().includes('exec uid='));
+  t.regex(output(), /exec uid=1000 pid1=\/bin\/sh/);
+  const status = readFileSync(`/proc/${execPid}/status`, 'utf8');
+  t.regex(status, /^Uid:\s+1000\s/m);
+  t.regex(status, /^NSpid:\s+\d+\s+\d+$/m);  // in the container's pid namespace
+
+  const ps = await runtime(root, ['ps', '--format', 'json', 'x1']);
+  const pids = JSON.parse(ps.stdout) as number[];
+  t.true(pids.includes(state.pid) && pids.includes(execPid));
+
+  const waited = await runtime(root, ['exec', 'x1', '/bin/sh', '-c', 'exit 4']);
+  t.is(waited.code, 4);
+
+  const count = () => Number(readFileSync(join(rootfs, 'tmp/count'), 'utf8') || '0');
+  t.is((await runtime(root, ['pause', 'x1'])).code, 0);
+  t.regex(readFileSync(join(cgroupDir('nsbox/x1'), 'cgroup.events'), 'utf8'), /^frozen 1$/m);
+  t.is(JSON.parse((await runtime(root, ['state', 'x1'])).stdout).status, 'paused');
+  const frozenAt = count();
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(count(), frozenAt);
+  const inPause = await runtime(root, ['exec', 'x1', '/bin/true']);
+  t.regex(lastError(inPause.log), /paused/);
+  t.is((await runtime(root, ['resume', 'x1'])).code, 0);
+  await until('the count to go on', () => count() > frozenAt);
+  t.is(JSON.parse((await runtime(root, ['state', 'x1'])).stdout).status, 'running');
+
+  t.is((await runtime(root, ['delete', '--force', 'x1'])).code, 0);
+  // Dead; reaping is up to whoever they were reparented to (here the host's init).
+  const dead = (pid: number) => [null, 'Z'].includes(processState(pid));
+  t.true(dead(state.pid));
+  await until('the exec to die', () => dead(execPid));
+  t.false(existsSync(cgroupDir('nsbox/x1')));
+  rmSync(join(rootfs, 'tmp/count'), { force: true });
+});
+
+test('update --resources: device rules change live, checked by open() inside', async (t) => {
+  const { root, stdio } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'u1'], { stdio })).code, 0);
+  const open = async () => (await runtime(root, ['exec', 'u1', '/bin/sh', '-c', '[ -e /dev/fuse ] || mknod /dev/fuse c 10 229; exec 3<>/dev/fuse'])).code;
+  t.not(await open(), 0);
+  const allow = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }] }) });
+  t.is(allow.code, 0, allow.log);
+  t.is(await open(), 0);
+  t.is((await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rw' }] }) })).code, 0);
+  t.not(await open(), 0);
+  const memory = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ memory: { limit: 1 << 20 } }) });
+  t.is(memory.code, 1);
+  t.regex(lastError(memory.log), /linux\.resources\.memory is not supported/);
+  t.is((await runtime(root, ['delete', '-f', 'u1'])).code, 0);
+});
+
+// A console socket server as containerd's shim has one: receives the pty master over
+// SCM_RIGHTS and prints what the container writes to its terminal.
+const CONSOLE_SERVER = `
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print('ready', flush=True)
+c, _ = s.accept()
+msg, anc, _, _ = c.recvmsg(64, socket.CMSG_SPACE(4))
+fd = array.array('i', anc[0][2][:4])[0]
+out = b''
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors='replace'))
+`;
+
+test('terminal: the pty master comes over --console-socket, /dev/console is its slave (by rdev)', async (t) => {
+  const { root } = setup();
+  const bundle = await makeBundle(rootfs, {
+    terminal: true,
+    args: ['/bin/sh', '-c', 'echo "tty=$(tty)"; echo "rdev=$(stat -c %t:%T /dev/console) $(stat -c %t:%T $(tty))"; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty'],
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const sock = join(root, 'console.sock');
+  const server = spawn('python3', ['-c', CONSOLE_SERVER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  server.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+  await until('the console socket', () => text.includes('ready'));
+  const serverDone = new Promise((r) => server.once('close', r));
+  const r = await runtime(root, ['run', '--console-socket', sock, '--bundle', bundle, 't1']);
+  t.is(r.code, 0, r.log);
+  await serverDone;
+  t.regex(text, /tty=\/dev\/pts\/0/);
+  const m = /rdev=(\S+) (\S+)/.exec(text);
+  t.truthy(m);
+  t.is(m?.[1], m?.[2]);
+  t.is(m?.[1], '88:0');  // pts major 136
+  t.regex(text, /stdio-is-tty/);
+  const noSocket = await runtime(root, ['create', '--bundle', bundle, 't2']);
+  t.regex(lastError(noSocket.log), /console-socket/);
+});
+
+test('errors: refused flags and fields say so, leave nothing, and use the wording callers match', async (t) => {
+  const { root } = setup();
+  const missing = await runtime(root, ['state', 'nope']);
+  t.is(missing.code, 1);
+  t.regex(lastError(missing.log), /does not exist/);
+  t.regex(missing.stderr, /does not exist/);
+  const systemd = await runtime(root, ['--systemd-cgroup', 'create', 'x']);
+  t.regex(lastError(systemd.log), /--systemd-cgroup is not supported/);
+  const unknown = await runtime(root, ['create', '--bogus', 'x']);
+  t.regex(lastError(unknown.log), /flag provided but not defined: --bogus/);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }; });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const seccomp = await runtime(root, ['create', '--bundle', bundle, 's1']);
+  t.is(seccomp.code, 1);
+  t.regex(lastError(seccomp.log), /config\.json: linux\.seccomp is not supported/);
+  t.false(existsSync(join(root, 's1')));
+  t.false(existsSync(cgroupDir('nsbox/s1')));
+  const features = JSON.parse((await runtime(root, ['features'])).stdout);
+  t.true(features.linux.namespaces.includes('network'));
+  t.false(features.linux.cgroup.systemd);
+});

@@ -1,0 +1,187 @@
+// config.json to a container spec (pure, no root): the configs containerd writes are
+// taken with their meaning, and every field the runtime does not do is refused by name.
+import test from 'ava';
+import { ContainerError } from '../lib/errors';
+import { compileDeviceRules, checkDeviceAccess, DEFAULT_DEVICE_RULES } from '../lib/policy/devices';
+import { execFromOciProcess, specFromOciConfig } from '../lib/policy/oci-bundle';
+import { resolveCgroupPath, resolveRlimits, resolveSysctls, RLIM_INFINITY } from '../lib/policy/process';
+import { resolveSpec } from '../lib/spec';
+
+const limits = { lastCap: 40, available: (1n << 41n) - 1n };
+
+const DEFAULT_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+
+/** The config containerd 1.6's ctr writes for `ctr run --rootfs DIR id /bin/echo hi`. */
+function ctrConfig(): Record<string, any> {
+  return {
+    ociVersion: '1.0.2-dev',
+    process: {
+      user: { uid: 0, gid: 0 }, args: ['/bin/echo', 'hi'], cwd: '/',
+      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }], noNewPrivileges: true,
+    },
+    root: { path: 'rootfs' },
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      cgroupsPath: '/default/probe',
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }],
+      maskedPaths: ['/proc/acpi', '/proc/kcore'],
+      readonlyPaths: ['/proc/sys'],
+    },
+  };
+}
+
+function errorOf(fn: () => unknown): ContainerError | null {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ContainerError) return e;
+    throw e;
+  }
+  return null;
+}
+
+test('the config ctr writes is taken with its meaning', (t) => {
+  const { spec } = specFromOciConfig(ctrConfig(), '/b', 'probe');
+  t.is(spec.rootfs, '/b/rootfs');
+  t.deepEqual(spec.command, ['/bin/echo', 'hi']);
+  t.deepEqual(spec.namespaces, ['pid', 'ipc', 'uts', 'mount', 'net']);
+  t.is(spec.cgroupPath, 'default/probe');
+  t.true(spec.noNewPrivileges);
+  t.deepEqual(spec.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
+  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', readonly: false, mode: 0o755, size: '65536k' }]);
+  t.true(spec.profile.sysReadonly);
+  t.deepEqual([...spec.profile.maskedPaths], ['/proc/acpi', '/proc/kcore']);
+  // The resolved spec: exactly the config's capabilities, and the spec validates.
+  const r = resolveSpec(spec, limits);
+  t.deepEqual(r.caps.bounding, r.caps.effective);
+  t.is(r.caps.inheritable, 0n);
+  t.is(r.rlimits[0].resource, 7);
+});
+
+test('device rules: the config\'s, then the runtime\'s defaults, as runc appends its own', (t) => {
+  const { spec } = specFromOciConfig(ctrConfig(), '/b', 'probe');
+  const policy = compileDeviceRules(spec.profile.devices);
+  // deny-all from the config, then the defaults: the seed model.
+  t.true(checkDeviceAccess(policy, { type: 'c', major: 1, minor: 3 }, 'rw').allowed);
+  t.true(checkDeviceAccess(policy, { type: 'c', major: 10, minor: 232 }, 'm').allowed);
+  t.false(checkDeviceAccess(policy, { type: 'c', major: 10, minor: 232 }, 'r').allowed);
+  t.false(checkDeviceAccess(policy, { type: 'b', major: 7, minor: 0 }, 'w').allowed);
+  t.is(spec.profile.devices.length, 1 + DEFAULT_DEVICE_RULES.length);
+
+  const privileged = ctrConfig();
+  privileged.linux.resources.devices = [{ allow: true, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }];
+  privileged.linux.resources.cpu = { shares: 1024 };
+  privileged.linux.devices = [
+    { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 438, uid: 0, gid: 0 },
+    { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 384, uid: 0, gid: 0 },
+    { path: '/dev/cpu/0/cpuid', type: 'c', major: 203, minor: 0, fileMode: 384, uid: 0, gid: 0 },
+    { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 384, uid: 0, gid: 0 },
+  ];
+  const p = specFromOciConfig(privileged, '/b', 'probe').spec;
+  t.true(checkDeviceAccess(compileDeviceRules(p.profile.devices), { type: 'b', major: 7, minor: 0 }, 'rw').allowed);
+  // The runtime's own /dev/null is not made twice; a node named twice is made once.
+  t.deepEqual(p.profile.nodes.map((n) => n.path), ['/dev/fuse', '/dev/cpu/0/cpuid']);
+});
+
+test('every unsupported field is refused by its name, before anything exists', (t) => {
+  const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
+    ['hooks', (c) => { c.hooks = { prestart: [{ path: '/bin/true' }] }; }, /config\.json: hooks is not supported/],
+    ['seccomp', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }; }, /linux\.seccomp/],
+    ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
+    ['namespace path', (c) => { c.linux.namespaces[0].path = '/proc/1/ns/pid'; }, /linux\.namespaces\[0\]\.path/],
+    ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
+    ['memory limit', (c) => { c.linux.resources.memory = { limit: 1 << 20 }; }, /linux\.resources\.memory/],
+    ['cpu quota', (c) => { c.linux.resources.cpu = { shares: 1024, quota: 5000 }; }, /linux\.resources\.cpu/],
+    ['pids', (c) => { c.linux.resources.pids = { limit: 10 }; }, /linux\.resources\.pids/],
+    ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
+    ['oom score', (c) => { c.process.oomScoreAdj = 100; }, /process\.oomScoreAdj/],
+    ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
+    ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
+    ['umask', (c) => { c.process.user.umask = 0o077; }, /process\.user\.umask/],
+    ['cgroup mount', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }); }, /mounts\[7\] \(type "cgroup"/],
+    ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'shared'] }); }, /mounts\[7\]\.options "shared"/],
+    ['systemd cgroups path', (c) => { c.linux.cgroupsPath = 'system.slice:nsbox:x'; }, /linux\.cgroupsPath/],
+    ['shared propagation', (c) => { c.linux.rootfsPropagation = 'shared'; }, /linux\.rootfsPropagation/],
+    ['mount label', (c) => { c.linux.mountLabel = 'x'; }, /linux\.mountLabel/],
+    ['intelRdt', (c) => { c.linux.intelRdt = { closID: 'x' }; }, /linux\.intelRdt/],
+    ['domainname', (c) => { c.domainname = 'example.com'; }, /domainname/],
+    ['personality', (c) => { c.linux.personality = { domain: 'LINUX32' }; }, /linux\.personality/],
+  ];
+  for (const [what, change, message] of cases) {
+    const c = ctrConfig();
+    change(c);
+    const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
+    t.truthy(e, what);
+    t.is(e?.code, 'ERR_UNSUPPORTED', what);
+    t.regex(e?.message ?? '', message, what);
+  }
+  // Fields that ask for nothing are fine.
+  const c = ctrConfig();
+  c.hooks = {};
+  c.linux.seccomp = null;
+  c.process.apparmorProfile = '';
+  t.notThrows(() => specFromOciConfig(c, '/b', 'probe'));
+});
+
+test('malformed configs get ERR_INVALID_OCI_CONFIG naming the field', (t) => {
+  const cases: [(c: Record<string, any>) => void, RegExp][] = [
+    [(c) => { c.ociVersion = '2.0.0'; }, /ociVersion/],
+    [(c) => { c.process.args = []; }, /process\.args/],
+    [(c) => { c.process.cwd = 'relative'; }, /process\.cwd/],
+    [(c) => { c.root = {}; }, /root\.path/],
+    [(c) => { c.linux.resources.devices = [{ access: 'rwm' }]; }, /linux\.resources\.devices\[0\]\.allow/],
+    [(c) => { c.mounts[0].destination = 'proc'; }, /mounts\[0\]\.destination/],
+    [(c) => { c.linux.namespaces = [{ type: 'pid' }]; }, /mount namespace/],
+    [(c) => { c.linux.namespaces = [{ type: 'mount' }]; c.hostname = 'x'; }, /hostname needs a uts/],
+  ];
+  for (const [change, message] of cases) {
+    const c = ctrConfig();
+    change(c);
+    const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
+    t.is(e?.code, 'ERR_INVALID_OCI_CONFIG', String(message));
+    t.regex(e?.message ?? '', message);
+  }
+});
+
+test('an exec process.json', (t) => {
+  const p = execFromOciProcess({ args: ['/bin/sh'], env: ['A=1'], cwd: '', user: { uid: 5, gid: 6, additionalGids: [7] }, terminal: true,
+    capabilities: { bounding: ['CAP_KILL'], effective: ['KILL'], permitted: ['CAP_KILL'] } });
+  t.deepEqual(p.command, ['/bin/sh']);
+  t.is(p.cwd, '/');
+  t.deepEqual(p.user, { uid: 5, gid: 6, groups: [7] });
+  t.true(p.terminal);
+  t.deepEqual([...(p.capabilities?.effective ?? [])], ['CAP_KILL']);
+  t.is(errorOf(() => execFromOciProcess({ args: ['/bin/sh'], apparmorProfile: 'x' }))?.code, 'ERR_UNSUPPORTED');
+  t.is(errorOf(() => execFromOciProcess({ args: [] }))?.code, 'ERR_INVALID_OCI_CONFIG');
+});
+
+test('rlimits, sysctls and cgroup paths are validated', (t) => {
+  t.deepEqual(resolveRlimits([{ type: 'nofile', soft: 10, hard: 'unlimited' }]), [{ type: 'RLIMIT_NOFILE', resource: 7, soft: 10n, hard: RLIM_INFINITY }]);
+  for (const bad of [[{ type: 'RLIMIT_NOPE', soft: 1, hard: 1 }], [{ type: 'CORE', soft: 2, hard: 1 }], [{ type: 'CORE', soft: -1, hard: 1 }],
+    [{ type: 'CORE', soft: 1, hard: 1 }, { type: 'RLIMIT_CORE', soft: 1, hard: 1 }], 'x']) {
+    t.is(errorOf(() => resolveRlimits(bad))?.code, 'ERR_INVALID_SPEC', JSON.stringify(bad));
+  }
+  t.deepEqual(resolveSysctls({ 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000' }, ['net', 'ipc']).map((s) => s.path),
+    ['net/ipv4/ip_forward', 'kernel/shmmax']);
+  t.is(errorOf(() => resolveSysctls({ 'kernel.panic': '1' }, ['net', 'ipc', 'uts']))?.code, 'ERR_UNSUPPORTED');
+  t.is(errorOf(() => resolveSysctls({ 'net.ipv4.ip_forward': '1' }, ['ipc']))?.code, 'ERR_UNSUPPORTED');
+  t.is(errorOf(() => resolveSysctls({ 'net/../../x': '1' }, ['net']))?.code, 'ERR_INVALID_SPEC');
+  t.is(resolveCgroupPath('/default//x/', 'x'), 'default/x');
+  t.is(resolveCgroupPath(undefined, 'abc'), 'nsbox/abc');
+  for (const bad of ['../x', 'a/../b', '', '/', 5]) t.is(errorOf(() => resolveCgroupPath(bad, 'x'))?.code, 'ERR_INVALID_SPEC', String(bad));
+  // And through the spec: terminal and detached want absolute paths.
+  t.is(errorOf(() => resolveSpec({ command: ['x'], terminal: { consoleSocket: 'rel' } }, limits))?.code, 'ERR_INVALID_SPEC');
+  t.is(errorOf(() => resolveSpec({ command: ['x'], detached: {} }, limits))?.code, 'ERR_INVALID_SPEC');
+  t.is(resolveSpec({ command: ['x'], detached: { startFifo: '/run/x.fifo' } }, limits).detached?.startFifo, '/run/x.fifo');
+});
