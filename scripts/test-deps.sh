@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond the library: busybox-static for minimal rootfs
-# directories. Installed with apt-get when missing (the tests run as root anyway).
+# directories; containerd (with ctr and its runc shim) and umoci for the end-to-end
+# tests of the runtime command line; python3 as a console socket's receiving end.
+# Installed with apt-get when missing (the tests run as root anyway).
 set -euo pipefail
-if [ ! -x /bin/busybox ]; then
-  echo "test: installing busybox-static with apt-get"
+need=()
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || need+=(containerd)
+command -v umoci >/dev/null 2>&1 || need+=(umoci)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test: installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq busybox-static >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
 fi
