@@ -25,6 +25,9 @@ export type ContainerErrorCode =
   | 'ERR_UNSUPPORTED'
   | 'ERR_CGROUP_UNAVAILABLE'
   | 'ERR_CONTAINER_STATE'
+  | 'ERR_CONTAINER_GONE'
+  | 'ERR_CONTAINER_EXISTS'
+  | 'ERR_CONTAINER_NOT_FOUND'
   | 'ERR_NOT_ROOT'
   | 'ERR_INTERNAL'
   | 'ABORT_ERR'
@@ -206,6 +209,12 @@ export interface UserSpec {
   groups?: number[];
 }
 export type StdioMode = 'pipe' | 'inherit' | 'ignore';
+/** A resource limit: type 'RLIMIT_NOFILE' or 'NOFILE'; limits are numbers, bigints or 'unlimited'. */
+export interface RlimitSpec {
+  type: string;
+  soft: number | bigint | 'unlimited';
+  hard: number | bigint | 'unlimited';
+}
 
 export interface ContainerSpec {
   /** argv of the container's process; a name without '/' is looked up in the container's PATH. */
@@ -231,6 +240,16 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean;
   /** Which device cgroup enforces the rules: 'auto' picks cgroup2 (BPF) when the host has it. */
   deviceBackend?: 'auto' | 'v1' | 'v2';
+  /** Resource limits set before the command runs (raising a hard limit needs CAP_SYS_RESOURCE here). */
+  rlimits?: RlimitSpec[];
+  /** Namespaced sysctls ("net.ipv4.ip_forward": "1"), written in the container's own namespaces. */
+  sysctl?: Record<string, string>;
+  /** The cgroup directory below each hierarchy's root (OCI linux.cgroupsPath); "nsbox/<id>" by default. */
+  cgroupPath?: string;
+  /** A pty inside the container; its master is sent over the unix socket at consoleSocket; /dev/console is its slave. */
+  terminal?: { consoleSocket: string };
+  /** The container outlives its creator and is started by a byte written to startFifo, from any process. */
+  detached?: { startFifo: string };
 }
 
 // ---- lifecycle --------------------------------------------------------------
@@ -251,6 +270,42 @@ export interface DevicePassthrough {
   /** Default 'rwm'. */
   access?: string;
 }
+/** What attachContainer() needs to take a container over from another process; plain JSON. */
+export interface ContainerHandle {
+  id: string;
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat, against pid reuse. */
+  pidStartTime: string;
+  namespaces: NamespaceName[];
+  cgroupV2Dir: string;
+  cgroupV1Devices: string;
+  deviceBackend: 'v1' | 'v2';
+  devices: DeviceRule[];
+  capabilities: CapabilitySets;
+  user: { uid: number; gid: number; groups: number[] };
+  env: string[];
+  /** Present until the container is started. */
+  startFifo: string | null;
+}
+
+/** A process to run inside a running container; its stdio is the caller's fds 0..2 (or the terminal). */
+export interface ExecSpec {
+  command: string[];
+  env?: Record<string, string> | string[];
+  cwd?: string;
+  user?: UserSpec;
+  capabilities?: Partial<CapabilitySets>;
+  noNewPrivileges?: boolean;
+  rlimits?: RlimitSpec[];
+  terminal?: { consoleSocket: string };
+  /** Leave the process to itself (it goes to the nearest subreaper when the caller exits); no wait(). */
+  detach?: boolean;
+}
+export interface ExecProcess {
+  pid: number;
+  wait(): Promise<ExitStatus>;
+}
+
 export declare class Container {
   readonly id: string;
   /** The init's pid on the host. */
@@ -268,6 +323,8 @@ export declare class Container {
   get capabilities(): CapabilitySets;
   /** The uid the command runs as. */
   get uid(): number;
+  /** What attachContainer() needs to take this container over from another process. */
+  get handle(): ContainerHandle;
   /** Changes bounding, effective and permitted before start; 'created' only. */
   setCapabilities(change: CapabilityChange): CapabilitySets;
   /** Allows a device now, live for the next open(); a rule or a host node to pass through. */
@@ -282,12 +339,22 @@ export declare class Container {
   wait(): Promise<ExitStatus>;
   /** Sends a signal to the container's init; false when it is not running any more. */
   kill(signal?: NodeJS.Signals | number): boolean;
+  /** Runs another process in the running container: its namespaces, cgroups, user and capabilities. */
+  exec(spec: ExecSpec): Promise<ExecProcess>;
+  /** The host pids of every process in the container's cgroup. */
+  processes(): Promise<number[]>;
+  /** Freezes every process of the container (cgroup2 freezer). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  paused(): Promise<boolean>;
   /** Kills whatever still runs, reaps, removes cgroups, closes fds and pipes. Idempotent. */
   destroy(): Promise<void>;
 }
 
 /** Creates a container in state 'created': everything is in place, the command runs at start(). */
 export declare function createContainer(spec: ContainerSpec): Promise<Container>;
+/** Takes over a detached container from its handle; ERR_CONTAINER_GONE when its init has exited. */
+export declare function attachContainer(handle: ContainerHandle): Container;
 
 export interface RunSpec extends ContainerSpec {
   /** Written to the container's stdin, which is then closed. */

@@ -128,11 +128,15 @@ interface ContainerInit {
   signal?: AbortSignal;
 }
 
-/** Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot. */
-function pidStartTime(pid: number): string | null {
+/**
+ * Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot; null when
+ * the process is gone or has exited (a zombie waiting for its parent).
+ */
+export function pidStartTime(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
   } catch {
     return null;
   }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
-import { signalNumber } from '../container';
+import { pidStartTime, signalNumber } from '../container';
 import { execFromOciProcess, specFromOciConfig } from '../policy/oci-bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
@@ -30,20 +30,9 @@ function fail(code: string, message: string): never {
   throw new ContainerError(code, message);
 }
 
-/** Field 22 of /proc/<pid>/stat, or null when the process is gone or a zombie. */
-function liveStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function statusOf(ctx: Ctx, s: StoredState): Status {
   const h = s.handle;
-  if (liveStartTime(h.pid) !== h.pidStartTime) return 'stopped';
+  if (pidStartTime(h.pid) !== h.pidStartTime) return 'stopped';
   if (existsSync(ctx.store.fifo(s.id))) return 'created';
   if (h.cgroupV2Dir) {
     try {

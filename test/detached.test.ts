@@ -1,0 +1,121 @@
+// Containers that outlive their creator, taken over by another process through
+// their handle: start through the FIFO, exec, pause and resume, live device changes,
+// destroy. The creator is a separate Node process that exits right after create.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
+import { hostInfo } from '../lib/host';
+import { busyboxRootfs, leftovers, nodeEnv, removeRootfs, textOf } from './helpers';
+
+const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
+const rootfs = busyboxRootfs();
+chmodSync(rootfs, 0o755);
+const dir = mkdtempSync(join(tmpdir(), 'nsbox-detached-'));
+test.after.always(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeRootfs(rootfs);
+});
+
+/** Creates a detached container from another Node process; its output goes to a file. */
+async function createElsewhere(name: string, script: string): Promise<{ handle: ContainerHandle; output: () => string; creator: number }> {
+  const outFile = join(dir, `${name}.out`);
+  writeFileSync(outFile, '');
+  const out = openSync(outFile, 'a');
+  const child = spawn(process.execPath, [join(fixtures, 'detached-create.js'), rootfs, join(dir, `${name}.fifo`), script],
+    { stdio: ['ignore', out, out, 'pipe'], env: nodeEnv() });
+  closeSync(out);
+  const handleText = textOf(child.stdio[3] as NodeJS.ReadableStream);
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`creator failed: ${readFileSync(outFile, 'utf8')}`);
+  return { handle: JSON.parse(await handleText), output: () => readFileSync(outFile, 'utf8'), creator: child.pid as number };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a detached container outlives its creator and is started, used and destroyed from another process', async (t) => {
+  const { handle, output } = await createElsewhere('a', 'echo "started nofile=$(ulimit -Sn)/$(ulimit -Hn) fwd=$(cat /proc/sys/net/ipv4/ip_forward) shm=$(cat /proc/sys/kernel/shmmni)"; sleep 60');
+  t.is(handle.cgroupV2Dir, join(hostInfo().cgroup2 as string, 'nsbox-detached-test', handle.cgroupV2Dir.split('/').pop() as string));
+  t.true(existsSync(`/proc/${handle.pid}`));
+  t.is(handle.startFifo, join(dir, 'a.fifo'));
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(output(), '');  // created, not started
+
+  const c = attachContainer(handle);
+  t.is(c.state, 'created');
+  await t.throwsAsync(c.exec({ command: ['/bin/true'] }), { code: 'ERR_CONTAINER_STATE' });
+  await c.start();
+  t.false(existsSync(join(dir, 'a.fifo')));
+  // stdio 'inherit' really is the creator's fds; limits and sysctls are in force inside; the host's sysctls are unchanged.
+  await until('the command to run', () => output().includes('started'));
+  t.regex(output(), /started nofile=256\/512 fwd=1 shm=1234/);
+  t.not(readFileSync('/proc/sys/kernel/shmmni', 'utf8').trim(), '1234');
+
+  const p = await c.exec({ command: ['/bin/sh', '-c', 'exit 3'] });
+  t.deepEqual(await p.wait(), { exitCode: 3, signal: null });
+  const killed = await c.exec({ command: ['/bin/sh', '-c', 'kill -9 $$'] });
+  t.deepEqual(await killed.wait(), { exitCode: null, signal: 'SIGKILL' });
+  const detached = await c.exec({ command: ['/bin/sleep', '30'], detach: true, user: { uid: 1000 } });
+  t.true((await c.processes()).includes(detached.pid));
+  t.regex(readFileSync(`/proc/${detached.pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);
+  await t.throwsAsync(detached.wait(), { code: 'ERR_CONTAINER_STATE' });
+
+  await c.pause();
+  t.true(await c.paused());
+  t.regex(readFileSync(join(handle.cgroupV2Dir, 'cgroup.events'), 'utf8'), /^frozen 1$/m);
+  await c.resume();
+  t.false(await c.paused());
+
+  // Live device changes replace the creator's BPF program (found by query), not stack on it.
+  const probe = 'mknod /tmp/fuse c 10 229 2>/dev/null; exec 2>/dev/null 3<>/tmp/fuse';
+  t.not((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+  await c.allowDevice('c 10:229 rw');
+  t.is((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+  await c.denyDevice('c 10:229 rw');
+  t.not((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+
+  await c.destroy();
+  t.false(existsSync(handle.cgroupV2Dir));
+  t.throws(() => attachContainer(handle), { code: 'ERR_CONTAINER_GONE' });
+  rmSync(join(hostInfo().cgroup2 as string, 'nsbox-detached-test'), { recursive: true, force: true });
+});
+
+test('a detached container whose init is gone cannot be started, and destroy cleans up its FIFO', async (t) => {
+  const fifo = join(dir, 'b.fifo');
+  const c = await createContainer({ rootfs, command: ['/bin/true'], detached: { startFifo: fifo }, stdio: 'ignore' });
+  t.true(existsSync(fifo));
+  t.throws(() => c.setCapabilities({ drop: ['CAP_MKNOD'] }), { code: 'ERR_CONTAINER_STATE' });
+  const other = attachContainer(c.handle);
+  process.kill(c.pid, 'SIGKILL');
+  await c.wait();
+  await t.throwsAsync(other.start(), { code: 'ERR_CONTAINER_GONE' });
+  await c.destroy();
+  await other.destroy();
+  t.false(existsSync(fifo));
+  t.deepEqual(leftovers(c.id, c.pid), []);
+  // A FIFO path that exists already is refused before anything is made.
+  writeFileSync(fifo, '');
+  const e = await t.throwsAsync(createContainer({ rootfs, command: ['/bin/true'], detached: { startFifo: fifo } }));
+  t.true(e instanceof ContainerError && e.code === 'EEXIST' && e.step === 'start-fifo', String(e));
+  rmSync(fifo);
+});
+
+test('attachContainer refuses a malformed handle', (t) => {
+  const base = { id: 'x', pid: process.pid, pidStartTime: '1', namespaces: ['mount'], cgroupV2Dir: '', cgroupV1Devices: '', deviceBackend: 'v2',
+    devices: [], capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] }, user: { uid: 0, gid: 0, groups: [] },
+    env: [], startFifo: null } as ContainerHandle;
+  for (const bad of [null, { ...base, id: '../x' }, { ...base, pid: -1 }, { ...base, cgroupV2Dir: '/etc' }, { ...base, namespaces: ['user'] },
+    { ...base, deviceBackend: 'v3' }]) {
+    t.throws(() => attachContainer(bad as ContainerHandle), { code: 'ERR_INVALID_ARG' }, JSON.stringify(bad));
+  }
+  // Our own pid with a wrong start time: pid reuse is caught.
+  t.throws(() => attachContainer(base), { code: 'ERR_CONTAINER_GONE' });
+});
