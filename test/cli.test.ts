@@ -188,11 +188,15 @@ test('exec (detached with a pid file, and waited for), ps, pause and resume, del
   await until('the count to go on', () => count() > frozenAt);
   t.is(JSON.parse((await runtime(root, ['state', 'x1'])).stdout).status, 'running');
 
-  t.is((await runtime(root, ['delete', '--force', 'x1'])).code, 0);
   // Dead; reaping is up to whoever they were reparented to (here the host's init).
   const dead = (pid: number) => [null, 'Z'].includes(processState(pid));
-  t.true(dead(state.pid));
+  // --all: every process of the cgroup gets it; the init, pid 1 of its namespace, ignores a TERM it has no handler for.
+  t.is((await runtime(root, ['kill', '--all', 'x1', 'SIGTERM'])).code, 0);
   await until('the exec to die', () => dead(execPid));
+  t.false(dead(state.pid));
+
+  t.is((await runtime(root, ['delete', '--force', 'x1'])).code, 0);
+  t.true(dead(state.pid));
   t.false(existsSync(cgroupDir('nsbox/x1')));
   rmSync(join(rootfs, 'tmp/count'), { force: true });
 });
