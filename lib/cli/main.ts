@@ -249,7 +249,13 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const consoleSocket = str(f, 'console-socket');
       if (p.terminal && !consoleSocket) fail('ERR_UNSUPPORTED', 'a terminal needs --console-socket');
       const caps = (f.cap as string[] | undefined) ?? [];
-      const base = 'capabilities' in p && p.capabilities ? p.capabilities : s.handle.capabilities;
+      // process.json's sets, within the container's bounding set: callers copy the
+      // container's process (containerd does), whose capabilities were cut to what this
+      // host holds when it was created.
+      const bounding = new Set(s.handle.capabilities.bounding);
+      const base = 'capabilities' in p && p.capabilities
+        ? Object.fromEntries(Object.entries(p.capabilities).map(([set, list]) => [set, list.filter((n) => bounding.has(n))]))
+        : s.handle.capabilities;
       const capabilities = caps.length
         ? Object.fromEntries(Object.entries(base).map(([set, list]) => [set, set === 'ambient' || set === 'inheritable' ? list : [...list, ...caps]]))
         : base;
