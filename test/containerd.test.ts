@@ -82,6 +82,14 @@ test.serial('--privileged and --device /dev/fuse', async (t) => {
   t.is(priv.code, 0, priv.stderr);
   t.regex(priv.stdout, new RegExp(`CapEff:\\s+${bounding}`));
   t.regex(priv.stdout, /loop0-opened/);
+  // An exec into a privileged container: containerd copies the container's process, all 41 capabilities.
+  t.is((await ctr(['run', '-d', '--privileged', '--runc-binary', RUNTIME_BIN, '--rootfs', rootfs, 'priv2', '/bin/sleep', '60'])).code, 0);
+  const ex = await ctr(['task', 'exec', '--exec-id', 'p', 'priv2', '/bin/sh', '-c', 'grep CapEff /proc/self/status']);
+  t.is(ex.code, 0, ex.stderr);
+  t.regex(ex.stdout, new RegExp(`CapEff:\\s+${bounding}`));
+  await ctr(['task', 'kill', '-s', 'SIGKILL', 'priv2']);
+  for (let i = 0; i < 100 && (await ctr(['task', 'delete', 'priv2'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is((await ctr(['containers', 'rm', 'priv2'])).code, 0);
   const fuse = await ctrRun('fuse1', ['--device', '/dev/fuse'], ['/bin/sh', '-c', 'ls -l /dev/fuse; exec 3<>/dev/fuse && echo fuse-opened']);
   t.is(fuse.code, 0, fuse.stderr);
   t.regex(fuse.stdout, /^crw.* 10,\s+229 .*\/dev\/fuse$/m);
