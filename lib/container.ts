@@ -164,7 +164,7 @@ export class Container {
   readonly #cgroupV2Dir: string;
   readonly #cgroupV1Devices: string;
   #startFifo: string | null;
-  readonly #pidStartTime: string;
+  #pidStartTime: string | undefined;
   readonly #backend: 'v1' | 'v2';
   readonly #limits: CapabilityLimits;
   #caps: CapabilityMasks;
@@ -199,7 +199,6 @@ export class Container {
     this.#rules = Object.freeze([...init.rules]);
     this.#policy = init.policy;
     this.pid = native.pid;
-    this.#pidStartTime = pidStartTime(native.pid) ?? '';
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
         if (this.#state !== 'destroyed') this.#state = 'stopped';
@@ -223,7 +222,8 @@ export class Container {
     return {
       id: this.id,
       pid: this.pid,
-      pidStartTime: this.#pidStartTime,
+      // Read when first asked for: a process we have not reaped keeps its pid.
+      pidStartTime: (this.#pidStartTime ??= pidStartTime(this.pid) ?? ''),
       namespaces: [...this.#namespaces],
       cgroupV2Dir: this.#cgroupV2Dir,
       cgroupV1Devices: this.#cgroupV1Devices,

@@ -7,21 +7,27 @@
 
 #include <sys/resource.h>
 
+#include "sched_slice.h"
+
 namespace nsbox {
 
 class LowPriority {
  public:
   explicit LowPriority(int base) : base_(base) {
-    lowered_ = setpriority(PRIO_PROCESS, 0, base + kSetupNiceness > 19 ? 19 : base + kSetupNiceness) == 0;
+    int low = base + kSetupNiceness > 19 ? 19 : base + kSetupNiceness;
+    sliced_ = SetNiceAndSlice(low, kContainerSliceNs);
+    lowered_ = sliced_ || setpriority(PRIO_PROCESS, 0, low) == 0;
   }
   ~LowPriority() {
-    if (lowered_) setpriority(PRIO_PROCESS, 0, base_);  // per thread on Linux
+    // Per thread on Linux: the worker goes back to what it was.
+    if (sliced_) SetNiceAndSlice(base_, 0);
+    else if (lowered_) setpriority(PRIO_PROCESS, 0, base_);
   }
 
  private:
   static constexpr int kSetupNiceness = 10;
   int base_;
-  bool lowered_;
+  bool lowered_, sliced_;
 };
 
 }  // namespace nsbox

@@ -81,9 +81,19 @@ export function normalizeCapability(name: unknown, lastCap = CAPABILITY_NAMES.le
   return full;
 }
 
+// Profiles' lists are frozen and reused by every container: their masks are kept.
+const maskCache = new WeakMap<readonly string[], Map<number | undefined, bigint>>();
+
 export function toMask(names: readonly string[], lastCap?: number): bigint {
+  const cached = Object.isFrozen(names) ? maskCache.get(names)?.get(lastCap) : undefined;
+  if (cached !== undefined) return cached;
   let mask = 0n;
   for (const n of names) mask |= 1n << BigInt(CAPABILITY_NAMES.indexOf(normalizeCapability(n, lastCap)));
+  if (Object.isFrozen(names)) {
+    let byLast = maskCache.get(names);
+    if (!byLast) maskCache.set(names, (byLast = new Map()));
+    byLast.set(lastCap, mask);
+  }
   return mask;
 }
 

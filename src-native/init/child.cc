@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "../handshake.h"
+#include "../sched_slice.h"
 #include "../sys.h"
 
 namespace nsbox {
@@ -200,7 +201,10 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   if (plan.terminal) SetupTerminal(fds.console, true);
   CloseOtherFds({fds.sync, fifo});
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
-  if (setpriority(PRIO_PROCESS, 0, plan.priority) < 0) Fail("priority", "setpriority");
+  // The creator's priority, with a long slice (sched_slice.h); setpriority alone where
+  // the kernel has no custom slices.
+  if (!SetNiceAndSlice(plan.priority, kContainerSliceNs) && setpriority(PRIO_PROCESS, 0, plan.priority) < 0)
+    Fail("priority", "setpriority");
   CapabilitySets caps = AwaitStart();
   if (fifo >= 0) AwaitStartFifo(fifo);
   SetRlimits(plan);
