@@ -2,12 +2,13 @@
 import { closeSync, constants as fsConstants, readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { constants, getPriority as osPriority } from 'node:os';
+import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
 import { defaultDeviceBackend, type HostInfo, hostInfo } from './host';
 import { hostDevice } from './explain';
+import { Limiter } from './limiter';
 import { binding, type NativeContainer } from './native';
 import { cgroupDirs, nativePolicy, nativeRlimits, toNativePlan } from './plan';
 import {
@@ -644,7 +645,8 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {
-    native = await binding.create(toNativePlan(r, host, backend, policy));
+    const plan = toNativePlan(r, host, backend, policy);
+    native = await setups.run(() => binding.create(plan));
   } catch (e) {
     throw fromNative(e, `container ${r.id}`);
   }
@@ -669,6 +671,9 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   debug('%s: created, init pid %d', r.id, container.pid);
   return container;
 }
+
+/** Setups in flight: one per CPU (see limiter.ts). NSBOX_MAX_SETUPS overrides it. */
+const setups = new Limiter(Number(process.env.NSBOX_MAX_SETUPS) > 0 ? Number(process.env.NSBOX_MAX_SETUPS) : availableParallelism());
 
 function handleError(message: string): never {
   throw new ContainerError('ERR_INVALID_ARG', `attachContainer(): ${message}`);
