@@ -1,7 +1,7 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
 import { closeSync, constants as fsConstants, readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
@@ -241,7 +241,11 @@ export class Container {
   // than the container for callers who never read it.
   #stream(i: 0 | 1 | 2): Socket | null {
     if (!this.#streams[i] && this.#fds[i] >= 0) {
-      const s = new Socket({ fd: this.#fds[i], readable: i !== 0, writable: i === 0 });
+      // node:net is loaded on first use: a process that never reads a pipe (the
+      // runtime command line) starts faster without it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Socket: SocketClass } = require('node:net') as typeof import('node:net');
+      const s = new SocketClass({ fd: this.#fds[i], readable: i !== 0, writable: i === 0 });
       this.#fds[i] = -1;
       // An EPIPE on stdin because the container stopped reading is the container's business.
       if (i === 0) s.on('error', (e) => debug('%s: stdin: %s', this.id, e.message));

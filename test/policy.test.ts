@@ -313,3 +313,25 @@ test('explain: a sentence for each kind of verdict', (t) => {
   }
   t.is(codeOf(() => explain({} as never, kvm)), 'ERR_INVALID_SPEC');
 });
+
+test('Limiter: at most `limit` tasks at once, the rest in arrival order, slots passed on after failures too', async (t) => {
+  const { Limiter } = await import('../lib/limiter');
+  const l = new Limiter(2);
+  let active = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const task = (i: number) => l.run(async () => {
+    active++;
+    peak = Math.max(peak, active);
+    await new Promise((r) => setTimeout(r, 5));
+    order.push(i);
+    active--;
+    if (i === 1) throw new Error('boom');
+    return i;
+  });
+  const results = await Promise.allSettled([0, 1, 2, 3, 4, 5].map(task));
+  t.is(peak, 2);
+  t.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+  t.is(results[1].status, 'rejected');
+  t.deepEqual(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [0, 2, 3, 4, 5]);
+});
