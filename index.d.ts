@@ -200,6 +200,8 @@ export declare function explain(subject: ExplainSubject, query: ExplainQuery): E
 // ---- spec -------------------------------------------------------------------
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
+/** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
+export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup';
 export type MountSpec =
   | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
   | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
@@ -246,6 +248,8 @@ export interface ContainerSpec {
   sysctl?: Record<string, string>;
   /** The cgroup directory below each hierarchy's root (OCI linux.cgroupsPath); "nsbox/<id>" by default. */
   cgroupPath?: string;
+  /** Existing namespaces to join instead of new ones, e.g. { net: '/proc/1234/ns/net' } (OCI linux.namespaces[].path). */
+  joinNamespaces?: Partial<Record<JoinableNamespace, string>>;
   /** A pty inside the container; its master is sent over the unix socket at consoleSocket; /dev/console is its slave. */
   terminal?: { consoleSocket: string };
   /** The container outlives its creator and is started by a byte written to startFifo, from any process. */

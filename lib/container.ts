@@ -484,7 +484,8 @@ export class Container {
         execCandidates: execCandidates(r.argv[0], r.env), argv: r.argv, env: r.env, cwd: r.cwd, uid: r.uid, gid: r.gid,
         groups: r.groups, noNewPrivileges: r.noNewPrivileges, rlimits: nativeRlimits(resolveRlimits(spec.rlimits)),
         terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps,
-        namespaces: [...this.#namespaces], detach,
+        // All of the init's namespaces, its own and those it joined: entering one it shares with us changes nothing.
+        namespaces: [...NAMESPACES], detach,
       });
     } catch (e) {
       throw fromNative(e, `container ${this.id}: exec ${r.argv[0]}`);

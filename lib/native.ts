@@ -18,6 +18,8 @@ export interface NativePlan {
   gid: number;
   groups: number[];
   namespaces: string[];
+  /** Namespaces joined by path (the parent opens them, the init enters them first). */
+  joinNamespaces: { type: string; path: string }[];
   loopbackUp: boolean;
   mounts: { kind: string; source: string; destination: string; readonly: boolean; recursive: boolean; mode: string; size: string }[];
   readonlyRootfs: boolean;

@@ -45,6 +45,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     gid: r.gid,
     groups: r.groups,
     namespaces: r.namespaces,
+    joinNamespaces: r.joinNamespaces.map((j) => ({ ...j })),
     loopbackUp: r.namespaces.includes('net'),
     mounts: r.mounts,
     readonlyRootfs: r.readonlyRootfs,

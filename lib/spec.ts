@@ -10,6 +10,9 @@ import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRli
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
+/** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
+export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup';
+export const JOINABLE_NAMESPACES: readonly JoinableNamespace[] = ['uts', 'ipc', 'net', 'cgroup'];
 export const NAMESPACES: readonly NamespaceName[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'];
 export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
 
@@ -52,6 +55,12 @@ export interface ContainerSpec {
   /** The cgroup directory below each hierarchy's root (OCI linux.cgroupsPath); "nsbox/<id>" by default. */
   cgroupPath?: string;
   /**
+   * Existing namespaces to join instead of making new ones (OCI linux.namespaces[].path),
+   * e.g. { net: '/proc/1234/ns/net' } for a pod's shared network. A namespace joined is
+   * not also in `namespaces`.
+   */
+  joinNamespaces?: Partial<Record<JoinableNamespace, string>>;
+  /**
    * A pty for the command, allocated inside the container: its master is sent (SCM_RIGHTS)
    * over the unix socket at consoleSocket, /dev/console is the slave, and so are fds 0..2.
    */
@@ -77,6 +86,7 @@ export interface ResolvedSpec {
   gid: number;
   groups: number[];
   namespaces: NamespaceName[];
+  joinNamespaces: { type: JoinableNamespace; path: string }[];
   rootfs: { host: true } | { path: string };
   mounts: ResolvedMount[];
   readonlyRootfs: boolean;
@@ -96,7 +106,7 @@ export interface ResolvedSpec {
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
-  'terminal', 'detached',
+  'terminal', 'detached', 'joinNamespaces',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -258,6 +268,18 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (typeof p !== 'string' || !p.startsWith('/')) fail('ERR_INVALID_SPEC', `${key} must be { ${field}: an absolute path }, got ${quote(v)}`);
     return { [field]: validatePath(p, `${key}.${field}`) };
   };
+  const joinValue = own(s, 'joinNamespaces') ?? {};
+  if (typeof joinValue !== 'object' || joinValue === null || Array.isArray(joinValue)) {
+    fail('ERR_INVALID_SPEC', `joinNamespaces must be an object of namespace: path, got ${quote(joinValue)}`);
+  }
+  const joinNamespaces = Object.entries(joinValue).map(([type, path]) => {
+    if (!(JOINABLE_NAMESPACES as readonly string[]).includes(type)) {
+      fail('ERR_UNSUPPORTED', `joinNamespaces.${type}: only ${JOINABLE_NAMESPACES.join(', ')} namespaces can be joined`);
+    }
+    if (ns.includes(type as NamespaceName)) fail('ERR_INVALID_SPEC', `namespace ${type} is both new (namespaces) and joined (joinNamespaces)`);
+    if (typeof path !== 'string' || !path.startsWith('/')) fail('ERR_INVALID_SPEC', `joinNamespaces.${type} must be an absolute path, got ${quote(path)}`);
+    return { type: type as JoinableNamespace, path: validatePath(path, `joinNamespaces.${type}`) };
+  });
   const terminal = pathObject('terminal', 'consoleSocket') as { consoleSocket: string } | null;
   const detached = pathObject('detached', 'startFifo') as { startFifo: string } | null;
 
@@ -273,6 +295,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     gid,
     groups,
     namespaces: ns,
+    joinNamespaces,
     rootfs,
     mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),

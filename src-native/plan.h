@@ -76,6 +76,13 @@ struct ChildPlan {
   std::vector<uint32_t> groups;
 
   uint64_t clone_flags = 0;  // CLONE_NEW* for the namespaces asked for
+  // Namespaces joined instead (parent side: opened and checked before clone; the init
+  // gets the fds and enters them first).
+  struct JoinNamespace {
+    uint64_t type;  // CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWCGROUP
+    std::string path;
+  };
+  std::vector<JoinNamespace> join_namespaces;
   bool new_cgroupns = false;  // unshared after joining the cgroups, so the ns root is ours
   bool loopback_up = false;
 

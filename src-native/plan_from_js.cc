@@ -166,6 +166,12 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
     p.clone_flags |= NamespaceFlag(ns);
     if (ns == "cgroup") p.new_cgroupns = true;
   }
+  Napi::Array joins = Arr(o, "joinNamespaces");
+  for (uint32_t i = 0; i < joins.Length(); i++) {
+    Napi::Object j = joins.Get(i).As<Napi::Object>();
+    std::string type = Str(j, "type");
+    p.join_namespaces.push_back({type == "cgroup" ? static_cast<uint64_t>(CLONE_NEWCGROUP) : NamespaceFlag(type), Str(j, "path")});
+  }
   p.loopback_up = Bool(o, "loopbackUp");
   Napi::Array mounts = Arr(o, "mounts");
   for (uint32_t i = 0; i < mounts.Length(); i++) {

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/ioctl.h>
+#include <linux/nsfs.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -167,6 +169,28 @@ bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>&
 
 std::string Num(int fd) { return std::to_string(fd); }
 
+// Opens the namespaces to join and checks each is a namespace of the kind named, so a
+// wrong path fails here, before clone, with the path in the error. Fills `arg` with
+// "type:fd,..." for the init's command line.
+bool OpenJoinedNamespaces(const ChildPlan& plan, std::vector<int>* fds, std::string* arg, SetupError* err) {
+  for (const auto& j : plan.join_namespaces) {
+    int fd = AboveStdio(open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd < 0) return err->Set("namespace-join", "open", j.path);
+    fds->push_back(fd);
+    int type = ioctl(fd, NS_GET_NSTYPE);
+    if (type < 0) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": not a namespace");
+    if (static_cast<uint64_t>(type) != j.type) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": a namespace of another kind", EINVAL);
+    *arg += (arg->empty() ? "" : ",") + std::to_string(j.type) + ":" + std::to_string(fd);
+  }
+  if (arg->empty()) *arg = "-";
+  return true;
+}
+
+std::vector<int> Concat(std::vector<int> a, const std::vector<int>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Node opens its own fds 0..2 close-on-exec; a child that inherits them gets them
 // passed like the other fds (cleared of the flag in its copy of the table only).
 std::vector<int> StdioPass(bool inherit, std::vector<int> fds) {
@@ -206,11 +230,16 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   // console socket. Closed in the parent once the helper runs.
   int child_ends[6] = {-1, -1, -1, -1, -1, -1};
   bool made_fifo = false;
+  std::vector<int> ns_fds;
+  std::string ns_arg;
 
   auto fail = [&]() {
+    for (int& fd : ns_fds) CloseFd(&fd);
     Cleanup(plan, s, &cg, child_ends, made_fifo);
     return false;
   };
+
+  if (!OpenJoinedNamespaces(plan, &ns_fds, &ns_arg, err)) return fail();
 
   if (!plan.exec_fifo.empty()) {
     if (mknod(plan.exec_fifo.c_str(), S_IFIFO | 0600, 0) < 0) return err->Set("start-fifo", "mknod", plan.exec_fifo), fail();
@@ -242,11 +271,12 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   int in = child_ends[1], out = ignore ? in : child_ends[2], errfd = ignore ? in : child_ends[3];
   if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
                     {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs),
-                     Num(child_ends[5])},
-                    StdioPass(plan.stdio == ChildPlan::kInherit, {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs, child_ends[5]}),
+                     Num(child_ends[5]), ns_arg},
+                    Concat(StdioPass(plan.stdio == ChildPlan::kInherit, {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs, child_ends[5]}), ns_fds),
                     &s->pid, &s->pidfd, err))
     return fail();
   for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
+  for (int& fd : ns_fds) CloseFd(&fd);
   CloseFd(&cg.v1_procs);
 
   Report r;

@@ -307,3 +307,24 @@ test('containers from worker threads and the main thread at once: each environme
   t.deepEqual(fromMain.map((r) => r.stdout.trim()), ['1', '1', '1']);
   t.deepEqual(await fromWorkers, [['1', '1', '1'], ['1', '1', '1']]);
 });
+
+test('joinNamespaces: a second container shares the first one\'s network and uts namespaces; a wrong path fails before clone', async (t) => {
+  const first = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  await first.start();
+  const { readlinkSync } = await import('node:fs');
+  const want = ['net', 'uts', 'ipc'].map((ns) => readlinkSync(`/proc/${first.pid}/ns/${ns}`));
+  const r = await sh('readlink /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc; hostname', {
+    namespaces: ['mount', 'pid', 'ipc', 'cgroup'], joinNamespaces: { net: `/proc/${first.pid}/ns/net`, uts: `/proc/${first.pid}/ns/uts` },
+  });
+  const [net, uts, ipc, hostname] = r.stdout.trim().split('\n');
+  t.is(net, want[0]);
+  t.is(uts, want[1]);
+  t.not(ipc, want[2]);  // its own
+  t.is(hostname, first.id.replace(/[^A-Za-z0-9.-]/g, '-'));
+  const wrongKind = await t.throwsAsync(sh('true', { namespaces: ['mount'], joinNamespaces: { net: `/proc/${first.pid}/ns/uts` } }));
+  t.like(wrongKind, { code: 'EINVAL', step: 'namespace-join' });
+  const notNs = await t.throwsAsync(sh('true', { namespaces: ['mount'], joinNamespaces: { ipc: '/etc/hostname' } }));
+  t.like(notNs, { code: 'ENOTTY', step: 'namespace-join', path: '/etc/hostname: not a namespace' });
+  await first.destroy();
+  t.deepEqual(leftovers(first.id, first.pid), []);
+});

@@ -3,7 +3,7 @@
 // namespace of its own. ctr is the client, as a user would type it.
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -121,6 +121,12 @@ test.serial('ctr task exec, pause and resume, kill', async (t) => {
   t.regex(await ls(), /RUNNING/);
   await new Promise((r) => setTimeout(r, 200));
   t.true(count() > at);
+
+  // A second container in the first one's network namespace, as a pod's containers share their sandbox's.
+  const pid = Number(/^task1\s+(\d+)/m.exec((await ctr(['task', 'ls'])).stdout)?.[1]);
+  const joined = await ctrRun('join1', ['--with-ns', `network:/proc/${pid}/ns/net`], ['/bin/readlink', '/proc/self/ns/net']);
+  t.is(joined.code, 0, joined.stderr);
+  t.is(joined.stdout.trim(), readlinkSync(`/proc/${pid}/ns/net`));
 
   t.is((await ctr(['task', 'kill', '-s', 'SIGKILL', 'task1'])).code, 0);
   const end = Date.now() + 5000;

@@ -61,9 +61,12 @@ for (const deviceBackend of BACKENDS) {
     c.stdout!.on('data', (d: Buffer) => out.push(d));
     c.stderr!.on('data', (d: Buffer) => out.push(d));
     await c.start();
+    // The updates are spread over at least 50 ms, so that the loop opens /dev/null
+    // hundreds of times while they happen (v1 updates alone take ~0.1 ms each).
     for (let i = 0; i < 50; i++) {
       await allowDevice(c, 'c 10:229 rw');
       await denyDevice(c, 'c 10:229 rw');
+      await new Promise((r) => setTimeout(r, 1));
     }
     await mknodInside(c, '/tmp/stop', { type: 'c', major: 1, minor: 3 });
     const status = await c.wait();
@@ -72,7 +75,7 @@ for (const deviceBackend of BACKENDS) {
     t.is(status.exitCode, 0);
     t.false(text.includes('FAIL'), text.slice(0, 500));
     t.log(text.trim());
-    t.true(Number(/opens (\d+)/.exec(text)?.[1]) > 1000, `the loop kept opening: ${text.slice(-40)}`);
+    t.true(Number(/opens (\d+)/.exec(text)?.[1]) > 300, `the loop kept opening: ${text.slice(-40)}`);
     t.is(c.devices.length, 12 + 100);
   });
 

@@ -7,7 +7,7 @@
 // argument, nothing is read here.
 import { isAbsolute, resolve } from 'node:path';
 import { ContainerError, quote } from '../errors';
-import type { ContainerSpec, NamespaceName } from '../spec';
+import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import { CAPABILITY_SET_NAMES, type CapabilitySets, normalizeCapability } from './capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from './devices';
 import type { MountSpec } from './mounts';
@@ -193,12 +193,22 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
   if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
     unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)');
   }
-  const namespaces = array(linux.namespaces, 'linux.namespaces').map((raw, i) => {
+  const namespaces: NamespaceName[] = [];
+  const joinNamespaces: Partial<Record<JoinableNamespace, string>> = {};
+  array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => {
     const n = object(raw, `linux.namespaces[${i}]`);
-    onlyKnown(n, ['type'], `linux.namespaces[${i}].`);
+    onlyKnown(n, ['type', 'path'], `linux.namespaces[${i}].`);
     const t = NAMESPACE_TYPES[n.type as string];
     if (!t) unsupported(`linux.namespaces[${i}] (type ${quote(n.type)})`);
-    return t;
+    if (n.path === undefined || n.path === '') {
+      namespaces.push(t);
+      return;
+    }
+    if (!(JOINABLE_NAMESPACES as readonly string[]).includes(t)) {
+      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts and cgroup namespaces');
+    }
+    if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
+    joinNamespaces[t as JoinableNamespace] = n.path;
   });
   let cgroupPath: string | undefined;
   if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== '') {
@@ -241,6 +251,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       user: { uid: (user.uid ?? 0) as number, gid: (user.gid ?? 0) as number, groups: gids },
       ...(typeof c.hostname === 'string' && c.hostname !== '' ? { hostname: c.hostname } : {}),
       namespaces: namespaces.includes('mount') ? namespaces : invalid('linux.namespaces must include a mount namespace'),
+      ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
       readonlyRootfs: root.readonly === true,
       rlimits: rlimitsOf(proc),
       ...(Object.keys(sysctl).length ? { sysctl } : {}),

@@ -2,6 +2,7 @@
 #include "child.h"
 
 #include <csignal>
+#include <sched.h>
 #include <cstring>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -62,6 +63,16 @@ void SetupStdio(const ChildFds& fds) {
     if (fds.stdio[i] < 0) continue;
     // The parent keeps every source above 2, so dup2 never clobbers another source.
     if (dup2(fds.stdio[i], i) < 0) Fail("stdio", "dup2");
+  }
+}
+
+// Namespaces given by path (a pod's shared network, say): entered first, as the
+// clone's own new namespaces were made first.
+void JoinNamespaces(const ChildFds& fds) {
+  for (const ChildFds::Joined& j : fds.join_namespaces) {
+    const char* kind = j.type == CLONE_NEWNET ? "net" : j.type == CLONE_NEWIPC ? "ipc" : j.type == CLONE_NEWUTS ? "uts" : "cgroup";
+    if (setns(j.fd, static_cast<int>(j.type)) < 0) Fail("namespace-join", "setns", kind, " namespace");
+    close(j.fd);
   }
 }
 
@@ -194,6 +205,7 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   ResetSignals();
   syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
   SetupStdio(fds);
+  JoinNamespaces(fds);
   JoinCgroups(plan, fds);
   SetupNetwork(plan);
   int fifo = OpenStartFifo(plan);

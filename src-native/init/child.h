@@ -8,6 +8,8 @@
 // live in child_*.cc, one concern per file; child.cc runs them in order.
 #pragma once
 
+#include <vector>
+
 #include "../plan.h"
 
 namespace nsbox {
@@ -19,6 +21,11 @@ struct ChildFds {
   int stdio[3] = {-1, -1, -1};  // sources for fds 0..2; -1 keeps the inherited one
   int cgroup_v1_procs = -1;   // devices cgroup's cgroup.procs, opened for writing
   int console = -1;           // connected console socket (terminal), or -1
+  struct Joined {
+    uint64_t type;  // CLONE_NEW*
+    int fd;
+  };
+  std::vector<Joined> join_namespaces;  // entered before anything else
 };
 
 [[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds);

@@ -1,5 +1,6 @@
 // nsbox-init, three modes; every argument is an fd number (-1 for none):
-//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS CONSOLE   a container's init (child.cc)
+//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS CONSOLE JOIN   a container's init (child.cc);
+//                                                    JOIN is "-" or "CLONE_NEW*:fd,..." to setns first
 //   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS             one node inside a container (join.cc)
 //   nsbox-init exec SYNC PLAN TARGET_PIDFD V1PROCS CONSOLE     one process inside a container (exec.cc)
 // PLAN holds the encoded ChildPlan, JoinPlan or ExecPlan (plan_codec.h).
@@ -62,7 +63,7 @@ int Exec(char** argv) {
 int main(int argc, char** argv) {
   if (argc == 6 && std::string(argv[1]) == "join") return Join(argv);
   if (argc == 7 && std::string(argv[1]) == "exec") return Exec(argv);
-  if (argc != 8) return 126;
+  if (argc != 9) return 126;
   nsbox::ChildFds fds;
   fds.sync = FdArg(argv[1]);
   // Inherited without close-on-exec; it must close at the user's exec, which is how
@@ -72,6 +73,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 3; i++) fds.stdio[i] = FdArg(argv[3 + i]);
   fds.cgroup_v1_procs = FdArg(argv[6]);
   fds.console = FdArg(argv[7]);
+  for (const char* p = argv[8]; *p && *p != '-';) {
+    char* end;
+    uint64_t type = strtoull(p, &end, 10);
+    if (*end != ':') break;
+    int fd = static_cast<int>(strtol(end + 1, &end, 10));
+    fds.join_namespaces.push_back({type, fd});
+    p = *end == ',' ? end + 1 : end;
+  }
   nsbox::ChildPlan plan;
   std::string bytes;
   if (!ReadAll(FdArg(argv[2]), &bytes) || !nsbox::DecodePlan(bytes.data(), bytes.size(), &plan)) BadPlan();
