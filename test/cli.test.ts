@@ -94,6 +94,21 @@ test('run: the command\'s output and exit status, with config.json\'s settings i
   t.false(existsSync(cgroupDir('nsbox/r1')));
 });
 
+test('run in the foreground passes signals on to the container', async (t) => {
+  const { root, stdio, output } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const log = join(root, 'log.json');
+  const child = spawn(process.execPath, [RUNTIME_JS, '--root', root, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, 'sig1'],
+    { stdio, env: nodeEnv() });
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  await until('the trap to be set', () => output().includes('ready'));
+  child.kill('SIGUSR1');
+  t.is(await exited, 3);
+  t.regex(output(), /got-usr1/);
+  t.false(existsSync(join(root, 'sig1')));
+});
+
 test('create returns with the init waiting; start from another process runs it; kill, state and delete', async (t) => {
   const { root, stdio, output } = setup();
   const bundle = await makeBundle(rootfs, {

@@ -141,7 +141,18 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const s = ctx.store.load(id);
       ctx.store.save({ ...s, handle: { ...s.handle, startFifo: null } });
       if (f.detach) return 0;
+      // In the foreground, the signals a terminal or a supervisor sends go to the container, as runc passes them on.
+      const forward = (sig: NodeJS.Signals) => {
+        try {
+          c.kill(sig);
+        } catch (e) {
+          ctx.log.warn(`forwarding ${sig}: ${(e as Error).message}`);
+        }
+      };
+      const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+      for (const sig of forwarded) process.on(sig, forward);
       const status = await c.wait();
+      for (const sig of forwarded) process.off(sig, forward);
       await c.destroy();
       ctx.store.remove(id);
       return status.exitCode ?? 128 + (status.signal ? constants.signals[status.signal] : 0);
