@@ -282,6 +282,28 @@ test('terminal: the pty master comes over --console-socket, /dev/console is its 
   t.regex(lastError(noSocket.log), /console-socket/);
 });
 
+test('exec with a terminal: a new pty of the container\'s devpts, its master over --console-socket', async (t) => {
+  const { root, stdio } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'tx'], { stdio })).code, 0);
+  const sock = join(root, 'exec-console.sock');
+  const server = spawn('python3', ['-c', CONSOLE_SERVER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  server.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+  await until('the console socket', () => text.includes('ready'));
+  const serverDone = new Promise((r) => server.once('close', r));
+  const pidFile = join(root, 'exec.pid');
+  const r = await runtime(root, ['exec', '--tty', '--detach', '--console-socket', sock, '--pid-file', pidFile, 'tx', '/bin/sh', '-c',
+    'echo "tty=$(tty) pid=$$"; [ -t 0 ] && [ -t 2 ] && echo stdio-is-tty']);
+  t.is(r.code, 0, r.log);
+  await serverDone;
+  t.regex(text, /tty=\/dev\/pts\/\d+ pid=\d+/);
+  t.regex(text, /stdio-is-tty/);
+  t.true(Number(readFileSync(pidFile, 'utf8')) > 0);
+  t.is((await runtime(root, ['delete', '-f', 'tx'])).code, 0);
+});
+
 test('errors: refused flags and fields say so, leave nothing, and use the wording callers match', async (t) => {
   const { root } = setup();
   const missing = await runtime(root, ['state', 'nope']);

@@ -7,7 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, removeRootfs, RUNTIME_BIN, runCommand } from './helpers';
+import { busyboxRootfs, removeRootfs, runCommand, runtimeBinFor } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-containerd-'));
 const sock = join(dir, 'containerd.sock');
@@ -15,6 +15,7 @@ const ns = `nsbox-test-${process.pid}`;
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);
 let containerd: ChildProcess | undefined;
+const RUNTIME_BIN = runtimeBinFor(dir);
 
 function ctr(args: string[], opts: Parameters<typeof runCommand>[2] = {}) {
   return runCommand('ctr', ['--address', sock, '--namespace', ns, ...args], opts);

@@ -140,6 +140,18 @@ export function fixtureMount(dir: string) {
 export const RUNTIME_JS = join(__dirname, '..', 'lib', 'cli', 'main.js');
 export const RUNTIME_BIN = join(__dirname, '..', '..', 'bin', 'nsbox-runtime');
 
+/**
+ * The runtime binary for a caller that starts it with its own environment (containerd's
+ * shim): bin/nsbox-runtime, or under test:asan a wrapper in `dir` that gives the Node
+ * process the sanitizer runtimes the instrumented addon needs.
+ */
+export function runtimeBinFor(dir: string): string {
+  if (!SANITIZER_PRELOAD) return RUNTIME_BIN;
+  const wrapper = join(dir, 'nsbox-runtime-asan');
+  writeFileSync(wrapper, `#!/bin/sh\nLD_PRELOAD='${SANITIZER_PRELOAD}' exec '${process.execPath}' '${RUNTIME_JS}' "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
 export interface Ran {
   code: number | null;
   stdout: string;
