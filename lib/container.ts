@@ -677,8 +677,12 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   return container;
 }
 
-/** Setups in flight: one per CPU (see limiter.ts). NSBOX_MAX_SETUPS overrides it. */
-const setups = new Limiter(Number(process.env.NSBOX_MAX_SETUPS) > 0 ? Number(process.env.NSBOX_MAX_SETUPS) : availableParallelism());
+/**
+ * Setups in flight: one CPU fewer than the machine has, so one stays for the event loop
+ * that drives them (see limiter.ts), and at least one. NSBOX_MAX_SETUPS overrides it.
+ */
+const setups = new Limiter(Number(process.env.NSBOX_MAX_SETUPS) > 0 ? Number(process.env.NSBOX_MAX_SETUPS)
+  : Math.max(1, availableParallelism() - 1));
 
 function handleError(message: string): never {
   throw new ContainerError('ERR_INVALID_ARG', `attachContainer(): ${message}`);

@@ -1,10 +1,10 @@
 // At most `limit` tasks at a time, the rest in arrival order.
 //
 // Container setup is kernel work that the kernel does not preempt (clone with new
-// namespaces, mounts, pivot_root): more setups in flight than CPUs only makes them
-// queue inside the kernel, where they keep the CPUs from the event loop that asked
-// for them. Queued here, they wait without holding a CPU, and throughput stays the
-// same (measured in bench/README.md).
+// namespaces, mounts, pivot_root): more setups in flight than CPUs can run only makes
+// them queue inside the kernel, where they keep the CPUs from the event loop that
+// asked for them. Queued here, they wait without holding a CPU, and throughput stays
+// the same (measured in bench/README.md).
 export class Limiter {
   #active = 0;
   readonly #waiting: (() => void)[] = [];

@@ -195,12 +195,13 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       ok = RemoveCgroupDir(v2_, err) && ok;
       // Each container's plan, handles and buffers are malloc'd on the main thread
       // and on workers, and freed; glibc keeps the freed pages of every arena. Now
-      // and then they go back to the system, here, off the event loop.
+      // and then they go back to the system, here, off the event loop (a trim of a few
+      // MiB of arenas costs tens of microseconds).
       static std::atomic<unsigned> releases{0};
       if (++releases % kTrimEvery == 0) malloc_trim(0);
       return ok;
     }
-    static constexpr unsigned kTrimEvery = 32;
+    static constexpr unsigned kTrimEvery = 8;
 
    private:
     std::string v2_, v1_;

@@ -10,7 +10,7 @@ import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
 import { pidStartTime, signalNumber } from '../container';
-import { execFromOciProcess, specFromOciConfig } from '../policy/oci-bundle';
+import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../policy/oci-bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
 import { StateStore, type StoredState, writePidFile } from './state';
@@ -328,11 +328,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       if (!file) fail('ERR_INVALID_ARG', 'update needs --resources FILE (or - for stdin)');
       const s = ctx.store.load(id);
       if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
-      const res = readJsonFile(file, 'resources');
       // Checked like config.json's linux.resources (cpu shares 1024 is the default, accepted).
-      const { spec } = specFromOciConfig({ ociVersion: OCI_VERSION, process: { args: ['-'], cwd: '/' }, root: { path: '/' },
-        linux: { namespaces: [{ type: 'mount' }], resources: res } }, '/', id);
-      const rules = (spec.profile.devices).slice(0, spec.profile.devices.length - profiles.default.devices.length);
+      const rules = resourcesDeviceRules(readJsonFile(file, 'resources'));
       const c = attach(ctx, s);
       // Applied in order on top of the rules in force, live, as allowDevice/denyDevice do.
       for (const r of rules) await (r.allow ? c.allowDevice(r) : c.denyDevice(r));

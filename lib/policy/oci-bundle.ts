@@ -133,8 +133,12 @@ function rlimitsOf(proc: Json): RlimitSpec[] {
   });
 }
 
-function deviceRules(linux: Json): DeviceRule[] {
-  const resources = object(linux.resources, 'linux.resources');
+/**
+ * The device rules of a linux.resources object (config.json's, or what `update
+ * --resources` is given), in order; every other resource is refused by name.
+ */
+export function resourcesDeviceRules(value: unknown): DeviceRule[] {
+  const resources = object(value, 'linux.resources');
   // cpu.shares of 1024 is the kernel's default weight, which is what a container
   // here gets; anything else would be a limit this runtime does not set.
   const cpu = object(resources.cpu, 'linux.resources.cpu');
@@ -220,7 +224,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
   const sysctl = object(linux.sysctl, 'linux.sysctl') as Record<string, string>;
   const { mounts, sysReadonly } = mountsOf(c, notes);
   const nodes = nodesOf(linux);
-  const devices = [...deviceRules(linux), ...DEFAULT_DEVICE_RULES];
+  const devices = [...resourcesDeviceRules(linux.resources), ...DEFAULT_DEVICE_RULES];
 
   if (typeof c.hostname === 'string' && c.hostname !== '' && !namespaces.includes('uts')) {
     invalid('hostname needs a uts namespace of the container\'s own');
