@@ -243,7 +243,6 @@ export class Container {
     if (!this.#streams[i] && this.#fds[i] >= 0) {
       // node:net is loaded on first use: a process that never reads a pipe (the
       // runtime command line) starts faster without it.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { Socket: SocketClass } = require('node:net') as typeof import('node:net');
       const s = new SocketClass({ fd: this.#fds[i], readable: i !== 0, writable: i === 0 });
       this.#fds[i] = -1;
