@@ -3,7 +3,7 @@
 // namespace of its own. ctr is the client, as a user would type it.
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -60,8 +60,13 @@ test.after.always(async () => {
   containerd?.kill('SIGTERM');
   await new Promise((r) => (containerd?.exitCode !== null ? r(null) : containerd.once('exit', r)));
   rmSync(dir, { recursive: true, force: true });
-  // The shim's runc --root for this namespace.
+  // The shim's runc --root for this namespace, and the cgroup directory ctr's
+  // cgroupsPath (/<namespace>/<id>) made for it, which the runtime leaves as runc does.
   rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
+  const h = hostInfo();
+  for (const root of [h.cgroup2, h.devicesV1]) {
+    if (root && existsSync(join(root, ns))) rmdirSync(join(root, ns));
+  }
   removeRootfs(rootfs);
 });
 
