@@ -233,7 +233,7 @@ async function main() {
     mk.peerNote ? `\n${mk.peerNote}.` : '',
     '', '## A device rule changed on a running container (allowDevice / denyDevice)', '',
     '| backend | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|',
-    ...Object.entries(allowSum).map(([k, s]) => `| ${k === 'v2' ? 'cgroup2 BPF, replaced atomically' : 'cgroup v1 devices'} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
+    ...Object.entries(allowSum).map(([k, s]) => `| ${k === 'v2' ? 'cgroup2 BPF map, updated in place' : 'cgroup v1 devices'} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
     '', 'No peer changes the device rules of a running container from its command line (runc and crun `update` have no device options).',
     '', `## ${cyc.count} create/destroy cycles`, '',
     `RSS ${cyc.rssBefore.toFixed(1)} -> ${cyc.rssAfter.toFixed(1)} MiB (${(cyc.rssAfter - cyc.rssBefore).toFixed(1)} MiB), ` +

@@ -10,14 +10,14 @@ import { defaultDeviceBackend, type HostInfo, hostInfo } from './host';
 import { hostDevice } from './explain';
 import { Limiter } from './limiter';
 import { binding, type NativeContainer } from './native';
-import { cgroupDirs, nativePolicy, nativeRlimits, toNativePlan } from './plan';
+import { cgroupDirs, nativeException, nativePolicy, nativeRlimits, toNativePlan } from './plan';
 import {
   applyCapabilityChange, type CapabilityChange, type CapabilityLimits, type CapabilityMasks, type CapabilitySets,
   fromMask, resolveCapabilities, toMask,
 } from './policy/capabilities';
 import {
   applyDeviceRule, compileDeviceRules, type DevicePolicy, type DeviceRule, type DeviceRuleInput, formatDeviceRule,
-  normalizeAccess, parseDeviceRule, v1Write,
+  normalizeAccess, parseDeviceRule, singleChange, v1Write,
 } from './policy/devices';
 import { explainAccess } from './policy/explain';
 import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
@@ -324,8 +324,10 @@ export class Container {
       const next = applyDeviceRule(this.#policy, rule);
       // v1: the one rule, written as it is; the kernel applies it the way `next` was computed.
       const writes = this.#backend === 'v1' ? [v1Write(rule)] : [];
+      // v2: a change of one exception is one update of the program's map.
+      const single = this.#backend === 'v2' ? singleChange(this.#policy, next) : null;
       try {
-        await this.#native.updateDevices(nativePolicy(next), writes);
+        await this.#native.updateDevices(nativePolicy(next), writes, single && nativeException(single));
       } catch (e) {
         throw fromNative(e, `container ${this.id}: ${formatDeviceRule(rule)}`);
       }

@@ -90,9 +90,17 @@ export interface NativeNode {
   gid: number;
 }
 
+/** -1 for '*'; access is the BPF_DEVCG_ACC_* bits. */
+export interface NativeException {
+  type: 'b' | 'c';
+  major: number;
+  minor: number;
+  access: number;
+}
+
 export interface NativePolicy {
   defaultAllow: boolean;
-  exceptions: { type: 'b' | 'c'; major: number; minor: number; access: number }[];
+  exceptions: NativeException[];
 }
 
 export interface NativeCaps {
@@ -118,7 +126,8 @@ export interface NativeContainer {
   /** Detached: sends the capability sets and lets go; the init then waits on its FIFO. */
   start(caps: NativeCaps, detached: boolean): Promise<void>;
   exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null }>;
-  updateDevices(policy: NativePolicy, v1Writes: V1Write[]): Promise<void>;
+  /** `single`: the one exception that changed (access 0: gone), updated in place on the v2 backend. */
+  updateDevices(policy: NativePolicy, v1Writes: V1Write[], single: NativeException | null): Promise<void>;
   join(plan: NativeJoin): Promise<void>;
   signal(sig: number): boolean;
   killAll(): void;

@@ -1,8 +1,8 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
 import os from 'node:os';
 import type { HostInfo } from './host';
-import type { NativePlan, NativePolicy } from './native';
-import { accessBits, type DevicePolicy, v1Writes } from './policy/devices';
+import type { NativeException, NativePlan, NativePolicy } from './native';
+import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
 import type { ResolvedSpec } from './spec';
 
 /** The container's cgroup directories; `path` is relative to each hierarchy's root. */
@@ -17,16 +17,12 @@ export function nativeRlimits(r: ResolvedSpec['rlimits']) {
   return r.map((l) => ({ resource: l.resource, soft: l.soft, hard: l.hard }));
 }
 
+export function nativeException(e: DeviceException): NativeException {
+  return { type: e.type, major: e.major === '*' ? -1 : e.major, minor: e.minor === '*' ? -1 : e.minor, access: accessBits(e.access) };
+}
+
 export function nativePolicy(p: DevicePolicy): NativePolicy {
-  return {
-    defaultAllow: p.defaultAllow,
-    exceptions: p.exceptions.map((e) => ({
-      type: e.type,
-      major: e.major === '*' ? -1 : e.major,
-      minor: e.minor === '*' ? -1 : e.minor,
-      access: accessBits(e.access),
-    })),
-  };
+  return { defaultAllow: p.defaultAllow, exceptions: p.exceptions.map(nativeException) };
 }
 
 /** `policy` is compileDeviceRules(r.devices), made once by the caller, who keeps it. */

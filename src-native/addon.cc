@@ -101,26 +101,34 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     bool detached_;
   };
 
-  // A live change of the device policy: a new BPF program swapped in atomically, or
-  // the v1 writes lib computed (grants first).
+  // A live change of the device policy. On the v2 backend a change of one exception
+  // (`single`) is one update of the program's map; anything else loads a new program
+  // with a new map and swaps it in atomically. On v1, the writes lib computed.
   class UpdateDevicesWorker : public PromiseWorker {
    public:
-    UpdateDevicesWorker(Napi::Env env, NativeContainer* c, DevicePolicy policy, std::vector<V1Write> writes)
+    UpdateDevicesWorker(Napi::Env env, NativeContainer* c, DevicePolicy policy, std::vector<V1Write> writes,
+                        bool has_single, DeviceException single)
         : PromiseWorker(env, "nsbox:devices"), c_(c), ref_(Napi::Persistent(c->Value())), policy_(std::move(policy)),
           writes_(std::move(writes)), v2_(c->v2_backend_), cgroup_fd_(c->s_.cgroup_v2_dir), old_prog_(c->s_.device_prog),
-          v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
+          map_(c->s_.device_map), has_single_(has_single), single_(single), v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
     bool Run(SetupError* err) override {
       if (!v2_) return WriteV1DeviceRules(v1_dir_, writes_, err);
-      new_prog_ = LoadDeviceProgram(policy_, err);
-      if (new_prog_ < 0) return false;
-      if (AttachDeviceProgram(cgroup_fd_, new_prog_, old_prog_, v2_dir_, err)) return true;
-      CloseFd(&new_prog_);
+      if (has_single_ && map_ >= 0) {
+        SetupError in_place;
+        if (SetDeviceException(map_, single_, v2_dir_, &in_place)) return true;
+        // The map is full (E2BIG) or gone: a new program holds the whole policy.
+      }
+      if (!LoadDeviceProgram(policy_, &new_, err)) return false;
+      if (AttachDeviceProgram(cgroup_fd_, new_.prog, old_prog_, v2_dir_, err)) return true;
+      CloseDeviceProgram(&new_);
       return false;
     }
     Napi::Value Result(Napi::Env env) override {
-      if (new_prog_ >= 0) {
+      if (new_.prog >= 0) {
         CloseFd(&c_->s_.device_prog);
-        c_->s_.device_prog = new_prog_;
+        CloseFd(&c_->s_.device_map);
+        c_->s_.device_prog = new_.prog;
+        c_->s_.device_map = new_.map;
       }
       return env.Undefined();
     }
@@ -131,7 +139,10 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     DevicePolicy policy_;
     std::vector<V1Write> writes_;
     bool v2_;
-    int cgroup_fd_, old_prog_, new_prog_ = -1;
+    int cgroup_fd_, old_prog_, map_;
+    bool has_single_;
+    DeviceException single_;
+    DeviceProgram new_;
     std::string v1_dir_, v2_dir_;
   };
 
@@ -239,8 +250,12 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   Napi::Value UpdateDevices(const Napi::CallbackInfo& info) {
+    // info[2]: the one exception that changed ({ type, major, minor, access }, access 0
+    // when it went), or null.
+    bool has_single = info[2].IsObject();
+    DeviceException single = has_single ? ExceptionFromJs(info[2].As<Napi::Object>()) : DeviceException{};
     auto* w = new UpdateDevicesWorker(info.Env(), this, PolicyFromJs(info[0].As<Napi::Object>()),
-                                      WritesFromJs(info[1].As<Napi::Array>()));
+                                      WritesFromJs(info[1].As<Napi::Array>()), has_single, single);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -342,6 +357,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     CloseFd(&s_.pidfd);
     CloseFd(&s_.cgroup_v2_dir);
     CloseFd(&s_.device_prog);
+    CloseFd(&s_.device_map);
     for (int& fd : s_.stdio) CloseFd(&fd);
   }
 
@@ -395,14 +411,14 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
       CloseFd(&s.pidfd);
       throw ToJsError(env, e);
     }
-    if (v2_backend) {
-      s.device_prog = AttachedDeviceProgram(s.cgroup_v2_dir, v2, &e);
-      if (s.device_prog < 0 && e.err) {
-        CloseFd(&s.pidfd);
-        CloseFd(&s.cgroup_v2_dir);
-        throw ToJsError(env, e);
-      }
+    DeviceProgram prog;
+    if (v2_backend && !AttachedDeviceProgram(s.cgroup_v2_dir, v2, &prog, &e)) {
+      CloseFd(&s.pidfd);
+      CloseFd(&s.cgroup_v2_dir);
+      throw ToJsError(env, e);
     }
+    s.device_prog = prog.prog;
+    s.device_map = prog.map;
   }
   ChildPlan plan;
   plan.cgroup_v2_dir = v2;

@@ -1,13 +1,17 @@
-// cgroup2 device policy: a BPF_PROG_TYPE_CGROUP_DEVICE program built from the
+// cgroup2 device policy: a BPF_PROG_TYPE_CGROUP_DEVICE program that decides from the
 // compiled policy (lib/policy/devices.ts), which is the kernel's v1 semantics.
 //
-// Context: r1 points to struct bpf_cgroup_dev_ctx { access_type, major, minor }, with
-// access_type = (access << 16) | type. The program loads r2 = type, r3 = requested
-// access, r4 = major, r5 = minor, then one block per exception:
-//   if type, major or minor (unless '*') differ: skip the block
-//   deny-by-default:  if (r3 & ~access) == 0: return 1   (one exception covers it all)
-//   allow-by-default: if (r3 & access) != 0: return 0    (any overlap denies)
-// and after the last block returns the default.
+// The exceptions live in a BPF hash map keyed by (type, major, minor), -1 standing
+// for '*'; the program holds only the default. For a request on (t, M, m) it looks
+// up the four keys that can match, (t,M,m), (t,M,*), (t,*,m) and (t,*,*), and
+//   deny-by-default:  allows if one of them grants every requested bit;
+//   allow-by-default: denies if one of them takes any requested bit;
+// else it returns the default. A change of one exception is one map update, atomic
+// for every open() after it; anything larger (the default flips, several keys change)
+// loads a new program with a new map and swaps it in with BPF_F_REPLACE.
+//
+// Registers: r6 the context, r7 the requested access, r8 major, r9 minor (callee-
+// saved across the lookups); the key is built on the stack at fp-16.
 #pragma once
 
 #include <linux/bpf.h>
@@ -19,10 +23,20 @@
 
 namespace nsbox {
 
-std::vector<struct bpf_insn> BuildDeviceProgram(const DevicePolicy& policy);
+// A loaded program and the map of exceptions it reads.
+struct DeviceProgram {
+  int prog = -1;
+  int map = -1;
+};
 
-// Loads the program for `policy`; returns its fd (close-on-exec) or -1.
-int LoadDeviceProgram(const DevicePolicy& policy, SetupError* err);
+std::vector<struct bpf_insn> BuildDeviceProgram(bool default_allow, int map_fd);
+
+// Creates and fills the map, loads the program (fds close-on-exec). On failure
+// nothing stays open.
+bool LoadDeviceProgram(const DevicePolicy& policy, DeviceProgram* out, SetupError* err);
+
+// One exception set in place in the map (access 0 removes it).
+bool SetDeviceException(int map_fd, const DeviceException& e, const std::string& where, SetupError* err);
 
 // Attaches `prog` to the cgroup2 directory `cgroup_fd`. With `replace` >= 0 the old
 // program is swapped atomically (BPF_F_REPLACE), so no access allowed by both the
@@ -31,8 +45,10 @@ bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string
                          SetupError* err);
 
 // The device program attached to `cgroup_fd` (for a container created by another
-// process): its fd, -1 with err filled on failure, or -1 with err untouched when
+// process) and its map. False with err filled on failure; true with out->prog -1 when
 // none is attached. Our containers carry exactly one.
-int AttachedDeviceProgram(int cgroup_fd, const std::string& where, SetupError* err);
+bool AttachedDeviceProgram(int cgroup_fd, const std::string& where, DeviceProgram* out, SetupError* err);
+
+void CloseDeviceProgram(DeviceProgram* p);
 
 }  // namespace nsbox

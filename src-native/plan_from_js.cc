@@ -93,17 +93,17 @@ DevicePolicy PolicyFromJs(const Napi::Object& o) {
   DevicePolicy p;
   p.default_allow = Bool(o, "defaultAllow");
   Napi::Array list = Arr(o, "exceptions");
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Object e = list.Get(i).As<Napi::Object>();
-    DeviceException x;
-    std::string type = Str(e, "type");
-    x.type = type == "b" ? 'b' : 'c';
-    x.major = Int(e, "major");
-    x.minor = Int(e, "minor");
-    x.access = static_cast<uint32_t>(Int(e, "access"));
-    p.exceptions.push_back(x);
-  }
+  for (uint32_t i = 0; i < list.Length(); i++) p.exceptions.push_back(ExceptionFromJs(list.Get(i).As<Napi::Object>()));
   return p;
+}
+
+DeviceException ExceptionFromJs(const Napi::Object& e) {
+  DeviceException x;
+  x.type = Str(e, "type") == "b" ? 'b' : 'c';
+  x.major = Int(e, "major");
+  x.minor = Int(e, "minor");
+  x.access = static_cast<uint32_t>(Int(e, "access"));
+  return x;
 }
 
 std::vector<V1Write> WritesFromJs(const Napi::Array& a) {

@@ -12,6 +12,7 @@ namespace nsbox {
 ChildPlan PlanFromJs(const Napi::Object& o);
 
 DevicePolicy PolicyFromJs(const Napi::Object& o);
+DeviceException ExceptionFromJs(const Napi::Object& e);
 CapabilitySets CapsFromJs(const Napi::Object& caps);
 JoinPlan JoinFromJs(const Napi::Object& o);
 ExecPlan ExecFromJs(const Napi::Object& o);

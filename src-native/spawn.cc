@@ -90,8 +90,10 @@ bool ChildVanished(int pidfd, const char* step, SetupError* err) {
 
 bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
   if (!plan.device_backend_v2) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.v1_writes, err);
-  s->device_prog = LoadDeviceProgram(plan.device_policy, err);
-  if (s->device_prog < 0) return false;
+  DeviceProgram prog;
+  if (!LoadDeviceProgram(plan.device_policy, &prog, err)) return false;
+  s->device_prog = prog.prog;
+  s->device_map = prog.map;
   return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
 }
 
@@ -120,6 +122,7 @@ void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[6]
   CloseFd(&s->sync);
   CloseFd(&s->pidfd);
   CloseFd(&s->device_prog);
+  CloseFd(&s->device_map);
   CloseFd(&s->cgroup_v2_dir);
   CloseFd(&cg->v1_procs);
   SetupError ignored;

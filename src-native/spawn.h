@@ -14,7 +14,8 @@ struct Spawned {
   int sync = -1;                  // handshake socket, kept until start
   int stdio[3] = {-1, -1, -1};    // parent ends of the pipes (stdio 'pipe')
   int cgroup_v2_dir = -1;         // for live device updates and cgroup.kill
-  int device_prog = -1;           // the attached BPF program, replaced on update
+  int device_prog = -1;           // the attached BPF program, replaced on larger updates
+  int device_map = -1;            // its map of exceptions, updated in place on small ones
 };
 
 // Creates cgroups, clones the init, waits for its kReady, applies the device rules.

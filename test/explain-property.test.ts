@@ -84,3 +84,61 @@ for (const deviceBackend of BACKENDS) {
     t.true(allowedCases > cases / 10 && allowedCases < cases * 0.9, 'both verdicts are well represented');
   });
 }
+
+const LIVE_CHANGES = 24;
+
+for (const deviceBackend of BACKENDS) {
+  test(`live changes: after each of ${LIVE_CHANGES} random allowDevice/denyDevice calls, explain() and the kernel agree (${deviceBackend})`, async (t) => {
+    const rand = prng(deviceBackend === 'v2' ? 424242 : 4242);
+    const c = await createContainer({
+      command: ['/bin/sh', '-c', `while read l; do\n${probeScript()}\necho END; done`], deviceBackend,
+      profile: { ...profiles.default, devices: [] }, devices: randomRules(rand), mounts: [fixtureMount(nodes)],
+    });
+    let buf = '';
+    let waiting: ((lines: string[]) => void) | null = null;
+    c.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const end = buf.indexOf('END\n');
+      if (end >= 0 && waiting) {
+        const lines = buf.slice(0, end).trim().split('\n');
+        buf = buf.slice(end + 4);
+        const w = waiting;
+        waiting = null;
+        w(lines);
+      }
+    });
+    await c.start();
+    const probe = () => new Promise<string[]>((resolve) => {
+      waiting = resolve;
+      c.stdin!.write('\n');
+    });
+    const { singleChange, compileDeviceRules } = await import('../lib/policy/devices');
+    let inPlace = 0;
+    for (let step = 0; step <= LIVE_CHANGES; step++) {
+      if (step > 0) {
+        // One rule at a time, now and then an 'a' that resets everything.
+        const next = randomRules(rand)[0] ?? parseDeviceRule('c 10:229 rw');
+        if (singleChange(compileDeviceRules(c.devices), compileDeviceRules([...c.devices, next]))) inPlace++;
+        await (next.allow ? c.allowDevice(next) : c.denyDevice(next));
+      }
+      const verdicts = await probe();
+      let k = 0;
+      for (const n of queried) {
+        for (const access of [...opens.map(([a]) => a), 'm']) {
+          const kernel = verdicts[k++] === 'A';
+          const lib = explain(c, { device: `${n.type} ${n.major}:${n.minor}`, access });
+          if (lib.allowed !== kernel) {
+            t.fail(`after step ${step}, rules [${c.devices.map(formatDeviceRule).join(', ')}], ${access} on ${n.type} ${n.major}:${n.minor}: ` +
+              `kernel ${kernel ? 'allows' : 'denies'}, explain says ${lib.reason}`);
+          }
+        }
+      }
+    }
+    c.stdin!.end();
+    await c.wait();
+    await c.destroy();
+    t.log(`${inPlace} of ${LIVE_CHANGES} changes touched one exception`);
+    // Both ways of changing a live policy were exercised: in place, and a whole new one.
+    t.true(inPlace > 0 && inPlace < LIVE_CHANGES);
+  });
+}

@@ -335,3 +335,16 @@ test('Limiter: at most `limit` tasks at once, the rest in arrival order, slots p
   t.is(results[1].status, 'rejected');
   t.deepEqual(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [0, 2, 3, 4, 5]);
 });
+
+test('singleChange: the one exception a live change touches, or null when the default or several change', async (t) => {
+  const { singleChange, compileDeviceRules, parseDeviceRule: rule } = await import('../lib/policy/devices');
+  const base = compileDeviceRules(['c 1:3 rwm', 'c 10:200 rw'].map(rule));
+  const after = (r: string) => compileDeviceRules([rule(r)], base);
+  t.deepEqual(singleChange(base, after('c 10:229 rw')), { type: 'c', major: 10, minor: 229, access: 'rw' });
+  t.deepEqual(singleChange(base, after('c 10:200 m')), { type: 'c', major: 10, minor: 200, access: 'rwm' });
+  t.deepEqual(singleChange(base, compileDeviceRules([{ ...rule('c 10:200 rw'), allow: false }], base)),
+    { type: 'c', major: 10, minor: 200, access: '' });
+  t.is(singleChange(base, base), null);  // nothing changed
+  t.is(singleChange(base, after('a')), null);  // the default flips
+  t.is(singleChange(base, compileDeviceRules(['c 10:229 rw', 'b 7:0 r'].map(rule), base)), null);  // two keys
+});

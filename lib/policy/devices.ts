@@ -180,6 +180,24 @@ export function applyDeviceRule(policy: DevicePolicy, rule: DeviceRule): DeviceP
   return Object.freeze({ defaultAllow: policy.defaultAllow, exceptions: Object.freeze(exceptions) });
 }
 
+/**
+ * The one exception in which `next` differs from `prev` (with access '' when it is
+ * gone), or null when the default differs or more than one exception does: what a
+ * live update can change in place, atomically, rather than replacing the whole policy.
+ */
+export function singleChange(prev: DevicePolicy, next: DevicePolicy): DeviceException | null {
+  if (prev.defaultAllow !== next.defaultAllow) return null;
+  const changed: DeviceException[] = [];
+  for (const e of next.exceptions) {
+    const before = prev.exceptions.find((p) => sameKey(p, e));
+    if (!before || before.access !== e.access) changed.push(e);
+  }
+  for (const e of prev.exceptions) {
+    if (!next.exceptions.some((n) => sameKey(n, e))) changed.push(Object.freeze({ ...e, access: '' }));
+  }
+  return changed.length === 1 ? changed[0] : null;
+}
+
 export function compileDeviceRules(rules: readonly DeviceRule[], from: DevicePolicy = DENY_ALL): DevicePolicy {
   return rules.reduce(applyDeviceRule, from);
 }
