@@ -125,7 +125,7 @@ test.serial('ctr task exec, pause and resume, kill', async (t) => {
   t.is(count(), at);
   t.is((await ctr(['task', 'resume', 'task1'])).code, 0);
   t.regex(await ls(), /RUNNING/);
-  await new Promise((r) => setTimeout(r, 200));
+  for (let end = Date.now() + 5000; count() <= at && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
   t.true(count() > at);
 
   // A second container in the first one's network namespace, as a pod's containers share their sandbox's.
