@@ -40,7 +40,7 @@ function setup() {
   return { root, outFile, stdio: ['ignore', out, out] as ['ignore', number, number], output: () => readFileSync(outFile, 'utf8') };
 }
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => boolean, ms = 30000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -34,7 +34,7 @@ async function createElsewhere(name: string, script: string): Promise<{ handle: 
 }
 
 async function until(what: string, check: () => boolean): Promise<void> {
-  const end = Date.now() + 5000;
+  const end = Date.now() + 30000;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
