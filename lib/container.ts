@@ -735,3 +735,24 @@ export function attachContainer(handle: ContainerHandle): Container {
     cgroupV1Devices: handle.cgroupV1Devices, startFifo, state: startFifo !== null ? 'created' : 'running',
   }, native);
 }
+
+/**
+ * What is left of a container whose init has exited, from its handle (the runtime
+ * command line's delete): processes that outlived it are killed, its cgroups and its
+ * start FIFO removed. Not part of the public API: attachContainer(...).destroy() does
+ * this for a container that still runs.
+ */
+export async function releaseDeadContainer(handle: ContainerHandle): Promise<void> {
+  try {
+    await binding.releaseCgroups(handle.cgroupV2Dir, handle.cgroupV1Devices);
+  } catch (e) {
+    throw fromNative(e, `container ${handle.id}`);
+  }
+  if (handle.startFifo) {
+    try {
+      unlinkSync(handle.startFifo);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}

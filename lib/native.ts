@@ -138,6 +138,8 @@ export interface NativeContainer {
 interface Binding {
   create(plan: NativePlan): Promise<NativeContainer>;
   attach(target: NativeAttach): NativeContainer;
+  /** Kills what is left in a dead container's cgroups and removes them. */
+  releaseCgroups(cgroupV2Dir: string, cgroupV1Devices: string): Promise<void>;
 }
 
 export const binding: Binding = nodeGypBuild(join(__dirname, '..', '..'));

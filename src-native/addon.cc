@@ -58,6 +58,36 @@ class PromiseWorker : public Napi::AsyncWorker {
   bool ok_ = false;
 };
 
+// Removes a container's cgroup directories, off the event loop. `kill_first`: any
+// process still in them (a container without a pid namespace whose init is gone) is
+// killed first, as the init's death would have done.
+class ReleaseWorker : public PromiseWorker {
+ public:
+  ReleaseWorker(Napi::Env env, std::string v2, std::string v1, bool kill_first = false)
+      : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)), kill_first_(kill_first) {}
+  bool Run(SetupError* err) override {
+    LowPriority low(getpriority(PRIO_PROCESS, 0));
+    if (kill_first_ && !v2_.empty()) {
+      SetupError ignored;  // gone already, or a kernel without cgroup.kill
+      KillCgroup(v2_, &ignored);
+    }
+    bool ok = RemoveCgroupDir(v1_, err);
+    ok = RemoveCgroupDir(v2_, err) && ok;
+    // Each container's plan, handles and buffers are malloc'd on the main thread
+    // and on workers, and freed; glibc keeps the freed pages of every arena. Now
+    // and then they go back to the system, here, off the event loop (a trim of a few
+    // MiB of arenas costs tens of microseconds).
+    static std::atomic<unsigned> releases{0};
+    if (++releases % kTrimEvery == 0) malloc_trim(0);
+    return ok;
+  }
+  static constexpr unsigned kTrimEvery = 8;
+
+ private:
+  std::string v2_, v1_;
+  bool kill_first_;
+};
+
 class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -194,28 +224,6 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     ExecPlan plan_;
     JoinTarget target_;
     ExecResult result_;
-  };
-
-  class ReleaseWorker : public PromiseWorker {
-   public:
-    ReleaseWorker(Napi::Env env, std::string v2, std::string v1)
-        : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)) {}
-    bool Run(SetupError* err) override {
-      LowPriority low(getpriority(PRIO_PROCESS, 0));
-      bool ok = RemoveCgroupDir(v1_, err);
-      ok = RemoveCgroupDir(v2_, err) && ok;
-      // Each container's plan, handles and buffers are malloc'd on the main thread
-      // and on workers, and freed; glibc keeps the freed pages of every arena. Now
-      // and then they go back to the system, here, off the event loop (a trim of a few
-      // MiB of arenas costs tens of microseconds).
-      static std::atomic<unsigned> releases{0};
-      if (++releases % kTrimEvery == 0) malloc_trim(0);
-      return ok;
-    }
-    static constexpr unsigned kTrimEvery = 8;
-
-   private:
-    std::string v2_, v1_;
   };
 
   Napi::Value Pid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), s_.pid); }
@@ -429,6 +437,15 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// The cgroups of a container whose init is gone, from its handle (another process
+// made it): releaseCgroups(v2Dir, v1Dir).
+Napi::Value ReleaseCgroups(const Napi::CallbackInfo& info) {
+  auto* w = new ReleaseWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), true);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value Create(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
   auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
@@ -446,6 +463,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("attach", Napi::Function::New(env, Attach));
+  exports.Set("releaseCgroups", Napi::Function::New(env, ReleaseCgroups));
   return exports;
 }
 

@@ -216,6 +216,23 @@ test('exec (detached with a pid file, and waited for), ps, pause and resume, del
   rmSync(join(rootfs, 'tmp/count'), { force: true });
 });
 
+test('delete of a stopped container without a pid namespace ends what its init left running', async (t) => {
+  const { root, stdio, output } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'sleep 60 & echo "left $!"'] },
+    (c) => { c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid'); });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'orphan'], { stdio })).code, 0);
+  await until('the command to run', () => output().includes('left'));
+  const procs = () => readFileSync(join(cgroupDir('nsbox/orphan'), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  await until('only the sleep to be left', () => procs().length === 1);
+  const [sleeper] = procs();
+  t.is(JSON.parse((await runtime(root, ['state', 'orphan'])).stdout).status, 'stopped');
+  t.is((await runtime(root, ['delete', 'orphan'])).code, 0);
+  await until('the sleep to die', () => [null, 'Z'].includes(processState(sleeper)));
+  t.false(existsSync(cgroupDir('nsbox/orphan')));
+  t.false(existsSync(join(root, 'orphan')));
+});
+
 test('update --resources: device rules change live, checked by open() inside', async (t) => {
   const { root, stdio } = setup();
   const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });

@@ -3,13 +3,13 @@
 // as containerd's io.containerd.runc.v2 shim. Containers outlive this process: create
 // leaves the init waiting on its start FIFO, and later invocations find it through
 // the state directory (--root).
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
-import { pidStartTime, signalNumber } from '../container';
+import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
 import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../policy/oci-bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
@@ -81,40 +81,6 @@ function processes(s: StoredState): number[] {
     return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
-  }
-}
-
-/** rmdir of a dead container's cgroups; the kernel may still count an exiting task for a moment. */
-async function removeCgroups(s: StoredState): Promise<void> {
-  for (const dir of [s.handle.cgroupV2Dir, s.handle.cgroupV1Devices]) {
-    if (!dir) continue;
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        if (code !== 'EBUSY' || i === 200) throw e;
-        if (i === 0 && s.handle.cgroupV2Dir) {
-          // Processes outlived the init (no pid namespace): end them as the init's death would have.
-          try {
-            writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
-          } catch {
-            // older kernel: nothing more to do than wait
-          }
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-    // The library's own parent directory goes with its last container.
-    if (dir.endsWith(`/nsbox/${s.id}`)) {
-      try {
-        rmdirSync(dir.slice(0, -s.id.length - 1));
-      } catch {
-        // another container still uses it
-      }
-    }
   }
 }
 
@@ -221,7 +187,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
         if (st === 'paused') await c.resume();
         await c.destroy();
       } else {
-        await removeCgroups(s);
+        await releaseDeadContainer(s.handle);
       }
       ctx.store.remove(id);
       return 0;

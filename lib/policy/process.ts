@@ -90,7 +90,7 @@ export function resolveSysctls(v: unknown, namespaces: readonly string[]): Resol
     }
     const ns = sysctlNamespace(dotted);
     if (!ns) throw new ContainerError('ERR_UNSUPPORTED', `sysctl ${dotted} is not namespaced: setting it would change the host`);
-      if (!namespaces.includes(ns)) {
+    if (!namespaces.includes(ns)) {
       throw new ContainerError('ERR_UNSUPPORTED', `sysctl ${dotted} needs the container's own ${ns} namespace, which it does not have`);
     }
     return { key: dotted, path: key.includes('/') ? key : key.replace(/\./g, '/'), value };
