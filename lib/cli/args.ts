@@ -13,9 +13,8 @@ export interface FlagSpec {
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 
-export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>, stopAtPositional: boolean): {
-  flags: Flags; rest: string[];
-} {
+/** Flags up to the first positional argument (or "--"); the rest is returned as it is. */
+export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>): { flags: Flags; rest: string[] } {
   const flags: Flags = {};
   const byAlias = new Map(Object.entries(spec).filter(([, s]) => s.alias).map(([name, s]) => [s.alias as string, name]));
   let i = 0;
@@ -25,10 +24,7 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       i++;
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      if (stopAtPositional) break;
-      break;
-    }
+    if (!arg.startsWith('-') || arg === '-') break;
     const eq = arg.indexOf('=');
     const raw = arg.replace(/^--?/, '').slice(0, eq >= 0 ? eq - (arg.startsWith('--') ? 2 : 1) : undefined);
     const name = Object.hasOwn(spec, raw) ? raw : byAlias.get(raw);

@@ -411,7 +411,7 @@ commands: ${Object.keys(commands).join(', ')}
 export async function main(argv: readonly string[]): Promise<number> {
   let log = new Log(null, 'text', false);
   try {
-    const { flags: g, rest } = parseArgs(argv, GLOBAL_FLAGS, true);
+    const { flags: g, rest } = parseArgs(argv, GLOBAL_FLAGS);
     const format = (str(g, 'log-format') ?? 'text') as LogFormat;
     if (format !== 'text' && format !== 'json') fail('ERR_INVALID_ARG', `unknown log format ${format}`);
     log = new Log(str(g, 'log') ?? null, format, g.debug === true);
@@ -427,7 +427,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (str(g, 'rootless') && str(g, 'rootless') !== 'false' && str(g, 'rootless') !== 'auto') fail('ERR_UNSUPPORTED', '--rootless is not supported by this runtime');
     const [name, ...args] = rest;
     const cmd = Object.hasOwn(commands, name) ? commands[name] : fail('ERR_INVALID_ARG', `No help topic for '${name}'`);
-    const { flags, rest: positional } = parseArgs(args, cmd.flags, true);
+    const { flags, rest: positional } = parseArgs(args, cmd.flags);
     const ctx: Ctx = { store: new StateStore(resolve(str(g, 'root') ?? DEFAULT_ROOT)), log };
     log.debug(`${name} ${args.join(' ')}`);
     return await cmd.run(ctx, flags, positional);
