@@ -146,6 +146,16 @@ function rssMb() {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
+/** One create/destroy cycle; every other one starts the command and has unread stdio pipes. */
+async function cycle(b: Bundle, i: number): Promise<void> {
+  const c = await createContainer({ command: ['/bin/true'], rootfs: b.rootfs, stdio: i % 2 ? 'pipe' : 'ignore' });
+  if (i % 2) {
+    await c.start();
+    await c.wait();
+  }
+  await c.destroy();
+}
+
 /** Workload 6: what 1000 create/destroy cycles leave behind. */
 async function cycles(b: Bundle) {
   const count = Math.max(200, Math.round((N * 10) / 3));
@@ -156,12 +166,7 @@ async function cycles(b: Bundle) {
   // RSS along the way, to tell growth that levels off from a leak.
   const series: number[] = [];
   for (let i = 0; i < count; i++) {
-    const c = await createContainer({ command: ['/bin/true'], rootfs: b.rootfs, stdio: i % 2 ? 'pipe' : 'ignore' });
-    if (i % 2) {
-      await c.start();
-      await c.wait();
-    }
-    await c.destroy();
+    await cycle(b, i);
     if ((i + 1) % Math.round(count / 4) === 0) series.push(rssMb());
   }
   global.gc?.();
@@ -177,14 +182,7 @@ async function cycles(b: Bundle) {
   const rssAfter = rssMb();
   // As many cycles again: growth that goes on here would be a leak; growth that stops
   // was the process settling (allocator arenas, V8's heap sizing).
-  for (let i = 0; i < count; i++) {
-    const c = await createContainer({ command: ['/bin/true'], rootfs: b.rootfs, stdio: i % 2 ? 'pipe' : 'ignore' });
-    if (i % 2) {
-      await c.start();
-      await c.wait();
-    }
-    await c.destroy();
-  }
+  for (let i = 0; i < count; i++) await cycle(b, i);
   global.gc?.();
   return { count, series, rssBefore: before.rss, rssAfter, rssAfterTwice: rssMb(), heapBefore: before.heap, heapAfter: heapMb(),
     fdsBefore: before.fds, fdsAfter: readdirSync('/proc/self/fd').length, leftCgroups: leftCgroups.length, leftMounts };

@@ -484,9 +484,7 @@ export class Container {
       out = await this.#native.exec({
         execCandidates: execCandidates(r.argv[0], r.env), argv: r.argv, env: r.env, cwd: r.cwd, uid: r.uid, gid: r.gid,
         groups: r.groups, noNewPrivileges: r.noNewPrivileges, rlimits: nativeRlimits(resolveRlimits(spec.rlimits)),
-        terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps,
-        // All of the init's namespaces, its own and those it joined: entering one it shares with us changes nothing.
-        namespaces: [...NAMESPACES], detach,
+        terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps, detach,
       });
     } catch (e) {
       throw fromNative(e, `container ${this.id}: exec ${r.argv[0]}`);

@@ -68,8 +68,6 @@ export interface NativeExec {
   consoleSocket: string;
   priority: number;
   caps: NativeCaps;
-  /** The container's namespaces, to enter. */
-  namespaces: string[];
   detach: boolean;
 }
 

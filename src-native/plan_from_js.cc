@@ -149,7 +149,9 @@ ExecPlan ExecFromJs(const Napi::Object& o) {
   ExecPlan e;
   CommandFromJs(o, &e.proc);
   e.caps = CapsFromJs(Field(o, "caps").As<Napi::Object>());
-  for (const std::string& ns : Strings(o, "namespaces")) e.setns_flags |= NamespaceFlag(ns) | (ns == "cgroup" ? CLONE_NEWCGROUP : 0);
+  // All of the init's namespaces, its own and those it joined: entering one it shares
+  // with us changes nothing.
+  e.setns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
   e.detach = Bool(o, "detach");
   return e;
 }

@@ -10,6 +10,7 @@ import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
+import { OCI_SYSTEM_MOUNTS } from '../policy/oci';
 import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../policy/oci-bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
@@ -74,15 +75,6 @@ function signalArg(v: string | undefined): number {
   return signalNumber(name);
 }
 
-function processes(s: StoredState): number[] {
-  const dir = s.handle.cgroupV2Dir || s.handle.cgroupV1Devices;
-  if (!dir) return [s.handle.pid];
-  try {
-    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, f: Flags, rest: string[]): Promise<number> }> = {
   create: {
@@ -161,7 +153,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
         if (sig === constants.signals.SIGKILL && s.handle.cgroupV2Dir) {
           writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
         } else {
-          for (const pid of processes(s)) {
+          for (const pid of await attach(ctx, s).processes()) {
             try {
               process.kill(pid, sig);
             } catch (e) {
@@ -253,7 +245,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
     async run(ctx, f, rest) {
       const id = one(rest, 'ps');
       const s = ctx.store.load(id);
-      const pids = statusOf(ctx, s) === 'stopped' ? [] : processes(s);
+      const pids = statusOf(ctx, s) === 'stopped' ? [] : await attach(ctx, s).processes();
       const format = str(f, 'format') ?? 'table';
       if (format === 'json') writeFileSync(1, `${JSON.stringify(pids)}\n`);
       else if (format === 'table') writeFileSync(1, `PID\n${pids.map((p) => `${p}\n`).join('')}`);
@@ -350,14 +342,7 @@ function defaultConfig(): Record<string, unknown> {
     },
     root: { path: 'rootfs', readonly: true },
     hostname: 'nsbox',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    ],
+    mounts: OCI_SYSTEM_MOUNTS.map((m) => ({ ...m, options: [...m.options] })),
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),

@@ -31,6 +31,20 @@ export interface OciConfigFragment {
   };
 }
 
+/**
+ * The filesystems an OCI config lists for every Linux container (/proc, /dev and its
+ * pts, shm, mqueue, /sys read-only), with the options containerd writes. This runtime
+ * makes them itself; configs written for peers and by `nsbox-runtime spec` list them.
+ */
+export const OCI_SYSTEM_MOUNTS: readonly Readonly<OciConfigFragment['mounts'][number]>[] = Object.freeze([
+  { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+  { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+  { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+  { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+  { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+].map((m) => Object.freeze(m)));
+
 function ociRule(r: DeviceRule): OciDeviceCgroupRule {
   const out: OciDeviceCgroupRule = { allow: r.allow, type: r.type };
   if (r.major !== '*') out.major = r.major;
