@@ -4,6 +4,7 @@
 // crun 1.8 refuses hybrid hosts whose cgroup2 hierarchy holds controllers, and is run
 // with --cgroup-manager=disabled. The host's own mounts are not touched.
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 interface Request {
   id: number;
@@ -11,6 +12,8 @@ interface Request {
   /** Runs `count` times with `concurrency` in flight; replies with each latency and the wall time. */
   count: number;
   concurrency: number;
+  /** Also measure this process's event loop meanwhile (what a Node program driving the peer sees). */
+  loop?: boolean;
 }
 
 function once(argv: string[]): Promise<number> {
@@ -29,6 +32,8 @@ function once(argv: string[]): Promise<number> {
 
 async function batch(r: Request) {
   const latencies: number[] = [];
+  const h = r.loop ? monitorEventLoopDelay({ resolution: 1 }) : null;
+  h?.enable();
   const start = process.hrtime.bigint();
   let next = 0;
   const worker = async () => {
@@ -38,7 +43,9 @@ async function batch(r: Request) {
     }
   };
   await Promise.all(Array.from({ length: r.concurrency }, worker));
-  return { latencies, wallMs: Number(process.hrtime.bigint() - start) / 1e6 };
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  h?.disable();
+  return { latencies, wallMs, loop: h ? { p50: h.percentile(50), p99: h.percentile(99), max: h.max, count: h.count, spanMs: wallMs } : undefined };
 }
 
 process.on('message', (r: Request) => {

@@ -14,6 +14,24 @@ export function summarize(xs: number[]): Summary {
   return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
+/**
+ * perf_hooks.monitorEventLoopDelay records the time between successive callbacks of
+ * its timer (Node's ELDHistogram::RecordDelta), so a loop that is never late records
+ * the resolution itself: an idle process records ~1.1 ms at 1 ms. The event loop's
+ * delay is what is recorded beyond the resolution.
+ */
+export const LOOP_RESOLUTION_MS = 1;
+/** p50, p99 and max as recorded, in ms; count: how many times the timer ran. */
+export interface LoopRecord {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+  /** How long the histogram was enabled, in ms. */
+  spanMs: number;
+}
+export const lateness = (recordedMs: number) => Math.max(0, recordedMs - LOOP_RESOLUTION_MS);
+
 export const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 /** Latency distributions side by side: a box (p10..p90), the median, whiskers to p1..p99. */

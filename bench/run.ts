@@ -6,9 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileS
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { allowDevice, createContainer, denyDevice, mknodInside, run } from '../lib';
 import { hostInfo } from '../lib/host';
-import { latencySvg, ms, summarize, type Summary } from './report';
+import { latencySvg, LOOP_RESOLUTION_MS, type LoopRecord, lateness, ms, summarize, type Summary } from './report';
 import { type Bundle, ensureTools, makeBundle, type Peer, peers, startPeerRunner } from './setup';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -16,17 +17,23 @@ const log = (s: string) => console.log(`bench: ${s}`);
 
 let runner: ChildProcess;
 let nextId = 0;
-function peerBatch(argv: string[], count: number, concurrency: number): Promise<{ latencies: number[]; wallMs: number }> {
+interface PeerResult {
+  latencies: number[];
+  wallMs: number;
+  /** The runner's own event loop during the batch, in ns as recorded (asked for with `loop`). */
+  loop?: LoopRecord;
+}
+function peerBatch(argv: string[], count: number, concurrency: number, loop = false): Promise<PeerResult> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const onMessage = (m: { id: number; error?: string; latencies: number[]; wallMs: number }) => {
+    const onMessage = (m: PeerResult & { id: number; error?: string }) => {
       if (m.id !== id) return;
       runner.off('message', onMessage);
       if (m.error) reject(new Error(m.error));
       else resolve(m);
     };
     runner.on('message', onMessage);
-    runner.send({ id, argv, count, concurrency });
+    runner.send({ id, argv, count, concurrency, loop });
   });
 }
 
@@ -63,24 +70,82 @@ async function sequential(b: Bundle, ps: Peer[]) {
 async function concurrent(b: Bundle, ps: Peer[]) {
   const count = Math.max(80, Math.round(N / 2));
   const out: Record<string, { done: number; wallMs: number; latencies: number[] }> = {};
-  const add = (name: string, r: { latencies: number[]; wallMs: number }) => {
+  const add = (name: string, r: PeerResult) => {
     const o = (out[name] ??= { done: 0, wallMs: 0, latencies: [] });
     o.done += r.latencies.length;
     o.wallMs += r.wallMs;
     o.latencies.push(...r.latencies);
   };
+  // The same histogram on this process with nothing to do: what "not late" records here.
+  const idle = await idleLoop(1000);
   // A fresh histogram per round: one re-enabled after a pause counts the pause.
-  const loops: { p50: number; p99: number; max: number }[] = [];
+  const loops: LoopRecord[] = [];
+  const peerLoops: Record<string, LoopRecord[]> = {};
   for (let round = 0; round < 2; round++) {
-    const h = monitorEventLoopDelay({ resolution: 1 });
+    const h = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     h.enable();
-    add('nsbox', await oursBatch(b, count / 2, 8));
+    const r = await oursBatch(b, count / 2, 8);
     h.disable();
-    loops.push({ p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 });
-    for (const p of ps) add(p.name, await peerBatch(p.argv, count / 2, 8));
+    add('nsbox', r);
+    loops.push(loopRecord(h, r.wallMs));
+    for (const p of ps) {
+      const r = await peerBatch(p.argv, count / 2, 8, true);
+      add(p.name, r);
+      (peerLoops[p.name] ??= []).push(scaleLoop(r.loop!));
+    }
   }
-  // The worse round is the one reported.
-  return { out, loop: loops.reduce((a, b) => (b.p99 > a.p99 ? b : a)) };
+  // The worse round is the one reported, for nsbox and for each peer's driver.
+  const worse = (xs: LoopRecord[]) => xs.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+  return { out, loop: worse(loops), idle, peerLoops: Object.fromEntries(Object.entries(peerLoops).map(([k, v]) => [k, worse(v)])) };
+}
+
+/** The targets the project set itself, checked against this run. */
+function targetLines(seq: Record<string, Summary>, thr: Record<string, number>, conc: { loop: LoopRecord },
+  mk: Record<string, Summary>, allow: Record<string, Summary>, cyc: Awaited<ReturnType<typeof cycles>>): string[] {
+  const rows: string[] = [];
+  const check = (what: string, target: string, got: string, ok: boolean | null) =>
+    rows.push(`| ${what} | ${target} | ${got} | ${ok === null ? 'no peer' : ok ? 'met' : '**missed**'} |`);
+  const crun = seq.crun ? seq.nsbox.p50 / seq.crun.p50 : null;
+  check('run /bin/true, sequential: nsbox p50 / crun p50', '<= 0.5x (stretch 0.35x)', crun === null ? '-' : `${crun.toFixed(2)}x`,
+    crun === null ? null : crun <= 0.5);
+  const t = thr.crun ? thr.nsbox / thr.crun : null;
+  check('throughput at concurrency 8, nsbox / crun', '>= 2x', t === null ? '-' : `${t.toFixed(2)}x`, t === null ? null : t >= 2);
+  check('mknodInside p50', '<= 1 ms', `${ms(mk.nsbox.p50)} ms`, mk.nsbox.p50 <= 1);
+  for (const [k, v] of Object.entries(allow)) check(`allowDevice p50, ${k === 'v2' ? 'cgroup2' : 'cgroup v1'}`, '<= 0.5 ms', `${ms(v.p50)} ms`, v.p50 <= 0.5);
+  const p99 = lateness(conc.loop.p99);
+  check('event-loop delay p99 at concurrency 8', '< 5 ms', `${ms(p99)} ms`, p99 < 5);
+  const grew = (cyc.after.rss - cyc.before.rss) * 2 ** 20;
+  check(`RSS growth over ${cyc.count} cycles`, '<= 5 MB', `${(grew / 1e6).toFixed(1)} MB (${((cyc.after.rss - cyc.cold.rss) * 2 ** 20 / 1e6).toFixed(1)} MB from before the warm-up)`,
+    grew <= 5e6);
+  check('open fds, cgroup directories, mounts after the cycles', 'unchanged, 0, 0',
+    `${cyc.before.fds} -> ${cyc.after.fds}, ${cyc.leftCgroups}, ${cyc.leftMounts}`,
+    cyc.before.fds === cyc.after.fds && cyc.leftCgroups === 0 && cyc.leftMounts === 0);
+  return ['## Targets', '', '| what | target | this run | |', '|---|---|---|---|', ...rows];
+}
+
+function loopRows(conc: { loop: LoopRecord; idle: LoopRecord; peerLoops: Record<string, LoopRecord> }): string[] {
+  const row = (who: string, l: LoopRecord) =>
+    `| ${who} | ${ms(lateness(l.p50))} | ${ms(lateness(l.p99))} | ${ms(lateness(l.max))} | ${ms(l.p99)} | ${l.count} in ${(l.spanMs / 1000).toFixed(1)} s |`;
+  return [
+    row('nsbox, in process', conc.loop),
+    ...Object.entries(conc.peerLoops).map(([k, l]) => row(`spawning ${k === 'spawn' ? '/bin/true' : k}`, l)),
+    row('nsbox\'s process, idle', conc.idle),
+  ];
+}
+
+function loopRecord(h: { percentile(p: number): number; max: number; count: number }, spanMs: number): LoopRecord {
+  return scaleLoop({ p50: h.percentile(50), p99: h.percentile(99), max: h.max, count: h.count, spanMs });
+}
+/** The histogram's ns to ms. */
+function scaleLoop(ns: LoopRecord): LoopRecord {
+  return { ...ns, p50: ns.p50 / 1e6, p99: ns.p99 / 1e6, max: ns.max / 1e6 };
+}
+async function idleLoop(forMs: number): Promise<LoopRecord> {
+  const h = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  h.enable();
+  await new Promise((r) => setTimeout(r, forMs));
+  h.disable();
+  return loopRecord(h, forMs);
 }
 
 /** Workload 3: a node made inside a running container; crun exec mknod as the peer. */
@@ -156,20 +221,39 @@ async function cycle(b: Bundle, i: number): Promise<void> {
   await c.destroy();
 }
 
-/** Workload 6: what 1000 create/destroy cycles leave behind. */
+interface MemPoint {
+  rss: number;
+  /** Pages V8's heap holds: its new space grows with the allocation rate and shrinks when the process idles. */
+  v8: number;
+  heapUsed: number;
+  fds: number;
+}
+function memPoint(): MemPoint {
+  global.gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss / 2 ** 20, v8: getHeapStatistics().total_physical_size / 2 ** 20, heapUsed: m.heapUsed / 2 ** 20,
+    fds: readdirSync('/proc/self/fd').length };
+}
+
+/**
+ * Workload 6: what 1000 create/destroy cycles leave behind. Measured from a warm-up of
+ * the same cycles, and from before it (after the other workloads, during which V8 may
+ * have shrunk its new space), so that both the settling and any leak show.
+ */
 async function cycles(b: Bundle) {
   const count = Math.max(200, Math.round((N * 10) / 3));
+  const warmup = Math.round(count / 5);
   for (let i = 0; i < 20; i++) await oursOnce(b);
-  global.gc?.();
-  const heapMb = () => process.memoryUsage().heapUsed / 2 ** 20;
-  const before = { rss: rssMb(), heap: heapMb(), fds: readdirSync('/proc/self/fd').length };
+  const cold = memPoint();
+  for (let i = 0; i < warmup; i++) await cycle(b, i);
+  const before = memPoint();
   // RSS along the way, to tell growth that levels off from a leak.
   const series: number[] = [];
   for (let i = 0; i < count; i++) {
     await cycle(b, i);
     if ((i + 1) % Math.round(count / 4) === 0) series.push(rssMb());
   }
-  global.gc?.();
+  const after = memPoint();
   const h = hostInfo();
   const leftCgroups = [h.cgroup2Parent, h.devicesV1Parent].flatMap((p) => {
     try {
@@ -179,13 +263,26 @@ async function cycles(b: Bundle) {
     }
   });
   const leftMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(h.stagingDir)).length;
-  const rssAfter = rssMb();
-  // As many cycles again: growth that goes on here would be a leak; growth that stops
-  // was the process settling (allocator arenas, V8's heap sizing).
+  // As many cycles again: growth that goes on here would be a leak.
   for (let i = 0; i < count; i++) await cycle(b, i);
-  global.gc?.();
-  return { count, series, rssBefore: before.rss, rssAfter, rssAfterTwice: rssMb(), heapBefore: before.heap, heapAfter: heapMb(),
-    fdsBefore: before.fds, fdsAfter: readdirSync('/proc/self/fd').length, leftCgroups: leftCgroups.length, leftMounts };
+  const again = memPoint();
+  return { count, warmup, cold, before, after, again, series, leftCgroups: leftCgroups.length, leftMounts };
+}
+
+function cycleLines(cyc: Awaited<ReturnType<typeof cycles>>): string[] {
+  const mb = (x: number) => x.toFixed(1);
+  const row = (what: string, p: MemPoint) => `| ${what} | ${mb(p.rss)} | ${mb(p.v8)} | ${mb(p.heapUsed)} | ${p.fds} |`;
+  const grew = (a: MemPoint, b: MemPoint) => `${mb(b.rss - a.rss)} MiB (V8's heap pages ${mb(b.v8 - a.v8)} MiB)`;
+  return [
+    '| after | RSS MiB | V8 heap pages MiB | V8 heap in use MiB | open fds |', '|---|---|---|---|---|',
+    row('the other workloads', cyc.cold), row(`${cyc.warmup} warm-up cycles`, cyc.before), row(`${cyc.count} cycles`, cyc.after),
+    row(`${cyc.count} cycles more`, cyc.again),
+    '', `RSS growth over the ${cyc.count} measured cycles: ${grew(cyc.before, cyc.after)}; from before the warm-up: ` +
+      `${grew(cyc.cold, cyc.after)}; over the ${cyc.count} after them: ${grew(cyc.after, cyc.again)}. ` +
+      `RSS after each quarter of the measured cycles: ${cyc.series.map(mb).join(', ')} MiB. ` +
+      `cgroup directories left ${cyc.leftCgroups}, mounts left ${cyc.leftMounts}. Every other cycle starts the command ` +
+      'and leaves its stdio pipes unread; each point is taken after a full garbage collection.',
+  ];
 }
 
 async function main() {
@@ -224,19 +321,25 @@ async function main() {
   const allowSum = Object.fromEntries(Object.entries(allow).map(([k, v]) => [k, summarize(v)]));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, cgroups ${hostInfo().layout}, Node ${process.version}`;
   const json = { date: new Date().toISOString(), machine, n: N, peers: Object.fromEntries(usable.map((p) => [p.name, p.note])),
-    sequential: seqSum, throughput: thr, eventLoop: conc.loop, mknod: mkSum, mknodPeer: mk.peerNote, allowDevice: allowSum, cycles: cyc };
+    sequential: seqSum, throughput: thr, eventLoop: { resolutionMs: LOOP_RESOLUTION_MS, recorded: { nsbox: conc.loop, ...conc.peerLoops, idle: conc.idle } }, mknod: mkSum, mknodPeer: mk.peerNote, allowDevice: allowSum, cycles: cyc };
   writeFileSync(join(__dirname, '..', '..', 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   const lines = [
     `# nsbox benchmark`, '', `${json.date}, ${machine}.`, '',
+    ...targetLines(seqSum, thr, conc, mkSum, allowSum, cyc), '',
     `## run /bin/true, default profile, one after another (N=${N} each, interleaved)`, '',
     '| runtime | p50 ms | p90 ms | p99 ms | nsbox p50 / its p50 | throughput at concurrency 8 (/s) | nsbox / its throughput |',
     '|---|---|---|---|---|---|---|',
     ...Object.entries(seqSum).map(([k, s]) => `| ${k} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${k === 'nsbox' ? '' : ratio(seqSum.nsbox.p50, s.p50)} | ${thr[k]?.toFixed(0)} | ${k === 'nsbox' ? '' : ratio(thr.nsbox, thr[k])} |`),
     '', ...usable.map((p) => `- ${p.name}: ${p.note}`), '- nsbox: in-process, busybox rootfs, mount/pid/uts/ipc/net/cgroup namespaces, cgroup2 BPF device rules, Docker\'s 14 capabilities, masked and read-only paths',
-    '', `## Event loop while nsbox runs at concurrency 8`, '',
-    `p50 ${ms(conc.loop.p50)} ms, p99 ${ms(conc.loop.p99)} ms, max ${ms(conc.loop.max)} ms (perf_hooks.monitorEventLoopDelay, 1 ms resolution)`,
+    '', `## The event loop at concurrency 8`, '',
+    '| Node process | delay p50 ms | delay p99 ms | delay max ms | recorded p99 ms | timer callbacks |', '|---|---|---|---|---|---|',
+    ...loopRows(conc),
+    '', `Delay is what \`perf_hooks.monitorEventLoopDelay\` (resolution ${LOOP_RESOLUTION_MS} ms) records beyond its resolution: it records the ` +
+      'time between its timer\'s callbacks, so a loop that is never late records the resolution. The peers are driven from ' +
+      'Node\'s `child_process` in a second process, whose loop is measured the same way; where its timer ran only a few ' +
+      'times, that loop hardly turned while the batch ran (bench/README.md says why). Of two rounds, the worse is shown.',
     '', '## A device node made inside a running container', '',
     '| how | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|',
     ...Object.entries(mkSum).map(([k, s]) => `| ${k === 'nsbox' ? 'nsbox mknodInside' : k} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
@@ -244,13 +347,10 @@ async function main() {
     '', '## A device rule changed on a running container (allowDevice / denyDevice)', '',
     '| backend | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|',
     ...Object.entries(allowSum).map(([k, s]) => `| ${k === 'v2' ? 'cgroup2 BPF map, updated in place' : 'cgroup v1 devices'} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
-    '', 'No peer changes the device rules of a running container from its command line (runc and crun `update` have no device options).',
+    '', 'No peer changes the device rules of a running container from its command line: runc 1.1\'s `update --resources` takes a ' +
+      'device rule, exits 0 and leaves the container\'s `devices.list` as it was; crun runs here without cgroups.',
     '', `## ${cyc.count} create/destroy cycles`, '',
-    `RSS ${cyc.rssBefore.toFixed(1)} -> ${cyc.rssAfter.toFixed(1)} MiB (${(cyc.rssAfter - cyc.rssBefore).toFixed(1)} MiB), ` +
-      `V8 heap in use ${cyc.heapBefore.toFixed(1)} -> ${cyc.heapAfter.toFixed(1)} MiB, open fds ${cyc.fdsBefore} -> ${cyc.fdsAfter}, ` +
-      `cgroup directories left ${cyc.leftCgroups}, mounts left ${cyc.leftMounts}. RSS after each quarter of the cycles: ` +
-      `${cyc.series.map((v) => v.toFixed(1)).join(', ')} MiB. ${cyc.count} cycles more: ${cyc.rssAfter.toFixed(1)} -> ` +
-      `${cyc.rssAfterTwice.toFixed(1)} MiB (${(cyc.rssAfterTwice - cyc.rssAfter).toFixed(1)} MiB).`,
+    ...cycleLines(cyc),
     '', '![latency](latency.svg)', '',
   ];
   writeFileSync(join(__dirname, '..', '..', 'bench', 'results', 'latest.md'), lines.join('\n'));
