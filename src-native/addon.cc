@@ -2,7 +2,8 @@
 //
 // Everything that can block (cgroup mkdir/rmdir, clone and the setup handshake,
 // start) runs on a libuv worker via AsyncWorker; exits are observed with the pidfd
-// polled on the event loop and reaped with waitid(P_PIDFD), never waitpid(-1).
+// polled on the event loop, read with waitid(P_PIDFD, WNOWAIT) and reaped by the
+// release on a worker; never waitpid(-1).
 #include <napi.h>
 #include <uv.h>
 
@@ -35,6 +36,14 @@ Napi::Error ToJsError(Napi::Env env, const SetupError& e) {
   return err;
 }
 
+// Frees an exited child whose status was already read, and closes its pidfd.
+void ReapZombie(int* pidfd) {
+  if (*pidfd < 0) return;
+  siginfo_t si;
+  waitid(static_cast<idtype_t>(P_PIDFD), *pidfd, &si, WEXITED | WNOHANG | __WALL);
+  CloseFd(pidfd);
+}
+
 // An AsyncWorker that settles a promise with SetupError-shaped rejections.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -63,10 +72,15 @@ class PromiseWorker : public Napi::AsyncWorker {
 // killed first, as the init's death would have done.
 class ReleaseWorker : public PromiseWorker {
  public:
-  ReleaseWorker(Napi::Env env, std::string v2, std::string v1, bool kill_first = false)
-      : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)), kill_first_(kill_first) {}
+  ReleaseWorker(Napi::Env env, std::string v2, std::string v1, bool kill_first = false, int zombie_pidfd = -1)
+      : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)), kill_first_(kill_first),
+        zombie_(zombie_pidfd) {}
+  ~ReleaseWorker() override { CloseFd(&zombie_); }
   bool Run(SetupError* err) override {
     LowPriority low(getpriority(PRIO_PROCESS, 0));
+    // The init exited and its status was read (NativeContainer::Exited); freeing the
+    // task is left to here, off the event loop.
+    ReapZombie(&zombie_);
     if (kill_first_ && !v2_.empty()) {
       SetupError ignored;  // gone already, or a kernel without cgroup.kill
       KillCgroup(v2_, &ignored);
@@ -86,6 +100,7 @@ class ReleaseWorker : public PromiseWorker {
  private:
   std::string v2_, v1_;
   bool kill_first_;
+  int zombie_;
 };
 
 class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
@@ -299,7 +314,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     return info.Env().Undefined();
   }
 
-  // Calls back once with (exitCode, signal) when the init exits, and reaps it.
+  // Calls back once with (exitCode, signal) when the init exits; Release() reaps it.
   Napi::Value OnExit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (poll_ || s_.pidfd < 0) throw Napi::Error::New(env, "onExit: already watching");
@@ -321,7 +336,10 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
     bool unknown = false;
-    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG | __WALL) < 0) {
+    // WNOWAIT: the status now, the task freed later by the release on a worker. Freeing
+    // it (release_task) takes the kernel's task list lock for writing, which other
+    // CPUs' forks and exits contend for: up to milliseconds on this thread otherwise.
+    if (waitid(static_cast<idtype_t>(P_PIDFD), s_.pidfd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0) {
       // Not our child (an attached container): a readable pidfd means it exited, but
       // its status went to its parent.
       if (errno != ECHILD) return;
@@ -330,6 +348,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       return;  // spurious wake-up: keep polling
     }
     exited_ = true;
+    zombie_ = !unknown;
     StopPolling();
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -352,8 +371,11 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   // After exit: closes every fd the container held and removes its cgroups.
   Napi::Value Release(const Napi::CallbackInfo& info) {
+    int zombie = -1;
+    if (zombie_) std::swap(zombie, s_.pidfd);
+    zombie_ = false;
     CloseAll();
-    auto* w = new ReleaseWorker(info.Env(), v2_dir_, v1_dir_);
+    auto* w = new ReleaseWorker(info.Env(), v2_dir_, v1_dir_, false, zombie);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -361,6 +383,10 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   void CloseAll() {
     StopPolling();
+    // Never released (the object was collected first): reap here rather than leave a
+    // zombie for the life of the process.
+    if (zombie_) ReapZombie(&s_.pidfd);
+    zombie_ = false;
     CloseFd(&s_.sync);
     CloseFd(&s_.pidfd);
     CloseFd(&s_.cgroup_v2_dir);
@@ -373,6 +399,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   std::string v2_dir_, v1_dir_;
   bool v2_backend_ = true;
   bool exited_ = false;
+  bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference exit_cb_;
   Napi::AsyncContext* async_ctx_ = nullptr;

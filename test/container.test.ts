@@ -217,6 +217,8 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   t.is(await c.wait(), status);
   t.is(c.state, 'stopped');
   t.is(await out, 'got hello\n');
+  // Its status was read, the task is freed by destroy() on a worker: a zombie until then.
+  t.is(readFileSync(`/proc/${c.pid}/stat`, 'latin1').split(') ')[1][0], 'Z');
   await c.destroy();
   t.is(c.state, 'destroyed');
   t.deepEqual(leftovers(c.id, c.pid), []);

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
@@ -79,7 +79,9 @@ test('a mount destination swapped for a symlink to "/" while containers are crea
   mkdirSync(join(root, 'mnt'));
   const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
   // A racer flips /mnt/target between a directory and a symlink to "/" as fast as it can.
-  const racer = spawn('sh', ['-c', 'cd "$1"; while :; do mkdir -p d.tmp; mv -T d.tmp target 2>/dev/null; ln -sfn / l.tmp; mv -T l.tmp target 2>/dev/null; done', 'racer', join(root, 'mnt')], { stdio: 'ignore' });
+  // Its own process group, so that the mkdir/mv/ln in flight die with it.
+  const racer = spawn('sh', ['-c', 'cd "$1"; while :; do mkdir -p d.tmp; mv -T d.tmp target 2>/dev/null; ln -sfn / l.tmp; mv -T l.tmp target 2>/dev/null; done', 'racer', join(root, 'mnt')], { stdio: 'ignore', detached: true });
+  const racerGone = new Promise((resolve) => racer.once('exit', resolve));
   try {
     let created = 0;
     for (let i = 0; i < 40; i++) {
@@ -92,10 +94,12 @@ test('a mount destination swapped for a symlink to "/" while containers are crea
     }
     t.log(`${created} of 40 created while racing`);
   } finally {
-    racer.kill('SIGKILL');
+    process.kill(-racer.pid!, 'SIGKILL');
+    await racerGone;
   }
   t.is(readFileSync('/proc/self/mountinfo', 'utf8'), mountsBefore);
-  removeRootfs(root);
+  // A child of the racer killed in the middle of its mkdir may still finish it.
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   removeRootfs(source);
 });
 
