@@ -225,25 +225,30 @@ interface MemPoint {
   rss: number;
   /** Pages V8's heap holds: its new space grows with the allocation rate and shrinks when the process idles. */
   v8: number;
-  heapUsed: number;
   fds: number;
 }
 function memPoint(): MemPoint {
+  return { rss: rssMb(), v8: getHeapStatistics().total_physical_size / 2 ** 20, fds: readdirSync('/proc/self/fd').length };
+}
+/** V8's heap in use after a full collection. */
+function heapInUseMb(): number {
   global.gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss / 2 ** 20, v8: getHeapStatistics().total_physical_size / 2 ** 20, heapUsed: m.heapUsed / 2 ** 20,
-    fds: readdirSync('/proc/self/fd').length };
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 /**
  * Workload 6: what 1000 create/destroy cycles leave behind. Measured from a warm-up of
  * the same cycles, and from before it (after the other workloads, during which V8 may
- * have shrunk its new space), so that both the settling and any leak show.
+ * have shrunk its new space), so that both the settling and any leak show. Full
+ * collections are forced only before the warm-up and after the last cycle: each one
+ * drops optimized code whose embedded objects it collected, and the recompilations
+ * that follow grow the compiler thread's malloc arena (bench/README.md, point 7).
  */
 async function cycles(b: Bundle) {
   const count = Math.max(200, Math.round((N * 10) / 3));
   const warmup = Math.round(count / 5);
   for (let i = 0; i < 20; i++) await oursOnce(b);
+  const heapBefore = heapInUseMb();
   const cold = memPoint();
   for (let i = 0; i < warmup; i++) await cycle(b, i);
   const before = memPoint();
@@ -266,22 +271,24 @@ async function cycles(b: Bundle) {
   // As many cycles again: growth that goes on here would be a leak.
   for (let i = 0; i < count; i++) await cycle(b, i);
   const again = memPoint();
-  return { count, warmup, cold, before, after, again, series, leftCgroups: leftCgroups.length, leftMounts };
+  return { count, warmup, cold, before, after, again, series, heapBefore, heapAfter: heapInUseMb(),
+    leftCgroups: leftCgroups.length, leftMounts };
 }
 
 function cycleLines(cyc: Awaited<ReturnType<typeof cycles>>): string[] {
   const mb = (x: number) => x.toFixed(1);
-  const row = (what: string, p: MemPoint) => `| ${what} | ${mb(p.rss)} | ${mb(p.v8)} | ${mb(p.heapUsed)} | ${p.fds} |`;
+  const row = (what: string, p: MemPoint) => `| ${what} | ${mb(p.rss)} | ${mb(p.v8)} | ${p.fds} |`;
   const grew = (a: MemPoint, b: MemPoint) => `${mb(b.rss - a.rss)} MiB (V8's heap pages ${mb(b.v8 - a.v8)} MiB)`;
   return [
-    '| after | RSS MiB | V8 heap pages MiB | V8 heap in use MiB | open fds |', '|---|---|---|---|---|',
+    '| after | RSS MiB | V8 heap pages MiB | open fds |', '|---|---|---|---|',
     row('the other workloads', cyc.cold), row(`${cyc.warmup} warm-up cycles`, cyc.before), row(`${cyc.count} cycles`, cyc.after),
     row(`${cyc.count} cycles more`, cyc.again),
     '', `RSS growth over the ${cyc.count} measured cycles: ${grew(cyc.before, cyc.after)}; from before the warm-up: ` +
       `${grew(cyc.cold, cyc.after)}; over the ${cyc.count} after them: ${grew(cyc.after, cyc.again)}. ` +
       `RSS after each quarter of the measured cycles: ${cyc.series.map(mb).join(', ')} MiB. ` +
+      `V8 heap in use after a full collection: ${mb(cyc.heapBefore)} MiB before the warm-up, ${mb(cyc.heapAfter)} MiB after the last cycle. ` +
       `cgroup directories left ${cyc.leftCgroups}, mounts left ${cyc.leftMounts}. Every other cycle starts the command ` +
-      'and leaves its stdio pipes unread; each point is taken after a full garbage collection.',
+      'and leaves its stdio pipes unread.',
   ];
 }
 
