@@ -5,6 +5,7 @@
 // with --cgroup-manager=disabled. The host's own mounts are not touched.
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { LOOP_RESOLUTION_MS } from './report';
 
 interface Request {
   id: number;
@@ -32,7 +33,7 @@ function once(argv: string[]): Promise<number> {
 
 async function batch(r: Request) {
   const latencies: number[] = [];
-  const h = r.loop ? monitorEventLoopDelay({ resolution: 1 }) : null;
+  const h = r.loop ? monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS }) : null;
   h?.enable();
   const start = process.hrtime.bigint();
   let next = 0;

@@ -1,4 +1,4 @@
-// Summaries, the Markdown table and the SVG chart of a bench run.
+// Summaries, the Markdown sections and the SVG chart of a bench run.
 
 export interface Summary {
   n: number;
@@ -31,6 +31,78 @@ export interface LoopRecord {
   spanMs: number;
 }
 export const lateness = (recordedMs: number) => Math.max(0, recordedMs - LOOP_RESOLUTION_MS);
+
+export interface MemPoint {
+  rss: number;
+  /** Pages V8's heap holds: its new space grows with the allocation rate and shrinks when the process idles. */
+  v8: number;
+  fds: number;
+}
+/** Workload 6's result: memory at four points, and what was left behind. */
+export interface CycleResult {
+  count: number;
+  warmup: number;
+  cold: MemPoint;
+  before: MemPoint;
+  after: MemPoint;
+  again: MemPoint;
+  series: number[];
+  heapBefore: number;
+  heapAfter: number;
+  leftCgroups: number;
+  leftMounts: number;
+}
+
+/** The targets the project set itself, checked against this run. */
+export function targetLines(seq: Record<string, Summary>, thr: Record<string, number>, conc: { loop: LoopRecord },
+  mk: Record<string, Summary>, allow: Record<string, Summary>, cyc: CycleResult): string[] {
+  const rows: string[] = [];
+  const check = (what: string, target: string, got: string, ok: boolean | null) =>
+    rows.push(`| ${what} | ${target} | ${got} | ${ok === null ? 'no peer' : ok ? 'met' : '**missed**'} |`);
+  const crun = seq.crun ? seq.nsbox.p50 / seq.crun.p50 : null;
+  check('run /bin/true, sequential: nsbox p50 / crun p50', '<= 0.5x (stretch 0.35x)', crun === null ? '-' : `${crun.toFixed(2)}x`,
+    crun === null ? null : crun <= 0.5);
+  const t = thr.crun ? thr.nsbox / thr.crun : null;
+  check('throughput at concurrency 8, nsbox / crun', '>= 2x', t === null ? '-' : `${t.toFixed(2)}x`, t === null ? null : t >= 2);
+  check('mknodInside p50', '<= 1 ms', `${ms(mk.nsbox.p50)} ms`, mk.nsbox.p50 <= 1);
+  for (const [k, v] of Object.entries(allow)) check(`allowDevice p50, ${k === 'v2' ? 'cgroup2' : 'cgroup v1'}`, '<= 0.5 ms', `${ms(v.p50)} ms`, v.p50 <= 0.5);
+  const p99 = lateness(conc.loop.p99);
+  check('event-loop delay p99 at concurrency 8', '< 5 ms', `${ms(p99)} ms`, p99 < 5);
+  const grew = (cyc.after.rss - cyc.before.rss) * 2 ** 20;
+  check(`RSS growth over ${cyc.count} cycles`, '<= 5 MB', `${(grew / 1e6).toFixed(1)} MB (${((cyc.after.rss - cyc.cold.rss) * 2 ** 20 / 1e6).toFixed(1)} MB from before the warm-up)`,
+    grew <= 5e6);
+  check('open fds, cgroup directories, mounts after the cycles', 'unchanged, 0, 0',
+    `${cyc.before.fds} -> ${cyc.after.fds}, ${cyc.leftCgroups}, ${cyc.leftMounts}`,
+    cyc.before.fds === cyc.after.fds && cyc.leftCgroups === 0 && cyc.leftMounts === 0);
+  return ['## Targets', '', '| what | target | this run | |', '|---|---|---|---|', ...rows];
+}
+
+export function loopRows(conc: { loop: LoopRecord; idle: LoopRecord; peerLoops: Record<string, LoopRecord> }): string[] {
+  const row = (who: string, l: LoopRecord) =>
+    `| ${who} | ${ms(lateness(l.p50))} | ${ms(lateness(l.p99))} | ${ms(lateness(l.max))} | ${ms(l.p99)} | ${l.count} in ${(l.spanMs / 1000).toFixed(1)} s |`;
+  return [
+    row('nsbox, in process', conc.loop),
+    ...Object.entries(conc.peerLoops).map(([k, l]) => row(`spawning ${k === 'spawn' ? '/bin/true' : k}`, l)),
+    row('nsbox\'s process, idle', conc.idle),
+  ];
+}
+
+export function cycleLines(cyc: CycleResult): string[] {
+  const mb = (x: number) => x.toFixed(1);
+  const row = (what: string, p: MemPoint) => `| ${what} | ${mb(p.rss)} | ${mb(p.v8)} | ${p.fds} |`;
+  const grew = (a: MemPoint, b: MemPoint) => `${mb(b.rss - a.rss)} MiB (V8's heap pages ${mb(b.v8 - a.v8)} MiB)`;
+  return [
+    '| after | RSS MiB | V8 heap pages MiB | open fds |', '|---|---|---|---|',
+    row('the other workloads', cyc.cold), row(`${cyc.warmup} warm-up cycles`, cyc.before), row(`${cyc.count} cycles`, cyc.after),
+    row(`${cyc.count} cycles more`, cyc.again),
+    '', `RSS growth over the ${cyc.count} measured cycles: ${grew(cyc.before, cyc.after)}; from before the warm-up: ` +
+      `${grew(cyc.cold, cyc.after)}; over the ${cyc.count} after them: ${grew(cyc.after, cyc.again)}. ` +
+      `RSS after each quarter of the measured cycles: ${cyc.series.map(mb).join(', ')} MiB. ` +
+      `V8 heap in use after a full collection: ${mb(cyc.heapBefore)} MiB before the warm-up, ${mb(cyc.heapAfter)} MiB after the last cycle. ` +
+      `cgroup directories left ${cyc.leftCgroups}, mounts left ${cyc.leftMounts}. Every other cycle starts the command ` +
+      'and leaves its stdio pipes unread.',
+  ];
+}
 
 export const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { allowDevice, createContainer, denyDevice, mknodInside, run } from '../lib';
 import { hostInfo } from '../lib/host';
-import { latencySvg, LOOP_RESOLUTION_MS, type LoopRecord, lateness, ms, summarize, type Summary } from './report';
+import { type CycleResult, cycleLines, latencySvg, LOOP_RESOLUTION_MS, type LoopRecord, loopRows, type MemPoint, ms, summarize, type Summary, targetLines } from './report';
 import { type Bundle, ensureTools, makeBundle, type Peer, peers, startPeerRunner } from './setup';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -97,40 +97,6 @@ async function concurrent(b: Bundle, ps: Peer[]) {
   // The worse round is the one reported, for nsbox and for each peer's driver.
   const worse = (xs: LoopRecord[]) => xs.reduce((a, b) => (b.p99 > a.p99 ? b : a));
   return { out, loop: worse(loops), idle, peerLoops: Object.fromEntries(Object.entries(peerLoops).map(([k, v]) => [k, worse(v)])) };
-}
-
-/** The targets the project set itself, checked against this run. */
-function targetLines(seq: Record<string, Summary>, thr: Record<string, number>, conc: { loop: LoopRecord },
-  mk: Record<string, Summary>, allow: Record<string, Summary>, cyc: Awaited<ReturnType<typeof cycles>>): string[] {
-  const rows: string[] = [];
-  const check = (what: string, target: string, got: string, ok: boolean | null) =>
-    rows.push(`| ${what} | ${target} | ${got} | ${ok === null ? 'no peer' : ok ? 'met' : '**missed**'} |`);
-  const crun = seq.crun ? seq.nsbox.p50 / seq.crun.p50 : null;
-  check('run /bin/true, sequential: nsbox p50 / crun p50', '<= 0.5x (stretch 0.35x)', crun === null ? '-' : `${crun.toFixed(2)}x`,
-    crun === null ? null : crun <= 0.5);
-  const t = thr.crun ? thr.nsbox / thr.crun : null;
-  check('throughput at concurrency 8, nsbox / crun', '>= 2x', t === null ? '-' : `${t.toFixed(2)}x`, t === null ? null : t >= 2);
-  check('mknodInside p50', '<= 1 ms', `${ms(mk.nsbox.p50)} ms`, mk.nsbox.p50 <= 1);
-  for (const [k, v] of Object.entries(allow)) check(`allowDevice p50, ${k === 'v2' ? 'cgroup2' : 'cgroup v1'}`, '<= 0.5 ms', `${ms(v.p50)} ms`, v.p50 <= 0.5);
-  const p99 = lateness(conc.loop.p99);
-  check('event-loop delay p99 at concurrency 8', '< 5 ms', `${ms(p99)} ms`, p99 < 5);
-  const grew = (cyc.after.rss - cyc.before.rss) * 2 ** 20;
-  check(`RSS growth over ${cyc.count} cycles`, '<= 5 MB', `${(grew / 1e6).toFixed(1)} MB (${((cyc.after.rss - cyc.cold.rss) * 2 ** 20 / 1e6).toFixed(1)} MB from before the warm-up)`,
-    grew <= 5e6);
-  check('open fds, cgroup directories, mounts after the cycles', 'unchanged, 0, 0',
-    `${cyc.before.fds} -> ${cyc.after.fds}, ${cyc.leftCgroups}, ${cyc.leftMounts}`,
-    cyc.before.fds === cyc.after.fds && cyc.leftCgroups === 0 && cyc.leftMounts === 0);
-  return ['## Targets', '', '| what | target | this run | |', '|---|---|---|---|', ...rows];
-}
-
-function loopRows(conc: { loop: LoopRecord; idle: LoopRecord; peerLoops: Record<string, LoopRecord> }): string[] {
-  const row = (who: string, l: LoopRecord) =>
-    `| ${who} | ${ms(lateness(l.p50))} | ${ms(lateness(l.p99))} | ${ms(lateness(l.max))} | ${ms(l.p99)} | ${l.count} in ${(l.spanMs / 1000).toFixed(1)} s |`;
-  return [
-    row('nsbox, in process', conc.loop),
-    ...Object.entries(conc.peerLoops).map(([k, l]) => row(`spawning ${k === 'spawn' ? '/bin/true' : k}`, l)),
-    row('nsbox\'s process, idle', conc.idle),
-  ];
 }
 
 function loopRecord(h: { percentile(p: number): number; max: number; count: number }, spanMs: number): LoopRecord {
@@ -221,12 +187,6 @@ async function cycle(b: Bundle, i: number): Promise<void> {
   await c.destroy();
 }
 
-interface MemPoint {
-  rss: number;
-  /** Pages V8's heap holds: its new space grows with the allocation rate and shrinks when the process idles. */
-  v8: number;
-  fds: number;
-}
 function memPoint(): MemPoint {
   return { rss: rssMb(), v8: getHeapStatistics().total_physical_size / 2 ** 20, fds: readdirSync('/proc/self/fd').length };
 }
@@ -244,7 +204,7 @@ function heapInUseMb(): number {
  * drops optimized code whose embedded objects it collected, and the recompilations
  * that follow grow the compiler thread's malloc arena (bench/README.md, point 7).
  */
-async function cycles(b: Bundle) {
+async function cycles(b: Bundle): Promise<CycleResult> {
   const count = Math.max(200, Math.round((N * 10) / 3));
   const warmup = Math.round(count / 5);
   for (let i = 0; i < 20; i++) await oursOnce(b);
@@ -273,23 +233,6 @@ async function cycles(b: Bundle) {
   const again = memPoint();
   return { count, warmup, cold, before, after, again, series, heapBefore, heapAfter: heapInUseMb(),
     leftCgroups: leftCgroups.length, leftMounts };
-}
-
-function cycleLines(cyc: Awaited<ReturnType<typeof cycles>>): string[] {
-  const mb = (x: number) => x.toFixed(1);
-  const row = (what: string, p: MemPoint) => `| ${what} | ${mb(p.rss)} | ${mb(p.v8)} | ${p.fds} |`;
-  const grew = (a: MemPoint, b: MemPoint) => `${mb(b.rss - a.rss)} MiB (V8's heap pages ${mb(b.v8 - a.v8)} MiB)`;
-  return [
-    '| after | RSS MiB | V8 heap pages MiB | open fds |', '|---|---|---|---|',
-    row('the other workloads', cyc.cold), row(`${cyc.warmup} warm-up cycles`, cyc.before), row(`${cyc.count} cycles`, cyc.after),
-    row(`${cyc.count} cycles more`, cyc.again),
-    '', `RSS growth over the ${cyc.count} measured cycles: ${grew(cyc.before, cyc.after)}; from before the warm-up: ` +
-      `${grew(cyc.cold, cyc.after)}; over the ${cyc.count} after them: ${grew(cyc.after, cyc.again)}. ` +
-      `RSS after each quarter of the measured cycles: ${cyc.series.map(mb).join(', ')} MiB. ` +
-      `V8 heap in use after a full collection: ${mb(cyc.heapBefore)} MiB before the warm-up, ${mb(cyc.heapAfter)} MiB after the last cycle. ` +
-      `cgroup directories left ${cyc.leftCgroups}, mounts left ${cyc.leftMounts}. Every other cycle starts the command ` +
-      'and leaves its stdio pipes unread.',
-  ];
 }
 
 async function main() {
