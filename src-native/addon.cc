@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 
 #include <atomic>
 #include <sys/wait.h>
@@ -24,6 +25,13 @@
 
 namespace nsbox {
 namespace {
+
+// Per environment (each worker thread loads the addon for itself).
+struct AddonData {
+  Napi::FunctionReference ctor;  // NativeContainer's constructor
+};
+
+Napi::Object NewNativeContainer(Napi::Env env) { return env.GetInstanceData<AddonData>()->ctor.New({}); }
 
 Napi::Error ToJsError(Napi::Env env, const SetupError& e) {
   std::string msg = e.step + ": " + e.syscall + ": " + strerror(e.err);
@@ -54,11 +62,20 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   virtual bool Run(SetupError* err) = 0;
   virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+  // The work finished while its environment ends (a worker thread terminated): no JS
+  // will see the result, so what it holds is let go here.
+  virtual void Abandon() {}
   void Execute() override { ok_ = Run(&err_); }
   void OnOK() override {
     Napi::Env env = Env();
-    if (ok_) deferred_.Resolve(Result(env));
-    else deferred_.Reject(ToJsError(env, err_).Value());
+    // Creating the result or settling the promise fails once the environment can no
+    // longer run JS; an exception here would end the process.
+    try {
+      if (ok_) deferred_.Resolve(Result(env));
+      else deferred_.Reject(ToJsError(env, err_).Value());
+    } catch (const Napi::Error&) {
+      Abandon();
+    }
   }
 
  private:
@@ -120,13 +137,20 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   explicit NativeContainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeContainer>(info) {}
-  ~NativeContainer() override { CloseAll(); }
+  ~NativeContainer() override {
+    CloseAll();
+    delete async_ctx_;
+  }
 
-  void Adopt(const Spawned& s, const ChildPlan& plan) {
+  // `owned`: this environment made the container and it dies with its creator (not
+  // detached, not attached from a handle): it is destroyed when the environment ends.
+  void Adopt(Napi::Env env, const Spawned& s, const ChildPlan& plan, bool owned) {
+    Link(env);
     s_ = s;
     v2_dir_ = plan.cgroup_v2_dir;
     v1_dir_ = plan.cgroup_v1_devices;
     v2_backend_ = plan.device_backend_v2;
+    owned_ = owned;
   }
 
  private:
@@ -222,17 +246,24 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       Napi::Object out = Napi::Object::New(env);
       out.Set("pid", Napi::Number::New(env, result_.pid));
       if (result_.pidfd >= 0) {
-        Napi::Object helper = env.GetInstanceData<Napi::FunctionReference>()->New({});
+        Napi::Object helper = NewNativeContainer(env);
         Spawned s;
         s.pid = result_.helper_pid;
         s.pidfd = result_.pidfd;
-        NativeContainer::Unwrap(helper)->s_ = s;
+        result_.pidfd = -1;
+        NativeContainer* h = NativeContainer::Unwrap(helper);
+        h->Link(env);
+        h->s_ = s;
         out.Set("helper", helper);
       } else {
         out.Set("helper", env.Null());
       }
       return out;
     }
+
+    // The helper waits for the command; nobody will: it is reaped when it ends, by
+    // nobody, so it is let go to its own end (the container's destruction ends it).
+    void Abandon() override { CloseFd(&result_.pidfd); }
 
    private:
     Napi::ObjectReference ref_;
@@ -317,17 +348,17 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   // Calls back once with (exitCode, signal) when the init exits; Release() reaps it.
   Napi::Value OnExit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (poll_ || s_.pidfd < 0) throw Napi::Error::New(env, "onExit: already watching");
+    if (!link_ || link_->poll_open || s_.pidfd < 0) throw Napi::Error::New(env, "onExit: already watching");
     exit_cb_ = Napi::Persistent(info[0].As<Napi::Function>());
     async_ctx_ = new Napi::AsyncContext(env, "nsbox:exit");
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    uv_poll_init(loop, poll_, s_.pidfd);
-    poll_->data = this;
+    uv_poll_init(loop, &link_->poll, s_.pidfd);
+    link_->poll.data = link_;
+    link_->poll_open = polling_ = true;
     Ref();  // stays alive while its process runs
-    uv_poll_start(poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
-      static_cast<NativeContainer*>(h->data)->Exited();
+    uv_poll_start(&link_->poll, UV_READABLE, [](uv_poll_t* h, int, int) {
+      static_cast<EnvLink*>(h->data)->owner->Exited();
     });
     return env.Undefined();
   }
@@ -362,11 +393,76 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     Unref();
   }
 
+  // A container's tie to its environment, which may end before the container does (a
+  // worker thread terminated). It holds the exit poll and an async cleanup hook: Node
+  // keeps the loop turning until the hook is removed, so the poll's close callback,
+  // code of this addon, runs before the addon is unloaded. The hook goes once the
+  // container is released (or destroyed) and the poll is closed, whichever is last.
+  struct EnvLink {
+    uv_poll_t poll;
+    napi_async_cleanup_hook_handle hook = nullptr;
+    NativeContainer* owner = nullptr;  // null once released
+    bool poll_open = false;            // initialized and not yet closed
+  };
+
+  static void MaybeUnlink(EnvLink* l) {
+    if (l->owner || l->poll_open) return;
+    napi_remove_async_cleanup_hook(l->hook);
+    delete l;
+  }
+
+  void Link(Napi::Env env) {
+    link_ = new EnvLink;
+    link_->owner = this;
+    napi_add_async_cleanup_hook(env, &NativeContainer::EnvEnding, link_, &link_->hook);
+  }
+
+  // Called once the container's fds are closed for good.
+  void Unlink() {
+    if (!link_) return;
+    link_->owner = nullptr;
+    EnvLink* l = link_;
+    link_ = nullptr;
+    MaybeUnlink(l);
+  }
+
   void StopPolling() {
-    if (!poll_) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
+    if (!link_ || !polling_) return;
+    polling_ = false;
+    uv_poll_stop(&link_->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&link_->poll), [](uv_handle_t* h) {
+      EnvLink* l = static_cast<EnvLink*>(h->data);
+      l->poll_open = false;
+      MaybeUnlink(l);
+    });
+  }
+
+  // The environment ends before the container was released. One it made dies with
+  // it, as with its creator's death: killed, reaped and its cgroups removed, here on
+  // the thread that ends (a SIGKILLed init exits within milliseconds). A detached or
+  // attached one is left running; only our fds on it close.
+  static constexpr int kEnvEndingReapMs = 5000;
+  static void EnvEnding(napi_async_cleanup_hook_handle, void* arg) {
+    EnvLink* l = static_cast<EnvLink*>(arg);
+    NativeContainer* c = l->owner;
+    if (c->owned_ && !c->exited_) {
+      SetupError ignored;
+      if (!(c->v2_dir_.size() && KillCgroup(c->v2_dir_, &ignored)) && c->s_.pidfd >= 0)
+        sys::pidfd_send_signal(c->s_.pidfd, SIGKILL);
+    }
+    if (c->owned_ && c->s_.pidfd >= 0 && (c->zombie_ || !c->exited_)) {
+      // libuv made the pidfd non-blocking: wait for it to become readable (bounded).
+      struct pollfd p = {c->s_.pidfd, POLLIN, 0};
+      sys::retry_eintr([&] { return poll(&p, 1, kEnvEndingReapMs); });
+      ReapZombie(&c->s_.pidfd);
+      c->zombie_ = false;
+    }
+    if (c->owned_) {
+      SetupError ignored;
+      RemoveCgroupDir(c->v1_dir_, &ignored);
+      RemoveCgroupDir(c->v2_dir_, &ignored);
+    }
+    c->CloseAll();  // stops polling and unlinks
   }
 
   // After exit: closes every fd the container held and removes its cgroups.
@@ -383,6 +479,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   void CloseAll() {
     StopPolling();
+    Unlink();
     // Never released (the object was collected first): reap here rather than leave a
     // zombie for the life of the process.
     if (zombie_) ReapZombie(&s_.pidfd);
@@ -400,7 +497,9 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   bool v2_backend_ = true;
   bool exited_ = false;
   bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
-  uv_poll_t* poll_ = nullptr;
+  bool owned_ = false;
+  bool polling_ = false;
+  EnvLink* link_ = nullptr;
   Napi::FunctionReference exit_cb_;
   Napi::AsyncContext* async_ctx_ = nullptr;
 };
@@ -411,14 +510,28 @@ class CreateWorker : public PromiseWorker {
   bool Run(SetupError* err) override { return Spawn(plan_, &spawned_, err); }
   Napi::Value Result(Napi::Env env) override {
     // The constructor of this environment (each worker thread loads its own).
-    Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
-    NativeContainer::Unwrap(obj)->Adopt(spawned_, plan_);
+    Napi::Object obj = NewNativeContainer(env);
+    NativeContainer::Unwrap(obj)->Adopt(env, spawned_, plan_, plan_.exec_fifo.empty());
+    adopted_ = true;
     return obj;
+  }
+  // Made while its environment ended: nobody will ever start it.
+  void Abandon() override {
+    if (adopted_ || !ok_spawned()) return;
+    KillAndReap(spawned_.pidfd);
+    for (int* fd : {&spawned_.pidfd, &spawned_.sync, &spawned_.cgroup_v2_dir, &spawned_.device_prog, &spawned_.device_map})
+      CloseFd(fd);
+    for (int& fd : spawned_.stdio) CloseFd(&fd);
+    SetupError ignored;
+    RemoveCgroupDir(plan_.cgroup_v1_devices, &ignored);
+    RemoveCgroupDir(plan_.cgroup_v2_dir, &ignored);
   }
 
  private:
+  bool ok_spawned() const { return spawned_.pidfd >= 0; }
   ChildPlan plan_;
   Spawned spawned_;
+  bool adopted_ = false;
 };
 
 // A handle on a container made by another process, found by its init's pid and its
@@ -459,8 +572,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   plan.cgroup_v2_dir = v2;
   plan.cgroup_v1_devices = v1;
   plan.device_backend_v2 = v2_backend;
-  Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
-  NativeContainer::Unwrap(obj)->Adopt(s, plan);
+  Napi::Object obj = NewNativeContainer(env);
+  NativeContainer::Unwrap(obj)->Adopt(env, s, plan, false);
   return obj;
 }
 
@@ -487,7 +600,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeContainer::Init(env);
   // One constructor per environment (worker threads each load the addon); node-addon-api
   // deletes it when the environment ends.
-  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
+  auto* data = new AddonData;
+  data->ctor = Napi::Persistent(ctor);
+  env.SetInstanceData(data);
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("releaseCgroups", Napi::Function::New(env, ReleaseCgroups));

@@ -94,6 +94,20 @@ test('run: the command\'s output and exit status, with config.json\'s settings i
   t.false(existsSync(cgroupDir('nsbox/r1')));
 });
 
+/** The child's exit code; killed (and the test failed) if it has not exited within `ms`. */
+function exitWithin(child: ReturnType<typeof spawn>, ms = 30000): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`));
+    }, ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 test('run in the foreground passes signals on to the container', async (t) => {
   const { root, stdio, output } = setup();
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done'] });
@@ -101,12 +115,34 @@ test('run in the foreground passes signals on to the container', async (t) => {
   const log = join(root, 'log.json');
   const child = spawn(process.execPath, [RUNTIME_JS, '--root', root, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, 'sig1'],
     { stdio, env: nodeEnv() });
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const exited = exitWithin(child);
   await until('the trap to be set', () => output().includes('ready'));
   child.kill('SIGUSR1');
   t.is(await exited, 3);
   t.regex(output(), /got-usr1/);
   t.false(existsSync(join(root, 'sig1')));
+});
+
+test('a SIGUSR1 that reaches run before its container starts goes to the container, never to Node\'s inspector', async (t) => {
+  const { root, stdio, output } = setup();
+  // pid 1 ignores a signal it has no handler for: the first may come before the trap is set.
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; while :; do sleep 0.01; done'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [RUNTIME_JS, '--root', root, 'run', '--bundle', bundle, 'sig0'], { stdio, env: nodeEnv() });
+  const exited = exitWithin(child);
+  // Between create and start: the state file is written, the command has not run.
+  await until('the container to be created', () => existsSync(join(root, 'sig0', 'state.json')) || child.exitCode !== null);
+  let sent = 0;
+  while (child.exitCode === null && sent < 500) {
+    child.kill('SIGUSR1');
+    sent++;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => / 0100007F:240D 00000000:0000 0A /.test(l));
+  t.is(await exited, 3, output());
+  t.regex(output(), /got-usr1/);
+  t.false(listening, 'nothing listens on 127.0.0.1:9229');
+  t.notRegex(output(), /Debugger listening/);
 });
 
 test('create returns with the init waiting; start from another process runs it; kill, state and delete', async (t) => {

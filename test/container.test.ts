@@ -1,12 +1,15 @@
 // The runtime core from the inside: namespaces, capabilities, /dev, /proc, mounts,
 // users, stdio and the lifecycle, each observed by processes in the container.
 import test from 'ava';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContainerError, createContainer, run } from '../lib';
+import { attachContainer, ContainerError, type ContainerHandle, createContainer, run } from '../lib';
+import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, leftovers, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
 
 function capLine(status: string, name: string): bigint {
   const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
@@ -329,4 +332,23 @@ test('joinNamespaces: a second container shares the first one\'s network and uts
   t.like(notNs, { code: 'ENOTTY', step: 'namespace-join', path: '/etc/hostname: not a namespace' });
   await first.destroy();
   t.deepEqual(leftovers(first.id, first.pid), []);
+});
+
+test('a worker thread terminated while it holds containers: the process lives on, its containers die with it, detached ones stay', async (t) => {
+  const fifoDir = mkdtempSync(join(tmpdir(), 'nsbox-wexit-'));
+  const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'test', 'fixtures', 'worker-exit.js'), fifoDir], { env: nodeEnv(), timeout: 60_000 });
+  t.is(r.signal, null, `the process was not killed: ${r.stderr}`);
+  t.is(r.status, 0, String(r.stderr));
+  const made: { mode: string; id: string; pid: number; handle?: ContainerHandle }[] = JSON.parse(r.stdout.toString());
+  t.deepEqual(made.map((m) => m.mode), ['created', 'running', 'exited', 'detached', 'in-flight']);
+  for (const m of made.filter((x) => x.mode !== 'detached')) {
+    t.deepEqual(leftovers(m.id, m.pid || undefined), [], `${m.mode} ${m.pid}`);
+  }
+  const detached = made.find((m) => m.mode === 'detached')!;
+  t.is(pidStartTime(detached.pid), detached.handle!.pidStartTime, 'the detached container still waits for its start');
+  await attachContainer(detached.handle!).destroy();
+  // Its parent is gone, so whoever adopted it (pid 1 here) reaps it.
+  t.is(pidStartTime(detached.pid), null, 'destroyed');
+  t.deepEqual(leftovers(detached.id), []);
+  rmSync(fifoDir, { recursive: true, force: true });
 });

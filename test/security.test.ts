@@ -103,6 +103,44 @@ test('a mount destination swapped for a symlink to "/" while containers are crea
   removeRootfs(source);
 });
 
+// Serial: its attacker's fds would count as a leak in the fd census of the tests beside it.
+test.serial('/proc swapped for an empty directory while containers are created never gives a writable /proc/sys (CVE-2019-16884 class)', async (t) => {
+  // The attacker is a container too: a read-write bind of the directory that holds the
+  // victims' rootfs, where it exchanges the rootfs's "proc" with an empty directory in a loop.
+  const shared = mkdtempSync(join(tmpdir(), 'nsbox-shared-'));
+  const root = busyboxRootfs();
+  execFileSync('mv', [root, join(shared, 'rootfs')]);
+  mkdirSync(join(shared, 'rootfs', 'decoy'));
+  const attacker = await createContainer({
+    command: ['python3', join(fixtures, 'swap-proc.py'), '/tmp/shared'], stdio: 'pipe',
+    mounts: [{ type: 'bind', source: shared, destination: '/tmp/shared' }],
+  });
+  const swaps = textOf(attacker.stdout);
+  await attacker.start();
+  const tries = 150;
+  let won = 0, created = 0, refused = 0;
+  try {
+    for (let i = 0; i < tries; i++) {
+      try {
+        const r = await run({ command: ['sh', '-c', 'echo nsbox > /proc/sys/kernel/hostname && echo WRITABLE'], rootfs: join(shared, 'rootfs') });
+        created++;
+        if (r.stdout.includes('WRITABLE')) won++;
+      } catch (e) {
+        t.true(e instanceof ContainerError, String(e));
+        refused++;
+      }
+    }
+  } finally {
+    writeFileSync(join(shared, 'stop'), '');
+    await attacker.wait();
+    await attacker.destroy();
+  }
+  t.log(`${tries} tries: ${created} created, ${refused} refused, ${won} with a writable /proc/sys; the attacker made ${(await swaps).trim()} swaps`);
+  t.true(Number((await swaps).trim()) > 1000, 'the attacker really raced');
+  t.is(won, 0);
+  rmSync(shared, { recursive: true, force: true });
+});
+
 test('/dev/null planted as a symlink to /proc/sysrq-trigger (CVE-2025-31133 class): masks use the container\'s own verified node', async (t) => {
   const root = busyboxRootfs();
   symlinkSync('/proc/sysrq-trigger', join(root, 'dev', 'null'));
@@ -181,6 +219,22 @@ test('escapes by design: no cgroup writes, no BPF, no remounting /sys or /proc, 
   t.regex(lines[5], /No such device or address/, 'no controlling terminal, so no TIOCSTI');
 });
 
+test('a container started from a terminal cannot signal its creator\'s process group, type into its terminal or use its session keyring (CVE-2017-5226 class)', async (t) => {
+  // The creator runs in a session of its own with a pty as its controlling terminal.
+  const out = execFileSync('python3', [join(fixtures, 'pty.py'), process.execPath, join(fixtures, 'session.js')], { env: nodeEnv(), timeout: 60_000 }).toString();
+  const r = JSON.parse(out.slice(out.indexOf('{')));
+  t.deepEqual(r.got, { SIGUSR1: 0, SIGUSR2: 0, SIGTERM: 0 }, 'kill(0, ...) inside reached nothing of the creator');
+  for (const c of [r.withPid, r.withoutPid]) {
+    t.not(c.session, r.session, 'the init leads a session of its own');
+    t.is(c.pgrp, c.session);
+    const [tty, sti, key] = c.out.split('|');
+    t.is(tty, 'No such device or address', '/dev/tty is no terminal of the host\'s');
+    t.is(sti, 'Inappropriate ioctl for device,Inappropriate ioctl for device,Inappropriate ioctl for device');
+    t.true(Number(key) > 0, `add_key inside worked: ${c.out}`);
+  }
+  t.is(r.search, '-1 126', 'the key added inside is not in the creator\'s session keyring (ENOKEY)');
+});
+
 test('the Node process killed with SIGKILL takes its 20 containers with it; the next start removes their cgroups', async (t) => {
   const child = spawn(process.execPath, [join(fixtures, 'orphans.js')], { stdio: ['ignore', 'pipe', 'inherit'], env: nodeEnv() });
   const list: { pid: number; id: string }[] = await new Promise((resolve, reject) => {
@@ -215,7 +269,8 @@ test('the Node process killed with SIGKILL takes its 20 containers with it; the 
   await live.destroy();
 });
 
-test('1000 containers at concurrency 8 with random kills: every wait() resolves once, nothing leaks', async (t) => {
+// Serial: the fd census at its start and end must not count the fds of tests beside it.
+test.serial('1000 containers at concurrency 8 with random kills: every wait() resolves once, nothing leaks', async (t) => {
   const fds = readdirSync('/proc/self/fd').length;
   let next = 0;
   let resolvedTwice = 0;

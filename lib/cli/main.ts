@@ -3,6 +3,8 @@
 // as containerd's io.containerd.runc.v2 shim. Containers outlive this process: create
 // leaves the init waiting on its start FIFO, and later invocations find it through
 // the state directory (--root).
+// First: it gives SIGUSR1 a listener before anything else runs (see signals.ts).
+import { forwardSignals } from './signals';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -107,10 +109,9 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
           ctx.log.warn(`forwarding ${sig}: ${(e as Error).message}`);
         }
       };
-      const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-      for (const sig of forwarded) process.on(sig, forward);
+      const stop = forwardSignals(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'], forward);
       const status = await c.wait();
-      for (const sig of forwarded) process.off(sig, forward);
+      stop();
       await c.destroy();
       ctx.store.remove(id);
       return status.exitCode ?? 128 + (status.signal ? constants.signals[status.signal] : 0);

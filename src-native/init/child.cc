@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/keyctl.h>
 
 #include <algorithm>
 
@@ -54,6 +55,17 @@ void ResetSignals() {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     sigaction(sig, &dfl, nullptr);  // EINVAL for the libc-reserved ones is fine
   }
+}
+
+// Every container process leads a session of its own: kill(0, ...) and kill(-pgrp)
+// from inside reach nothing of the creator's process group, and /dev/tty opens only
+// a terminal the container was given (no TIOCSTI into the creator's terminal). It also
+// gets a new anonymous session keyring, so keys it adds to @s are not the creator's
+// (a kernel built without keys has nothing to share).
+void NewSession() {
+  if (setsid() < 0) Fail("session", "setsid");
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+    Fail("session", "keyctl(KEYCTL_JOIN_SESSION_KEYRING)");
 }
 
 namespace {
@@ -203,6 +215,7 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   // Setup runs at the lowered priority it was cloned with (spawn.cc); the command
   // gets the creator's priority back below.
   ResetSignals();
+  NewSession();
   syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
   SetupStdio(fds);
   JoinNamespaces(fds);

@@ -38,6 +38,7 @@ void RunJoin(const JoinPlan& plan, int target_pidfd, int v1_procs);
 
 // Shared by the init and the exec helper (child.cc, child_terminal.cc).
 void ResetSignals();
+void NewSession();
 void SetRlimits(const ChildPlan& plan);
 [[noreturn]] void Exec(const ChildPlan& plan);
 // Allocates a pty in the container's /dev/pts, sends the master over `console`,

@@ -50,12 +50,15 @@ void AttachFd(const char* step, int mnt, int target, const char* where) {
   close(target);
 }
 
-void Attach(const char* step, int mnt, int root, const char* path) {
-  int target = OpenInRoot(root, path, O_PATH);
+// Attaches `mnt` on `path` in the root and returns it, still open.
+int AttachKeep(const char* step, int mnt, int root, const char* path) {
+  int target = OpenInRoot(root, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
   if (target < 0) Fail(step, "openat2", path);
   AttachFd(step, mnt, target, path);
-  close(mnt);
+  return mnt;
 }
+
+void Attach(const char* step, int mnt, int root, const char* path) { close(AttachKeep(step, mnt, root, path)); }
 
 // /proc, /sys and /dev must be real directories of the rootfs: a symlink there is
 // how runtimes were tricked into mounting procfs or writing nodes elsewhere.
@@ -190,7 +193,8 @@ void PopulateDev(int dev) {
   if (mkdirat(dev, "mqueue", 01777) < 0) Fail("dev", "mkdirat", "/dev/mqueue");
 }
 
-void MountDev(int root) {
+// Returns the fd of the /dev mount.
+int MountDev(int root) {
   static const char* const tmpfs_opts[] = {"mode", "755", "size", "65536k", nullptr};
   int dev = NewFilesystem("dev", "tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID, "/dev");
   PopulateDev(dev);
@@ -218,27 +222,68 @@ void MountDev(int root) {
   if (t < 0) Fail("dev", "openat", "/dev/mqueue");
   AttachFd("dev", mq, t, "/dev/mqueue");
   close(mq);
-  close(dev);
+  return dev;
+}
+
+// The filesystems this init mounted itself, as fds of their mounts. After move_mount
+// such an fd still names the mount's root wherever the mount now is, so a path
+// resolved from it lands in our procfs (sysfs, /dev tmpfs) even when something in the
+// rootfs renamed the directory it was attached on (the CVE-2019-16884 class).
+struct FreshMounts {
+  int proc = -1, sys = -1, dev = -1;
+};
+
+// Opens a masked or read-only path: under /proc, /sys or /dev from the mount we made
+// there, beneath it and without symlinks; anywhere else in the rootfs. `missing` is
+// set (and -1 returned) only when a path inside one of our own filesystems does not
+// exist: this kernel lacks it, and nothing in the container can make it so.
+int OpenMaskTarget(const FreshMounts& f, int root, const std::string& p, const char* step, bool* missing) {
+  *missing = false;
+  struct Under {
+    const char* prefix;
+    int fd;
+  } const under[] = {{"/proc", f.proc}, {"/sys", f.sys}, {"/dev", f.dev}};
+  for (const Under& u : under) {
+    size_t n = strlen(u.prefix);
+    if (p.compare(0, n, u.prefix) != 0 || (p.size() > n && p[n] != '/')) continue;
+    const char* rest = p.c_str() + n;
+    while (*rest == '/') rest++;
+    int fd = sys::openat2(u.fd, *rest ? rest : ".", O_PATH | O_NOFOLLOW,
+                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0 && errno == ENOENT) {
+      *missing = true;
+      return -1;
+    }
+    if (fd < 0) Fail(step, "openat2", p.c_str());
+    return fd;
+  }
+  // The rootfs's own files: resolved inside the root. One that does not exist has
+  // nothing to hide.
+  int fd = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    *missing = true;
+    return -1;
+  }
+  if (fd < 0) Fail(step, "openat2", p.c_str());
+  return fd;
 }
 
 // A masked file gets a bind of our own, verified /dev/null; a masked directory an
-// empty read-only tmpfs. Paths this kernel lacks are skipped.
-void MaskPaths(const ChildPlan& plan, int root) {
+// empty read-only tmpfs.
+void MaskPaths(const ChildPlan& plan, int root, const FreshMounts& f) {
   if (plan.masked_paths.empty()) return;
-  int null_fd = OpenInRoot(root, "/dev/null", O_PATH | O_NOFOLLOW);
+  int null_fd = openat(f.dev, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
-  if (null_fd < 0 || fstat(null_fd, &st) < 0) Fail("masked-paths", "openat2", "/dev/null");
+  if (null_fd < 0 || fstat(null_fd, &st) < 0) Fail("masked-paths", "openat", "/dev/null");
   if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
     errno = EIO;
     Fail("masked-paths", "verify-node", "/dev/null");
   }
   static const char* const empty_opts[] = {"size", "0", nullptr};
   for (const std::string& p : plan.masked_paths) {
-    int target = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
-    if (target < 0) {
-      if (errno == ENOENT) continue;
-      Fail("masked-paths", "openat2", p.c_str());
-    }
+    bool missing;
+    int target = OpenMaskTarget(f, root, p, "masked-paths", &missing);
+    if (missing) continue;
     if (fstat(target, &st) < 0) Fail("masked-paths", "fstat", p.c_str());
     int mnt = S_ISDIR(st.st_mode)
                   ? NewFilesystem("masked-paths", "tmpfs", empty_opts, kNoSuidDevExec | MOUNT_ATTR_RDONLY,
@@ -251,13 +296,11 @@ void MaskPaths(const ChildPlan& plan, int root) {
   close(null_fd);
 }
 
-void ReadonlyPaths(const ChildPlan& plan, int root) {
+void ReadonlyPaths(const ChildPlan& plan, int root, const FreshMounts& f) {
   for (const std::string& p : plan.readonly_paths) {
-    int target = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
-    if (target < 0) {
-      if (errno == ENOENT) continue;
-      Fail("readonly-paths", "openat2", p.c_str());
-    }
+    bool missing;
+    int target = OpenMaskTarget(f, root, p, "readonly-paths", &missing);
+    if (missing) continue;
     int mnt = sys::open_tree(target, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE);
     if (mnt < 0) Fail("readonly-paths", "open_tree", p.c_str());
     if (sys::mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE,
@@ -265,6 +308,39 @@ void ReadonlyPaths(const ChildPlan& plan, int root) {
       Fail("readonly-paths", "mount_setattr", p.c_str());
     AttachFd("readonly-paths", mnt, target, p.c_str());
     close(mnt);
+  }
+}
+
+uint64_t MountId(int dirfd, const char* path, const char* step, const char* what) {
+  struct statx sx;
+  if (statx(dirfd, path, AT_SYMLINK_NOFOLLOW | (path[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID, &sx) < 0)
+    Fail(step, "statx", what);
+  if (!(sx.stx_mask & STATX_MNT_ID)) {
+    errno = ENOTSUP;
+    Fail(step, "statx(STATX_MNT_ID)", what);
+  }
+  return sx.stx_mnt_id;
+}
+
+// Right before pivot_root: the rootfs's /proc, /sys and /dev are the very mounts we
+// made (a rename in the rootfs may have moved them aside), and /proc is a procfs.
+// Otherwise creation fails: the container would get a directory of the rootfs there.
+void VerifyFreshMounts(int root, const FreshMounts& f) {
+  struct statfs fs;
+  if (fstatfs(f.proc, &fs) < 0) Fail("proc", "fstatfs", "/proc");
+  if (fs.f_type != PROC_SUPER_MAGIC) {
+    errno = EXDEV;
+    Fail("proc", "verify-procfs", "/proc");
+  }
+  struct {
+    const char* name;
+    int fd;
+  } const mounts[] = {{"proc", f.proc}, {"sys", f.sys}, {"dev", f.dev}};
+  for (const auto& m : mounts) {
+    if (MountId(root, m.name, m.name, m.name) != MountId(m.fd, "", m.name, m.name)) {
+      errno = EXDEV;
+      Fail(m.name, "verify-mount", "/", m.name);
+    }
   }
 }
 
@@ -294,12 +370,13 @@ void CreateNode(const NodePlan& n, int root) {
   close(dir);
 }
 
-// sysctls go through the container's fresh procfs, so they land in its own
-// namespaces. Every component is resolved beneath /proc/sys without symlinks, and
+// sysctls go through the container's fresh procfs (the fd of the mount we made),
+// so they land in its own namespaces. Every component is resolved beneath /proc/sys without symlinks, and
 // the file is checked to be procfs's before the write.
-void WriteSysctls(const ChildPlan& plan, int root) {
+void WriteSysctls(const ChildPlan& plan, int proc) {
   if (plan.sysctl_keys.empty()) return;
-  int sys_dir = OpenInRoot(root, "proc/sys", O_PATH | O_DIRECTORY);
+  int sys_dir = sys::openat2(proc, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW,
+                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
   if (sys_dir < 0) Fail("sysctl", "openat2", "/proc/sys");
   for (size_t i = 0; i < plan.sysctl_keys.size(); i++) {
     const char* key = plan.sysctl_keys[i].c_str();
@@ -354,13 +431,14 @@ void SetupMountNamespace(const ChildPlan& plan) {
   RequireDirectory(root, "sys", !plan.host_root);
   RequireDirectory(root, "dev", !plan.host_root);
 
-  Attach("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
-  WriteSysctls(plan, root);
-  Attach("sys",
-         NewFilesystem("sys", "sysfs", nullptr,
-                       kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
-         root, "sys");
-  MountDev(root);
+  FreshMounts fresh;
+  fresh.proc = AttachKeep("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
+  WriteSysctls(plan, fresh.proc);
+  fresh.sys = AttachKeep("sys",
+                         NewFilesystem("sys", "sysfs", nullptr,
+                                       kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
+                         root, "sys");
+  fresh.dev = MountDev(root);
   if (plan.host_root) {
     // The host's /tmp and /run are not the container's business.
     static const char* const tmp_opts[] = {"mode", "1777", nullptr};
@@ -372,11 +450,15 @@ void SetupMountNamespace(const ChildPlan& plan) {
   }
   UserMounts(plan, root);
   CreateNodes(plan, root);
-  MaskPaths(plan, root);
-  ReadonlyPaths(plan, root);
+  MaskPaths(plan, root, fresh);
+  ReadonlyPaths(plan, root, fresh);
   if (plan.readonly_rootfs && !plan.host_root &&
       sys::mount_setattr(root, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0) < 0)
     Fail("rootfs", "mount_setattr", "/");
+  VerifyFreshMounts(root, fresh);
+  close(fresh.proc);
+  close(fresh.sys);
+  close(fresh.dev);
   PivotInto(root);
   close(root);
 }

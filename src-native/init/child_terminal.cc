@@ -78,7 +78,7 @@ void SetupTerminal(int console, bool bind_console) {
   SendMaster(console, master);
   close(master);
   close(console);
-  if (setsid() < 0) Fail("terminal", "setsid");
+  // The caller made us a session leader (NewSession), as TIOCSCTTY needs.
   if (ioctl(slave, TIOCSCTTY, 0) < 0) Fail("terminal", "ioctl(TIOCSCTTY)");
   for (int i = 0; i < 3; i++)
     if (dup2(slave, i) < 0) Fail("terminal", "dup2");

@@ -37,6 +37,7 @@ namespace nsbox {
     close(status_pipe[0]);
     SetReportFd(status_pipe[1]);
     ResetSignals();
+    NewSession();
     if (syscall(SYS_chdir, e.proc.cwd.c_str()) < 0) Fail("cwd", "chdir", e.proc.cwd.c_str());
     if (e.proc.terminal) SetupTerminal(console, false);
     else if (console >= 0) close(console);
