@@ -202,9 +202,16 @@ export declare function explain(subject: ExplainSubject, query: ExplainQuery): E
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
 export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup';
+/** Flags every mount may carry; a tmpfs is always nosuid and nodev. Unknown fields are errors. */
+export interface MountFlags {
+  readonly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+}
 export type MountSpec =
-  | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
-  | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
+  | ({ type: 'bind'; source: string; destination: string; recursive?: boolean } & MountFlags)
+  | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
 export interface UserSpec {
   uid: number;
   gid?: number;

@@ -366,8 +366,11 @@ export class Container {
     this.#requireState('allowDevice()', 'created', 'running');
     if (typeof rule === 'object' && rule !== null && 'hostPath' in rule) {
       const p = await this.#passthrough(rule, true);
-      await this.#changeDevices(p.rule);
+      // The node first: a node without its rule grants nothing, a rule without its node
+      // would be a grant the caller was told failed. When the rule then fails, the node
+      // stays, as useless to the container as one it made itself.
       await this.#join(p.node, false, 'allowDevice()');
+      await this.#changeDevices(p.rule);
       return;
     }
     await this.#changeDevices(parseDeviceRule(rule));
@@ -618,6 +621,12 @@ async function checkHostPaths(r: ResolvedSpec): Promise<void> {
     const st = await stat(r.rootfs.path).catch(() => null);
     if (!st) throw new ContainerError('ERR_ROOTFS_NOT_FOUND', `rootfs ${quote(r.rootfs.path)} does not exist`);
     if (!st.isDirectory()) throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is not a directory`);
+    // The host's root in another spelling (a symlink to "/", "/tmp/.."): refused here with
+    // a clear error; the init checks what it really opened again (child_mounts.cc).
+    const host = await stat('/');
+    if (st.dev === host.dev && st.ino === host.ino) {
+      throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is the host's root directory; use { host: true } for its read-only view`);
+    }
   }
   for (const m of r.mounts) {
     if (m.kind === 'bind' && !(await stat(m.source).catch(() => null))) {
@@ -652,7 +661,12 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     const plan = toNativePlan(r, host, backend, policy);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
-    throw fromNative(e, `container ${r.id}`);
+    const err = fromNative(e, `container ${r.id}`);
+    if (err.code === 'EEXIST' && err.step === 'cgroup') {
+      throw new ContainerError('ERR_CONTAINER_EXISTS', `container ${r.id}: its cgroup ${err.path} exists already (another container has this id or cgroupPath)`,
+        { errno: err.errno, syscall: err.syscall, step: err.step, path: err.path });
+    }
+    throw err;
   }
   const container = new Container({
     id: r.id, uid: r.uid, gid: r.gid, groups: r.groups, namespaces: r.namespaces, env: r.env, backend, limits, caps: r.caps,

@@ -8,7 +8,7 @@ export { run, type RunResult, type RunSpec } from './run';
 export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control';
 export { explain, type ExplainQuery } from './explain';
 export type { ContainerSpec, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
-export type { MountSpec } from './policy/mounts';
+export type { MountFlags, MountSpec } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';

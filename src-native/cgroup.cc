@@ -46,11 +46,13 @@ bool MakeCgroupDir(const std::string& dir, SetupError* err, int depth = 0) {
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
   if (!plan.cgroup_v2_dir.empty()) {
     if (!MakeCgroupDir(plan.cgroup_v2_dir, err)) return false;
+    fds->made_v2 = true;
     fds->v2_dir = open(plan.cgroup_v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fds->v2_dir < 0) return err->Set("cgroup", "open", plan.cgroup_v2_dir);
   }
   if (!plan.cgroup_v1_devices.empty()) {
     if (!MakeCgroupDir(plan.cgroup_v1_devices, err)) return false;
+    fds->made_v1 = true;
     std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
     fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);

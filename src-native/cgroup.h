@@ -18,9 +18,12 @@ namespace nsbox {
 struct CgroupFds {
   int v2_dir = -1;     // O_DIRECTORY fd for CLONE_INTO_CGROUP and BPF attach
   int v1_procs = -1;   // devices/<id>/cgroup.procs, for the child to join
+  // Which directories this call made: a failed create removes only those, never a
+  // cgroup that was there before (another container's, or one a caller named).
+  bool made_v2 = false, made_v1 = false;
 };
 
-// Makes the directories (failing on an existing one: ids are unique), and the
+// Makes the directories (failing with EEXIST on an existing one: ids are unique), and the
 // library's parent directory when missing, and opens the fds.
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
 

@@ -18,6 +18,7 @@ struct MountPlan {
   std::string destination;  // absolute path inside the rootfs
   bool readonly = false;
   bool recursive = true;
+  bool nosuid = false, nodev = false, noexec = false;
   std::string tmpfs_mode;   // e.g. "1777"; empty for the default
   std::string tmpfs_size;   // e.g. "64m"; empty for the default
 };

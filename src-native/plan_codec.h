@@ -123,6 +123,9 @@ inline std::string EncodePlan(const ChildPlan& p) {
     w.Str(m.destination);
     w.Bool(m.readonly);
     w.Bool(m.recursive);
+    w.Bool(m.nosuid);
+    w.Bool(m.nodev);
+    w.Bool(m.noexec);
     w.Str(m.tmpfs_mode);
     w.Str(m.tmpfs_size);
   }
@@ -175,6 +178,9 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
     m.destination = r.Str();
     m.readonly = r.Bool();
     m.recursive = r.Bool();
+    m.nosuid = r.Bool();
+    m.nodev = r.Bool();
+    m.noexec = r.Bool();
     m.tmpfs_mode = r.Str();
     m.tmpfs_size = r.Str();
     p->mounts.push_back(m);

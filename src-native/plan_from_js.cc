@@ -184,6 +184,9 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
     mp.destination = Str(m, "destination");
     mp.readonly = Bool(m, "readonly");
     mp.recursive = Bool(m, "recursive");
+    mp.nosuid = Bool(m, "nosuid");
+    mp.nodev = Bool(m, "nodev");
+    mp.noexec = Bool(m, "noexec");
     mp.tmpfs_mode = Str(m, "mode");
     mp.tmpfs_size = Str(m, "size");
     p.mounts.push_back(mp);

@@ -126,8 +126,8 @@ void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[6]
   CloseFd(&s->cgroup_v2_dir);
   CloseFd(&cg->v1_procs);
   SetupError ignored;
-  RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
-  RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
+  if (cg->made_v1) RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
+  if (cg->made_v2) RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
 }
 
 

@@ -108,6 +108,21 @@ function exitWithin(child: ReturnType<typeof spawn>, ms = 30000): Promise<number
   });
 }
 
+test('run: nosuid, nodev and noexec in a bind\'s options are applied, not dropped', async (t) => {
+  const { root, stdio, output } = setup();
+  const data = tempDir('nsbox-rt-data-');
+  writeFileSync(join(data, 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', '/data/run.sh; grep " /data " /proc/self/mountinfo | cut -d" " -f6'] }, (c) => {
+    c.mounts.push({ destination: '/data', type: 'bind', source: data, options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const r = await runtime(root, ['run', '--bundle', bundle, 'flags1'], { stdio });
+  t.is(r.code, 0, r.log);
+  t.regex(output(), /\/data\/run.sh: Permission denied/);
+  t.regex(output(), /rw,nosuid,nodev,noexec/);
+  t.notRegex(output(), /^ran$/m);
+});
+
 test('run in the foreground passes signals on to the container', async (t) => {
   const { root, stdio, output } = setup();
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done'] });

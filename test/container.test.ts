@@ -1,15 +1,15 @@
 // The runtime core from the inside: namespaces, capabilities, /dev, /proc, mounts,
 // users, stdio and the lifecycle, each observed by processes in the container.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachContainer, ContainerError, type ContainerHandle, createContainer, run } from '../lib';
 import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
 
 function capLine(status: string, name: string): bigint {
   const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
@@ -351,4 +351,115 @@ test('a worker thread terminated while it holds containers: the process lives on
   t.is(pidStartTime(detached.pid), null, 'destroyed');
   t.deepEqual(leftovers(detached.id), []);
   rmSync(fifoDir, { recursive: true, force: true });
+});
+
+test('mount flags: noexec, nodev and nosuid on binds and tmpfs are the kernel\'s, and a misspelt flag is an error', async (t) => {
+  const root = busyboxRootfs();
+  const data = mkdtempSync(join(tmpdir(), 'nsbox-flags-'));
+  writeFileSync(join(data, 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+  try {
+    const r = await run({
+      rootfs: root,
+      command: ['sh', '-c', '/data/run.sh; /bin/busybox cp /bin/busybox /t/bb && /t/bb true; mknod /data/null c 1 3 && (echo x > /data/null) 2>&1; grep -E " /(data|t) " /proc/self/mountinfo | cut -d" " -f5,6'],
+      mounts: [
+        { type: 'bind', source: data, destination: '/data', noexec: true, nodev: true, nosuid: true },
+        { type: 'tmpfs', destination: '/t', noexec: true },
+      ],
+    });
+    t.regex(r.stderr, /\/data\/run.sh: Permission denied/);
+    t.regex(r.stderr, /\/t\/bb: Permission denied/);
+    t.regex(r.stdout, /can't create \/data\/null: Permission denied/);
+    const flags = Object.fromEntries(r.stdout.trim().split('\n').slice(-2).map((l) => l.split(' ')));
+    t.regex(flags['/data'], /nosuid,nodev,noexec/);
+    t.regex(flags['/t'], /nosuid,nodev,noexec/);
+    const e = await t.throwsAsync(run({ rootfs: root, command: ['true'], mounts: [{ type: 'bind', source: data, destination: '/data', readOnly: true } as never] }));
+    t.is((e as ContainerError).code, 'ERR_INVALID_MOUNT');
+    t.regex(e!.message, /unknown bind mount field "readOnly"/);
+  } finally {
+    removeRootfs(root);
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test('a rootfs that is the host\'s root in another spelling is refused before anything is made', async (t) => {
+  const link = join(tmpdir(), `nsbox-rootlink-${process.pid}`);
+  symlinkSync('/', link);
+  try {
+    for (const rootfs of [link, `${link}/`, '/tmp/..', '//']) {
+      const id = `hostroot-${process.pid}`;
+      const e = await t.throwsAsync(createContainer({ command: ['true'], rootfs, id }), { instanceOf: ContainerError });
+      t.true(['ERR_INVALID_ROOTFS', 'ERR_INVALID_PATH'].includes(e!.code), `${rootfs}: ${e!.code} ${e!.message}`);
+      t.deepEqual(leftovers(id), []);
+    }
+  } finally {
+    rmSync(link);
+  }
+});
+
+test('a rootfs swapped for a symlink to "/" while containers are created never gives the container the host\'s root', async (t) => {
+  // A racer exchanges the rootfs directory with a symlink to "/" (renameat2 RENAME_EXCHANGE)
+  // as fast as it can; the library's own check sees a directory, the init must not open "/".
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-rootswap-'));
+  execFileSync('mv', [busyboxRootfs(), join(dir, 'rootfs')]);
+  symlinkSync('/', join(dir, 'other'));
+  const probe = `/nsbox-host-root-probe-${process.pid}`;
+  const racer = spawn('python3', ['-c', [
+    'import ctypes, os, sys, time',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'a, b = (os.path.join(sys.argv[1], n).encode() for n in ("rootfs", "other"))',
+    'end = time.time() + 60',
+    'while time.time() < end and not os.path.exists(os.path.join(sys.argv[1], "stop")):',
+    '    for _ in range(1000): libc.renameat2(-100, a, -100, b, 2)',
+  ].join('\n'), dir], { stdio: 'ignore' });
+  const racerGone = new Promise((resolve) => racer.once('exit', resolve));
+  let created = 0, refused = 0, byInit = 0;
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        await run({ command: ['/bin/sh', '-c', `touch ${probe} 2>/dev/null; true`], rootfs: join(dir, 'rootfs') });
+        created++;
+      } catch (e) {
+        t.true(e instanceof ContainerError, String(e));
+        refused++;
+        if ((e as ContainerError).syscall === 'refuse-host-root') byInit++;
+      }
+    }
+  } finally {
+    writeFileSync(join(dir, 'stop'), '');
+    await racerGone;
+  }
+  t.log(`100 tries while racing: ${created} created, ${refused} refused (${byInit} by the init's own check)`);
+  t.false(existsSync(probe), 'nothing was written to the host\'s root');
+  rmSync(probe, { force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a cgroup that exists already is never removed by a create that fails on it; a duplicate id fails at once', async (t) => {
+  const h = hostInfo();
+  const name = `nsbox-existing-${process.pid}`;
+  const existing = [h.cgroup2 && join(h.cgroup2, name), h.devicesV1 && join(h.devicesV1, name)].filter((p): p is string => !!p);
+  for (const dir of existing) {
+    mkdirSync(dir);
+    try {
+      // The v1 backend: a directory in both hierarchies.
+      const e = await t.throwsAsync(createContainer({ command: ['true'], cgroupPath: name, deviceBackend: 'v1' }), { instanceOf: ContainerError });
+      t.is(e!.code, 'ERR_CONTAINER_EXISTS', e!.message);
+      t.true(existsSync(dir), `${dir} is still there`);
+      // And the other hierarchy's directory, which this create did make, is gone again.
+      for (const other of existing.filter((o) => o !== dir)) t.false(existsSync(other), other);
+    } finally {
+      rmdirSync(dir);
+    }
+  }
+  const c = await createContainer({ command: ['sleep', '10'], stdio: 'ignore' });
+  try {
+    const e = await t.throwsAsync(createContainer({ command: ['true'], id: c.id }), { instanceOf: ContainerError });
+    t.is(e!.code, 'ERR_CONTAINER_EXISTS');
+    t.true(cgroupPaths(c.id).some(existsSync), 'the live container keeps its cgroup');
+    await c.start();
+    t.true(c.kill('SIGKILL'));
+  } finally {
+    await c.destroy();
+  }
+  t.deepEqual(leftovers(c.id), []);
 });

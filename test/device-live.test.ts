@@ -250,3 +250,22 @@ test('every validation error has its code, and nothing changes', async (t) => {
     await t.throwsAsync(call() as Promise<void>, { code: 'ERR_CONTAINER_STATE' });
   }
 });
+
+for (const deviceBackend of BACKENDS) {
+  test(`a rejected allowDevice({ hostPath }) grants nothing (${deviceBackend}): the container made /dev/sub a file, the node cannot be made there`, async (t) => {
+    // A busybox rootfs: its /tmp is no nodev tmpfs, so the device cgroup is what refuses.
+    const rootfs = busyboxRootfs();
+    const { c, ask } = await prober({ deviceBackend, rootfs }, '[ -e /dev/sub ] || touch /dev/sub; mknod /tmp/kvm c 10 232 2>/dev/null; exec 3</tmp/kvm');
+    try {
+      t.regex(await ask(), /can't open .*\/tmp\/kvm.*: Operation not permitted/);
+      const before = c.devices.length;
+      const e = await t.throwsAsync(allowDevice(c, { hostPath: '/dev/kvm', path: '/dev/sub/kvm' }), { instanceOf: ContainerError });
+      t.is(e!.code, 'ENOTDIR', e!.message);
+      t.is(c.devices.length, before, 'no rule was added');
+      t.regex(await ask(), /can't open .*\/tmp\/kvm.*: Operation not permitted/, 'the kernel still refuses /dev/kvm');
+    } finally {
+      await c.destroy();
+      removeRootfs(rootfs);
+    }
+  });
+}

@@ -59,7 +59,7 @@ test('the config ctr writes is taken with its meaning', (t) => {
   t.is(spec.cgroupPath, 'default/probe');
   t.true(spec.noNewPrivileges);
   t.deepEqual(spec.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
-  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', readonly: false, mode: 0o755, size: '65536k' }]);
+  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', nosuid: true, mode: 0o755, size: '65536k' }]);
   t.true(spec.profile.sysReadonly);
   t.deepEqual([...spec.profile.maskedPaths], ['/proc/acpi', '/proc/kcore']);
   // The resolved spec: exactly the config's capabilities, and the spec validates.

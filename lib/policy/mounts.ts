@@ -2,9 +2,17 @@
 import { ContainerError, quote } from '../errors';
 import { validatePath } from './paths';
 
+/** Flags every mount may carry; a tmpfs is always nosuid and nodev. */
+export interface MountFlags {
+  readonly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+}
+
 export type MountSpec =
-  | { type: 'bind'; source: string; destination: string; readonly?: boolean; recursive?: boolean }
-  | { type: 'tmpfs'; destination: string; readonly?: boolean; mode?: number; size?: number | string };
+  | ({ type: 'bind'; source: string; destination: string; recursive?: boolean } & MountFlags)
+  | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
 
 /** What src-native/plan.h's MountPlan holds. */
 export interface ResolvedMount {
@@ -13,9 +21,18 @@ export interface ResolvedMount {
   destination: string;
   readonly: boolean;
   recursive: boolean;
+  nosuid: boolean;
+  nodev: boolean;
+  noexec: boolean;
   mode: string;
   size: string;
 }
+
+const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec'];
+const KEYS: Record<string, readonly string[]> = {
+  bind: ['type', 'source', 'destination', 'recursive', ...FLAG_KEYS],
+  tmpfs: ['type', 'destination', 'mode', 'size', ...FLAG_KEYS],
+};
 
 function invalid(message: string): never {
   throw new ContainerError('ERR_INVALID_MOUNT', message);
@@ -34,12 +51,20 @@ function bool(v: unknown, what: string, dflt: boolean): boolean {
 export function resolveMount(m: unknown, what: string): ResolvedMount {
   if (typeof m !== 'object' || m === null) invalid(`${what} must be an object, got ${quote(m)}`);
   const type = own(m, 'type');
+  if (typeof type !== 'string' || !Object.hasOwn(KEYS, type)) invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
+  // A misspelt flag ("readOnly") must not silently give a read-write mount.
+  const unknown = Object.keys(m).find((k) => !KEYS[type].includes(k));
+  if (unknown !== undefined) invalid(`${what}: unknown ${type} mount field ${quote(unknown)} (known: ${KEYS[type].join(', ')})`);
   const destination = validatePath(own(m, 'destination'), `${what}.destination`);
   if (destination === '/') invalid(`${what}.destination must not be "/"`);
   const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
+  const flags = {
+    readonly, nosuid: bool(own(m, 'nosuid'), `${what}.nosuid`, false), nodev: bool(own(m, 'nodev'), `${what}.nodev`, false),
+    noexec: bool(own(m, 'noexec'), `${what}.noexec`, false),
+  };
   if (type === 'bind') {
     return {
-      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, readonly,
+      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags,
       recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
     };
   }
@@ -54,7 +79,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
       invalid(`${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
     }
     return {
-      kind: 'tmpfs', source: '', destination, readonly, recursive: false,
+      kind: 'tmpfs', source: '', destination, ...flags, recursive: false,
       mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
     };
   }

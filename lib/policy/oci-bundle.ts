@@ -10,7 +10,7 @@ import { ContainerError, quote } from '../errors';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import { CAPABILITY_SET_NAMES, type CapabilitySets, normalizeCapability } from './capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from './devices';
-import type { MountSpec } from './mounts';
+import type { MountFlags, MountSpec } from './mounts';
 import { type DeviceNode, parseDeviceNode } from './nodes';
 import type { RlimitSpec } from './process';
 import { type Profile, profiles } from './profiles';
@@ -73,6 +73,14 @@ export interface OciBundleSpec {
   notes: string[];
 }
 
+/** The flags a mount's options name; each is applied (mount_setattr), none dropped. */
+function mountFlags(options: string[]): MountFlags {
+  const flags: MountFlags = {};
+  for (const f of ['nosuid', 'nodev', 'noexec'] as const) if (options.includes(f)) flags[f] = true;
+  if (options.includes('ro')) flags.readonly = true;
+  return flags;
+}
+
 function mountsOf(config: Json, notes: string[]): { mounts: MountSpec[]; sysReadonly: boolean } {
   const mounts: MountSpec[] = [];
   let sysReadonly = true;
@@ -97,7 +105,7 @@ function mountsOf(config: Json, notes: string[]): { mounts: MountSpec[]; sysRead
           unsupported(`mounts[${i}].options "${o}"`, `(bind mount of ${dest}) is not supported by this runtime`);
         }
       }
-      mounts.push({ type: 'bind', source: m.source, destination: dest, readonly: options.includes('ro'), recursive: !options.includes('bind') || options.includes('rbind') });
+      mounts.push({ type: 'bind', source: m.source, destination: dest, ...mountFlags(options), recursive: !options.includes('bind') || options.includes('rbind') });
       return;
     }
     if (type === 'tmpfs') {
@@ -110,7 +118,7 @@ function mountsOf(config: Json, notes: string[]): { mounts: MountSpec[]; sysRead
           unsupported(`mounts[${i}].options "${o}"`, `(tmpfs at ${dest}) is not supported by this runtime`);
         }
       }
-      mounts.push({ type: 'tmpfs', destination: dest, readonly: options.includes('ro'), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}) });
+      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}) });
       return;
     }
     unsupported(`mounts[${i}] (type ${quote(type)} at ${dest})`, 'is not supported by this runtime: it mounts bind and tmpfs, and its own /proc, /sys and /dev');

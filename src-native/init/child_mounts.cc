@@ -137,14 +137,15 @@ void UserMounts(const ChildPlan& plan, int root) {
     const char* dst = m.destination.c_str();
     int mnt;
     bool is_dir = true;
+    // Every flag asked for is applied, or the mount fails.
+    unsigned attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) | (m.nosuid ? MOUNT_ATTR_NOSUID : 0) |
+                     (m.nodev ? MOUNT_ATTR_NODEV : 0) | (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
     if (m.kind == MountPlan::kTmpfs) {
       const char* opts[6] = {nullptr};
       int n = 0;
       if (!m.tmpfs_mode.empty()) opts[n++] = "mode", opts[n++] = m.tmpfs_mode.c_str();
       if (!m.tmpfs_size.empty()) opts[n++] = "size", opts[n++] = m.tmpfs_size.c_str();
-      mnt = NewFilesystem("mounts", "tmpfs", opts,
-                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.readonly ? MOUNT_ATTR_RDONLY : 0),
-                          dst);
+      mnt = NewFilesystem("mounts", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | attrs, dst);
     } else {
       mnt = sys::open_tree(AT_FDCWD, m.source.c_str(),
                            OPEN_TREE_CLONE | (m.recursive ? AT_RECURSIVE : 0));
@@ -152,9 +153,7 @@ void UserMounts(const ChildPlan& plan, int root) {
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
-      if (m.readonly &&
-          sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0),
-                             MOUNT_ATTR_RDONLY, 0) < 0)
+      if (attrs && sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), attrs, 0) < 0)
         Fail("mounts", "mount_setattr", dst);
     }
     AttachFd("mounts", mnt, OpenMountTarget(root, m, is_dir), dst);
@@ -406,6 +405,23 @@ void PivotInto(int root) {
   if (chdir("/") < 0) Fail("pivot-root", "chdir", "/");
 }
 
+// A rootfs directory is resolved once, by the open_tree above; what it opened must not
+// be the host's own root in any spelling (a symlink to "/", "/tmp/..", a bind mount of
+// "/"): that would hand the container the host read-write.
+void RefuseHostRoot(int root, const char* path) {
+  struct stat got, host;
+  if (fstat(root, &got) < 0) Fail("rootfs", "fstat", path);
+  if (stat("/", &host) < 0) Fail("rootfs", "stat", "/");
+  if (!S_ISDIR(got.st_mode)) {
+    errno = ENOTDIR;
+    Fail("rootfs", "open_tree", path);
+  }
+  if (got.st_dev == host.st_dev && got.st_ino == host.st_ino) {
+    errno = EPERM;
+    Fail("rootfs", "refuse-host-root", path, " is the host's root directory");
+  }
+}
+
 }  // namespace
 
 void CreateNodes(const ChildPlan& plan, int root) {
@@ -419,6 +435,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
 
   int root = sys::open_tree(AT_FDCWD, plan.rootfs.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
+  if (!plan.host_root) RefuseHostRoot(root, plan.rootfs.c_str());
   if (plan.host_root &&
       sys::mount_setattr(root, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) < 0)
     Fail("rootfs", "mount_setattr", "/");
