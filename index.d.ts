@@ -212,6 +212,13 @@ export interface MountFlags {
 export type MountSpec =
   | ({ type: 'bind'; source: string; destination: string; recursive?: boolean } & MountFlags)
   | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
+export interface HostRootfs {
+  host: true;
+  /** Paths of the host masked inside (an empty directory, or /dev/null for a file); HOST_HIDDEN_PATHS when omitted. */
+  hide?: string[];
+}
+/** Password hashes, host keys, homes and other runtimes' state: hidden from the host-rootfs view by default. */
+export declare const HOST_HIDDEN_PATHS: readonly string[];
 export interface UserSpec {
   uid: number;
   gid?: number;
@@ -232,7 +239,8 @@ export interface ContainerSpec {
   id?: string;
   profile?: ProfileName | Profile;
   /** A directory, or { host: true }: the host's own filesystem, read-only, with fresh /dev, /proc, /sys, /tmp, /run. */
-  rootfs?: string | { host: true };
+  /** A directory, or the host's own filesystem read-only, with `hide` (default HOST_HIDDEN_PATHS) masked. */
+  rootfs?: string | HostRootfs;
   env?: Record<string, string> | string[];
   cwd?: string;
   hostname?: string;
@@ -309,11 +317,21 @@ export interface ExecSpec {
   noNewPrivileges?: boolean;
   rlimits?: RlimitSpec[];
   terminal?: { consoleSocket: string };
+  /**
+   * 'pipe' (default): stdin/stdout/stderr streams. 'inherit': this process's own fds
+   * 0..2, which the command can then read, write and reopen: only for commands trusted
+   * with them. 'ignore': /dev/null.
+   */
+  stdio?: StdioMode;
   /** Leave the process to itself (it goes to the nearest subreaper when the caller exits); no wait(). */
   detach?: boolean;
 }
 export interface ExecProcess {
   pid: number;
+  /** Pipes to the process's fds 0..2 when its stdio is 'pipe', else null. */
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
   wait(): Promise<ExitStatus>;
 }
 

@@ -1,5 +1,5 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
-import { closeSync, constants as fsConstants, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
@@ -23,7 +23,7 @@ import { explainAccess } from './policy/explain';
 import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
 import { validatePath } from './policy/paths';
 import { resolveRlimits, type RlimitSpec } from './policy/process';
-import { type ContainerSpec, execCandidates, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type UserSpec } from './spec';
+import { type ContainerSpec, execCandidates, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type StdioMode, type UserSpec } from './spec';
 
 const debug = createDebug('nsbox:container');
 
@@ -95,6 +95,14 @@ export interface ExecSpec {
   rlimits?: RlimitSpec[];
   terminal?: { consoleSocket: string };
   /**
+   * 'pipe' (the default): stdin/stdout/stderr streams on the process, as for a
+   * container. 'inherit' gives it this process's own fds 0..2, whatever they are
+   * (a file, a terminal, a log): the container can then read or write them, reopen them
+   * through /proc/self/fd and signal a terminal's foreground group; give it only to
+   * processes you trust with them. 'ignore': /dev/null.
+   */
+  stdio?: StdioMode;
+  /**
    * Leave the process to itself once it runs: wait() is not available, and when the
    * caller exits it goes to the nearest child subreaper (as with runc exec --detach).
    */
@@ -104,6 +112,10 @@ export interface ExecSpec {
 export interface ExecProcess {
   /** The process's host pid. */
   pid: number;
+  /** Pipes to the process's fds 0..2 when its stdio is 'pipe', else null. */
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
   /** Its exit; for a detached process, rejects with ERR_CONTAINER_STATE. */
   wait(): Promise<ExitStatus>;
 }
@@ -147,6 +159,22 @@ function abortError(id: string): ContainerError {
   return new ContainerError('ABORT_ERR', `container ${id}: aborted`);
 }
 
+// The pipes become Node streams when first asked for: a stream object costs more
+// than the container for callers who never read it. `fds[i]` moves into the stream.
+function pipeStream(fds: number[], streams: (Writable | Readable | null)[], i: 0 | 1 | 2, id: string): Socket | null {
+  if (!streams[i] && fds[i] >= 0) {
+    // node:net is loaded on first use: a process that never reads a pipe (the
+    // runtime command line) starts faster without it.
+    const { Socket: SocketClass } = require('node:net') as typeof import('node:net');
+    const s = new SocketClass({ fd: fds[i], readable: i !== 0, writable: i === 0 });
+    fds[i] = -1;
+    // An EPIPE on stdin because the process stopped reading is the process's business.
+    if (i === 0) s.on('error', (e) => debug('%s: stdin: %s', id, e.message));
+    streams[i] = s;
+  }
+  return streams[i] as Socket | null;
+}
+
 export class Container {
   readonly id: string;
   /** The init's pid on the host. */
@@ -171,6 +199,8 @@ export class Container {
   #caps: CapabilityMasks;
   #rules: readonly DeviceRule[];
   #policy: DevicePolicy;
+  /** Closes the pipes of exec'd processes that nobody took as streams. */
+  readonly #execPipes = new Set<() => void>();
   /** Live device changes run one after another: each replaces the program the previous attached. */
   #updates: Promise<unknown> = Promise.resolve();
   readonly #exit: Promise<ExitStatus>;
@@ -237,20 +267,8 @@ export class Container {
     };
   }
 
-  // The pipes become Node streams when first asked for: a stream object costs more
-  // than the container for callers who never read it.
   #stream(i: 0 | 1 | 2): Socket | null {
-    if (!this.#streams[i] && this.#fds[i] >= 0) {
-      // node:net is loaded on first use: a process that never reads a pipe (the
-      // runtime command line) starts faster without it.
-      const { Socket: SocketClass } = require('node:net') as typeof import('node:net');
-      const s = new SocketClass({ fd: this.#fds[i], readable: i !== 0, writable: i === 0 });
-      this.#fds[i] = -1;
-      // An EPIPE on stdin because the container stopped reading is the container's business.
-      if (i === 0) s.on('error', (e) => debug('%s: stdin: %s', this.id, e.message));
-      this.#streams[i] = s;
-    }
-    return this.#streams[i] as Socket | null;
+    return pipeStream(this.#fds, this.#streams, i, this.id);
   }
 
   /** A pipe to the container's fd 0 when stdio is 'pipe', else null. */
@@ -464,20 +482,20 @@ export class Container {
 
   /**
    * Runs another process inside the running container, in all its namespaces and
-   * cgroups, as its user with its capabilities unless the spec says otherwise. The
-   * process's stdio is this process's fds 0..2 (or the terminal).
+   * cgroups, as its user with its capabilities unless the spec says otherwise. Its
+   * stdio is pipes unless the spec says otherwise (or the terminal).
    */
   async exec(spec: ExecSpec): Promise<ExecProcess> {
     this.#requireState('exec()', 'running');
     if (typeof spec !== 'object' || spec === null) throw new ContainerError('ERR_INVALID_SPEC', `exec() takes an object, got ${quote(spec)}`);
-    const known = new Set(['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach']);
+    const known = new Set(['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach', 'stdio']);
     const bad = Object.keys(spec).find((k) => !known.has(k));
     if (bad) throw new ContainerError('ERR_INVALID_SPEC', `unknown exec field ${quote(bad)}`);
     // The container spec's validation, with the container's identity as the base.
     const r = resolveSpec({
       command: spec.command, id: this.id, env: spec.env ?? [...this.#env], cwd: spec.cwd,
       user: spec.user ?? { uid: this.#uid, gid: this.#gid, groups: [...this.#groups] }, noNewPrivileges: spec.noNewPrivileges,
-      terminal: spec.terminal, rlimits: spec.rlimits,
+      terminal: spec.terminal, rlimits: spec.rlimits, stdio: spec.stdio,
     }, this.#limits);
     const caps = resolveCapabilities(this.capabilities, spec.capabilities, this.#limits);
     const detach = spec.detach === undefined ? false : spec.detach;
@@ -488,22 +506,42 @@ export class Container {
         execCandidates: execCandidates(r.argv[0], r.env), argv: r.argv, env: r.env, cwd: r.cwd, uid: r.uid, gid: r.gid,
         groups: r.groups, noNewPrivileges: r.noNewPrivileges, rlimits: nativeRlimits(resolveRlimits(spec.rlimits)),
         terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps, detach,
+        stdio: r.stdio,
       });
     } catch (e) {
       throw fromNative(e, `container ${this.id}: exec ${r.argv[0]}`);
     }
     const { pid, helper } = out;
+    const fds = [...out.stdio];
+    const streams: (Writable | Readable | null)[] = [null, null, null];
+    const id = this.id;
+    // Pipes never taken as streams close with the process, or with the container.
+    const closeUntaken = () => {
+      for (let i = 0; i < 3; i++) if (fds[i] >= 0) closeSync(fds[i]), fds[i] = -1;
+    };
+    if (fds.some((fd) => fd >= 0)) this.#execPipes.add(closeUntaken);
     debug('%s: exec %s: pid %d', this.id, r.argv[0], pid);
     const exit = helper
       ? new Promise<ExitStatus>((resolve) => {
         helper.onExit((code, sig) => {
           helper.release().catch(() => undefined);
+          closeUntaken();
+          this.#execPipes.delete(closeUntaken);
           resolve({ exitCode: code, signal: sig === null ? null : signalNames.get(sig) ?? null });
         });
       })
       : null;
     return {
       pid,
+      get stdin() {
+        return pipeStream(fds, streams, 0, id) as Writable | null;
+      },
+      get stdout() {
+        return pipeStream(fds, streams, 1, id) as Readable | null;
+      },
+      get stderr() {
+        return pipeStream(fds, streams, 2, id) as Readable | null;
+      },
       wait: () => exit ?? Promise.reject(new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: a detached exec cannot be waited for`)),
     };
   }
@@ -599,6 +637,8 @@ export class Container {
     for (const s of this.#streams) s?.destroy();
     for (const fd of this.#fds) if (fd >= 0) closeSync(fd);
     this.#fds.fill(-1);
+    for (const close of this.#execPipes) close();
+    this.#execPipes.clear();
     if (this.#startFifo !== null) {
       try {
         unlinkSync(this.#startFifo);
@@ -702,6 +742,36 @@ function handleError(message: string): never {
 }
 
 /**
+ * A cgroup directory named by a handle or a state file, checked before anything is
+ * written through it (cgroup.freeze, cgroup.kill, rmdir): '' or a directory strictly
+ * below the hierarchy's mount, spelt without "..", ".", "//" or a symlink; with `pid`,
+ * one that exists and that process is a member of (/proc/<pid>/cgroup). Without it
+ * (the init is gone) a directory that no longer exists is fine: nothing is written.
+ */
+function checkCgroupDir(dir: unknown, key: string, mount: string | null, controller: string | null, pid: number | null): string {
+  if (dir === '') return '';
+  const bad = (why: string): never => handleError(`bad ${key} ${quote(dir)}: ${why}`);
+  if (typeof dir !== 'string') return bad('not a string');
+  if (!mount) return bad('this host has no such hierarchy');
+  if (!dir.startsWith(`${mount}/`) || dir.length <= mount.length + 1) return bad(`not a directory below ${mount}`);
+  const rel = dir.slice(mount.length + 1);
+  if (rel.split('/').some((c) => c === '' || c === '.' || c === '..')) return bad('not a plain path');
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return pid === null ? dir : bad('it does not exist');
+  }
+  if (real !== dir) return bad(`it resolves to ${quote(real)}`);
+  if (pid !== null) {
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    const own = lines.map((l) => l.split(':')).find(([, c]) => (controller === null ? c === '' : c.split(',').includes(controller)));
+    if (!own || `${mount}${own.slice(2).join(':')}` !== dir) return bad(`pid ${pid} is not in it`);
+  }
+  return dir;
+}
+
+/**
  * Takes over a container that outlives its creator, from its handle (Container.handle,
  * stored by whoever created it). Checks that the init still runs, by pid and start
  * time; throws ERR_CONTAINER_GONE when it does not. wait() of an attached container
@@ -715,15 +785,15 @@ export function attachContainer(handle: ContainerHandle): Container {
   if (!Number.isInteger(pid) || pid <= 0) handleError(`bad pid ${quote(pid)}`);
   if (typeof h.pidStartTime !== 'string') handleError(`bad pidStartTime ${quote(h.pidStartTime)}`);
   if (handle.deviceBackend !== 'v1' && handle.deviceBackend !== 'v2') handleError(`bad deviceBackend ${quote(handle.deviceBackend)}`);
-  for (const key of ['cgroupV2Dir', 'cgroupV1Devices'] as const) {
-    if (typeof handle[key] !== 'string' || (handle[key] !== '' && !handle[key].startsWith('/sys/fs/cgroup/'))) handleError(`bad ${key} ${quote(handle[key])}`);
-  }
   if (!Array.isArray(handle.namespaces) || handle.namespaces.some((n) => !(NAMESPACES as readonly string[]).includes(n))) {
     handleError(`bad namespaces ${quote(handle.namespaces)}`);
   }
   if (!Array.isArray(handle.env) || !Array.isArray(handle.devices)) handleError('env and devices must be arrays');
   if (handle.startFifo !== null && typeof handle.startFifo !== 'string') handleError(`bad startFifo ${quote(handle.startFifo)}`);
   const host = hostInfo();
+  // The paths' form first; membership once the pid is known to be the init.
+  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, null);
+  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', null);
   const limits = { lastCap: host.lastCap, available: host.capBounding };
   const user = handle.user ?? handleError('user is missing');
   const r = resolveSpec({ command: ['/'], id, user, capabilities: handle.capabilities }, limits);
@@ -732,6 +802,8 @@ export function attachContainer(handle: ContainerHandle): Container {
   if (started === null || started !== handle.pidStartTime) {
     throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
   }
+  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, pid);
+  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', pid);
   let native: NativeContainer;
   try {
     native = binding.attach({ pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend });
@@ -755,6 +827,10 @@ export function attachContainer(handle: ContainerHandle): Container {
  * this for a container that still runs.
  */
 export async function releaseDeadContainer(handle: ContainerHandle): Promise<void> {
+  const host = hostInfo();
+  // The init is gone, so membership cannot be checked: the paths' form can.
+  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, null);
+  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', null);
   try {
     await binding.releaseCgroups(handle.cgroupV2Dir, handle.cgroupV1Devices);
   } catch (e) {

@@ -7,7 +7,8 @@ export {
 export { run, type RunResult, type RunSpec } from './run';
 export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control';
 export { explain, type ExplainQuery } from './explain';
-export type { ContainerSpec, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
+export type { ContainerSpec, HostRootfs, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
+export { HOST_HIDDEN_PATHS } from './spec';
 export type { MountFlags, MountSpec } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';

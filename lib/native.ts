@@ -69,6 +69,7 @@ export interface NativeExec {
   priority: number;
   caps: NativeCaps;
   detach: boolean;
+  stdio: 'pipe' | 'inherit' | 'ignore';
 }
 
 export interface NativeAttach {
@@ -123,7 +124,8 @@ export interface NativeContainer {
   takeStdio(): [number, number, number];
   /** Detached: sends the capability sets and lets go; the init then waits on its FIFO. */
   start(caps: NativeCaps, detached: boolean): Promise<void>;
-  exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null }>;
+  /** stdio: our ends of the command's pipes, -1 each unless stdio is 'pipe'. */
+  exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null; stdio: [number, number, number] }>;
   /** `single`: the one exception that changed (access 0: gone), updated in place on the v2 backend. */
   updateDevices(policy: NativePolicy, v1Writes: V1Write[], single: NativeException | null): Promise<void>;
   join(plan: NativeJoin): Promise<void>;

@@ -46,7 +46,8 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     mounts: r.mounts,
     readonlyRootfs: r.readonlyRootfs,
     sysReadonly: r.profile.sysReadonly,
-    maskedPaths: [...r.profile.maskedPaths],
+    // The host's view also hides its private files, with the same masks.
+    maskedPaths: 'host' in r.rootfs ? [...r.profile.maskedPaths, ...r.rootfs.hide] : [...r.profile.maskedPaths],
     readonlyPaths: [...r.profile.readonlyPaths],
     nodes: r.nodes.map((n) => ({ ...n })),
     noNewPrivileges: r.noNewPrivileges,

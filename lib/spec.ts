@@ -30,8 +30,12 @@ export interface ContainerSpec {
   /** [A-Za-z0-9_.-], 1..64 characters; random when omitted. */
   id?: string;
   profile?: ProfileName | Profile;
-  /** A directory, or { host: true }: the host's own filesystem, read-only, with fresh /dev, /proc, /sys, /tmp, /run. */
-  rootfs?: string | { host: true };
+  /**
+   * A directory, or { host: true }: the host's own filesystem, read-only, with fresh
+   * /dev, /proc, /sys, /tmp, /run, and the paths in `hide` (HOST_HIDDEN_PATHS by
+   * default) masked: an empty directory, or /dev/null for a file.
+   */
+  rootfs?: string | HostRootfs;
   env?: Record<string, string> | string[];
   cwd?: string;
   hostname?: string;
@@ -74,6 +78,22 @@ export interface ContainerSpec {
   detached?: { startFifo: string };
 }
 
+export interface HostRootfs {
+  host: true;
+  hide?: string[];
+}
+
+/**
+ * What the host's read-only view hides unless told otherwise: password hashes, host
+ * keys, users' and root's homes, and the state of other container runtimes (their
+ * containers' root filesystems). /tmp, /run (this library's own state), /proc, /sys
+ * and /dev are fresh ones anyway.
+ */
+export const HOST_HIDDEN_PATHS: readonly string[] = Object.freeze([
+  '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/ssh', '/root', '/home',
+  '/var/lib/docker', '/var/lib/containerd', '/var/lib/containers', '/var/lib/kubelet', '/var/lib/lxc', '/var/lib/machines',
+]);
+
 export interface ResolvedSpec {
   id: string;
   profile: Profile;
@@ -87,7 +107,7 @@ export interface ResolvedSpec {
   groups: number[];
   namespaces: NamespaceName[];
   joinNamespaces: { type: JoinableNamespace; path: string }[];
-  rootfs: { host: true } | { path: string };
+  rootfs: { host: true; hide: string[] } | { path: string };
   mounts: ResolvedMount[];
   readonlyRootfs: boolean;
   stdio: StdioMode;
@@ -221,8 +241,13 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
 
   const rootfsValue = own(s, 'rootfs') ?? { host: true };
   let rootfs: ResolvedSpec['rootfs'];
-  if (typeof rootfsValue === 'object' && rootfsValue !== null && own(rootfsValue, 'host') === true) rootfs = { host: true };
-  else if (typeof rootfsValue === 'string') {
+  if (typeof rootfsValue === 'object' && rootfsValue !== null && own(rootfsValue, 'host') === true) {
+    const unknown = Object.keys(rootfsValue).find((k) => k !== 'host' && k !== 'hide');
+    if (unknown !== undefined) fail('ERR_INVALID_ROOTFS', `rootfs: unknown field ${quote(unknown)} (known: host, hide)`);
+    const hide = own(rootfsValue, 'hide') ?? HOST_HIDDEN_PATHS;
+    if (!Array.isArray(hide) || hide.length > 1024) fail('ERR_INVALID_ROOTFS', `rootfs.hide must be an array of paths, got ${quote(hide)}`);
+    rootfs = { host: true, hide: hide.map((p, i) => validatePath(p, `rootfs.hide[${i}]`)) };
+  } else if (typeof rootfsValue === 'string') {
     if (!rootfsValue.startsWith('/')) fail('ERR_INVALID_ROOTFS', `rootfs must be an absolute path, got ${quote(rootfsValue)}`);
     rootfs = { path: validatePath(rootfsValue, 'rootfs') };
     if (rootfs.path === '/') fail('ERR_INVALID_ROOTFS', 'rootfs "/" is the host itself; use { host: true } for its read-only view');

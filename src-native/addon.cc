@@ -245,6 +245,11 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     Napi::Value Result(Napi::Env env) override {
       Napi::Object out = Napi::Object::New(env);
       out.Set("pid", Napi::Number::New(env, result_.pid));
+      // Our ends of the command's pipes (-1 each without 'pipe'); JS owns them from here.
+      Napi::Array stdio = Napi::Array::New(env, 3);
+      for (uint32_t i = 0; i < 3; i++) stdio.Set(i, Napi::Number::New(env, result_.stdio[i]));
+      out.Set("stdio", stdio);
+      for (int& fd : result_.stdio) fd = -1;
       if (result_.pidfd >= 0) {
         Napi::Object helper = NewNativeContainer(env);
         Spawned s;
@@ -263,7 +268,10 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
     // The helper waits for the command; nobody will: it is reaped when it ends, by
     // nobody, so it is let go to its own end (the container's destruction ends it).
-    void Abandon() override { CloseFd(&result_.pidfd); }
+    void Abandon() override {
+      CloseFd(&result_.pidfd);
+      for (int& fd : result_.stdio) CloseFd(&fd);
+    }
 
    private:
     Napi::ObjectReference ref_;

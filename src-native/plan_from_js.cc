@@ -129,6 +129,8 @@ std::vector<RlimitPlan> RlimitsFromJs(const Napi::Object& o) {
 
 // The command fields, shared by a container's plan and an exec plan.
 void CommandFromJs(const Napi::Object& o, ChildPlan* p) {
+  std::string stdio = Str(o, "stdio");
+  p->stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
   p->exec_candidates = Strings(o, "execCandidates");
   p->argv = Strings(o, "argv");
   p->env = Strings(o, "env");
@@ -201,8 +203,6 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   p.sysctl_keys = Strings(o, "sysctlKeys");
   p.sysctl_values = Strings(o, "sysctlValues");
   p.exec_fifo = Str(o, "execFifo");
-  std::string stdio = Str(o, "stdio");
-  p.stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
   p.cgroup_v2_dir = Str(o, "cgroupV2Dir");
   p.cgroup_v1_devices = Str(o, "cgroupV1Devices");
   p.device_backend_v2 = Str(o, "deviceBackend") == "v2";

@@ -226,6 +226,26 @@ void KillAndReap(int pidfd) {
   sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
 }
 
+// The sources of a process's fds 0..2 (`child`, -1 where it inherits ours) and our
+// ends of its pipes (`ours`): pipes, /dev/null for all three, or nothing to do for
+// 'inherit' (the caller passes fds 0..2 along).
+bool StdioSources(ChildPlan::Stdio mode, int child[3], int ours[3], SetupError* err) {
+  if (mode == ChildPlan::kPipe) {
+    for (int i = 0; i < 3; i++) {
+      int p[2];
+      if (!MakePipe(p, err)) return false;
+      // stdin: the child reads; stdout/stderr: the child writes.
+      child[i] = i == 0 ? p[0] : p[1];
+      ours[i] = i == 0 ? p[1] : p[0];
+    }
+  } else if (mode == ChildPlan::kIgnore) {
+    child[0] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (child[0] < 0) return err->Set("stdio", "open", "/dev/null");
+    child[1] = child[2] = child[0];
+  }
+  return true;
+}
+
 bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   LowPriority low(plan.priority);
   CgroupFds cg;
@@ -255,23 +275,17 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
   if (!CreateCgroups(plan, &cg, err)) return fail();
   s->cgroup_v2_dir = cg.v2_dir;
   if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
-  if (plan.stdio == ChildPlan::kPipe) {
-    for (int i = 0; i < 3; i++) {
-      int p[2];
-      if (!MakePipe(p, err)) return fail();
-      // stdin: the child reads; stdout/stderr: the child writes.
-      child_ends[1 + i] = i == 0 ? p[0] : p[1];
-      s->stdio[i] = i == 0 ? p[1] : p[0];
-    }
-  } else if (plan.stdio == ChildPlan::kIgnore) {
-    child_ends[1] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (child_ends[1] < 0) return err->Set("stdio", "open", "/dev/null"), fail();
-  }
+  int sources[3] = {-1, -1, -1};
+  bool made = StdioSources(plan.stdio, sources, s->stdio, err);
+  // With 'ignore' the three share one fd: closed once, through child_ends[1].
+  child_ends[1] = sources[0];
+  child_ends[2] = sources[1] == sources[0] ? -1 : sources[1];
+  child_ends[3] = sources[2] == sources[0] ? -1 : sources[2];
+  if (!made) return fail();
   child_ends[4] = BytesFd("nsbox-plan", EncodePlan(plan), err);
   if (child_ends[4] < 0) return fail();
 
-  bool ignore = plan.stdio == ChildPlan::kIgnore;
-  int in = child_ends[1], out = ignore ? in : child_ends[2], errfd = ignore ? in : child_ends[3];
+  int in = sources[0], out = sources[1], errfd = sources[2];
   if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
                     {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs),
                      Num(child_ends[5]), ns_arg},
@@ -432,8 +446,14 @@ namespace nsbox {
 bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
             SetupError* err) {
   int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, console = -1;
+  int sources[3] = {-1, -1, -1};
   out->pid = out->pidfd = -1;
   auto done = [&](bool ok) {
+    if (sources[2] == sources[0]) sources[2] = -1;
+    if (sources[1] == sources[0]) sources[1] = -1;
+    for (int& fd : sources) CloseFd(&fd);
+    if (!ok)
+      for (int& fd : out->stdio) CloseFd(&fd);
     if (!ok && out->pidfd >= 0) KillAndReap(out->pidfd);
     if ((!ok || plan.detach) && out->pidfd >= 0) {
       // A detached helper leaves right after its report; reap it here.
@@ -456,10 +476,16 @@ bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& c
     console = ConnectUnix(console_socket, err);
     if (console < 0) return done(false);
   }
+  // The command's stdio is what its spec asks for: never this process's fds 0..2 unless
+  // 'inherit' says so (a terminal replaces them inside).
+  if (!StdioSources(plan.proc.terminal ? ChildPlan::kIgnore : plan.proc.stdio, sources, out->stdio, err)) return done(false);
+  bool inherit = !plan.proc.terminal && plan.proc.stdio == ChildPlan::kInherit;
   int helper_pid = -1;
   if (!LaunchHelper(0, target.cgroup_v2_fd,
-                    {"nsbox-init", "exec", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs), Num(console)},
-                    StdioPass(true, {child_sync, plan_fd, target.pidfd, v1_procs, console}), &helper_pid, &out->pidfd, err))
+                    {"nsbox-init", "exec", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs), Num(console),
+                     Num(sources[0]), Num(sources[1]), Num(sources[2])},
+                    StdioPass(inherit, {child_sync, plan_fd, target.pidfd, v1_procs, console, sources[0], sources[1], sources[2]}),
+                    &helper_pid, &out->pidfd, err))
     return done(false);
   out->helper_pid = helper_pid;
   CloseFd(&child_sync);

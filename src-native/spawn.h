@@ -44,6 +44,7 @@ struct ExecResult {
   int pid = -1;         // the command's host pid
   int helper_pid = -1;  // the helper, which waits for the command unless detached
   int pidfd = -1;       // the helper's pidfd (not detached); -1 once reaped
+  int stdio[3] = {-1, -1, -1};  // our ends of the command's pipes (stdio 'pipe')
 };
 
 // Runs a process inside a running container (init/exec.cc): waits for the helper's

@@ -5,8 +5,9 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
+import { releaseDeadContainer } from '../lib/container';
 import { hostInfo } from '../lib/host';
 import { busyboxRootfs, leftovers, nodeEnv, removeRootfs, textOf } from './helpers';
 
@@ -121,4 +122,33 @@ test('attachContainer refuses a malformed handle', (t) => {
   }
   // Our own pid with a wrong start time: pid reuse is caught.
   t.throws(() => attachContainer(base), { code: 'ERR_CONTAINER_GONE' });
+});
+
+test('a handle whose cgroup paths leave the container\'s cgroup is refused before anything is written through it', async (t) => {
+  const c = await createContainer({ rootfs, command: ['/bin/sleep', '30'], stdio: 'ignore', deviceBackend: 'v1' });
+  const other = await createContainer({ rootfs, command: ['/bin/sleep', '30'], stdio: 'ignore' });
+  try {
+    const h = c.handle;
+    const v2 = h.cgroupV2Dir;
+    const tmp = mkdtempSync(join(tmpdir(), 'nsbox-fakecg-'));
+    for (const [key, value] of [
+      ['cgroupV2Dir', `${v2}/../..`], ['cgroupV2Dir', `${v2}/..`], ['cgroupV2Dir', `${v2}/.`], ['cgroupV2Dir', `${v2}//`],
+      ['cgroupV2Dir', tmp], ['cgroupV2Dir', dirname(dirname(v2))], ['cgroupV2Dir', other.handle.cgroupV2Dir],
+      ['cgroupV1Devices', `${h.cgroupV1Devices}/../../..`], ['cgroupV1Devices', '/sys/fs/cgroup/devices'],
+    ] as const) {
+      t.throws(() => attachContainer({ ...h, [key]: value }), { code: 'ERR_INVALID_ARG' }, `${key} ${value}`);
+      // The command line's delete of a dead container checks the form the same way.
+      if (value.includes('..') || value === tmp) {
+        await t.throwsAsync(releaseDeadContainer({ ...h, [key]: value }), { code: 'ERR_INVALID_ARG' }, `${key} ${value}`);
+      }
+    }
+    rmSync(tmp, { recursive: true });
+    t.true(existsSync(v2), 'the container\'s cgroup is untouched');
+    t.is(readFileSync(`${v2}/cgroup.freeze`, 'utf8').trim(), '0');
+    const same = attachContainer(h);  // the real handle still works
+    t.is(same.pid, c.pid);
+  } finally {
+    await c.destroy();
+    await other.destroy();
+  }
 });

@@ -20,6 +20,12 @@ export function nodeEnv(): NodeJS.ProcessEnv {
 }
 
 export const BUSYBOX = '/bin/busybox';
+
+/**
+ * The python3 that containers on the host's view run: Debian's. One under a path the
+ * view hides by default (a pyenv in /root) would not be there inside.
+ */
+export const PYTHON = '/usr/bin/python3';
 const APPLETS = ['sh', 'cat', 'ls', 'mknod', 'echo', 'id', 'hostname', 'head', 'od', 'grep', 'true', 'false', 'sleep',
   'stat', 'readlink', 'touch', 'dd', 'wc', 'test', 'env', 'ps', 'mount', 'pwd', 'mkdir', 'rm', 'ln', 'printf', 'kill'];
 

@@ -13,7 +13,7 @@ import {
 import { defineProfile, profiles } from '../lib/policy/profiles';
 import { fromOciConfig, toOciConfig } from '../lib/policy/oci';
 import { explain } from '../lib/explain';
-import { DEFAULT_PATH, execCandidates, resolveSpec } from '../lib/spec';
+import { DEFAULT_PATH, execCandidates, HOST_HIDDEN_PATHS, resolveSpec } from '../lib/spec';
 
 const limits = { lastCap: 40, available: (1n << 41n) - 1n };
 
@@ -152,7 +152,7 @@ test('v1 writes: deny-all, then the rules as given', (t) => {
 test('resolveSpec: defaults of a minimal spec', (t) => {
   const r = resolveSpec({ command: ['sh'] }, limits);
   t.deepEqual(r.namespaces, ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup']);
-  t.deepEqual(r.rootfs, { host: true });
+  t.deepEqual(r.rootfs, { host: true, hide: [...HOST_HIDDEN_PATHS] });
   t.is(r.profile, profiles.default);
   t.deepEqual(r.env, [`PATH=${DEFAULT_PATH}`, 'HOME=/root']);
   t.is(r.hostname, r.id);

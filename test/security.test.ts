@@ -1,14 +1,14 @@
 // The attacks that broke trusted runtimes, as tests that must hold: each asserts that
 // the attack fails and that the host is unchanged.
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
 import { hostInfo, removeStaleCgroups } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -157,7 +157,7 @@ test('/dev/null planted as a symlink to /proc/sysrq-trigger (CVE-2025-31133 clas
 });
 
 test('a process the library joins into a container (mknodInside) is invisible to it, so it cannot be ptraced', async (t) => {
-  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+  const python = PYTHON;
   // Inside: watch /proc for any pid that is not the container's own, and try to attach to it.
   const watcher = [
     'import ctypes, os, time',
@@ -200,7 +200,7 @@ test('inheritable and ambient capabilities are empty unless asked for, for root 
 });
 
 test('escapes by design: no cgroup writes, no BPF, no remounting /sys or /proc, no terminal to inject into', async (t) => {
-  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+  const python = PYTHON;
   const bpfProbe = `${python} -c "import ctypes; libc = ctypes.CDLL(None, use_errno=True); r = libc.syscall(321, 5, 0, 0); print(r, ctypes.get_errno())"`;
   const r = await sh([
     'ls /sys/fs/cgroup | wc -l',
@@ -233,6 +233,47 @@ test('a container started from a terminal cannot signal its creator\'s process g
     t.true(Number(key) > 0, `add_key inside worked: ${c.out}`);
   }
   t.is(r.search, '-1 126', 'the key added inside is not in the creator\'s session keyring (ENOKEY)');
+});
+
+test('the host-rootfs view hides the host\'s password hashes, homes and other runtimes\' state, even with every capability', async (t) => {
+  // A write to the mask (a bind of /dev/null) goes nowhere.
+  const script = 'wc -c < /etc/shadow; wc -c < /etc/gshadow; ls -A /root | wc -l; ls -A /home | wc -l; echo x > /etc/shadow; echo $?';
+  const before = sha256('/etc/shadow');
+  const secret = readFileSync('/etc/shadow').length;
+  t.true(secret > 0, 'the host has password hashes to hide');
+  for (const profile of ['default', 'privileged'] as const) {
+    const r = await sh(script, { profile });
+    t.deepEqual(r.stdout.trim().split('\n'), ['0', '0', '0', '0', '0'], `${profile}: ${r.stdout} ${r.stderr}`);
+  }
+  t.is(sha256('/etc/shadow'), before);
+  // Asked to hide nothing, it shows the host as it is.
+  const shown = await sh('wc -c < /etc/shadow', { rootfs: { host: true, hide: [] } });
+  t.is(Number(shown.stdout.trim()), secret);
+  const e = await t.throwsAsync(sh('true', { rootfs: { host: true, hidden: [] } as never }), { instanceOf: ContainerError });
+  t.is(e!.code, 'ERR_INVALID_ROOTFS');
+});
+
+test('exec() gives the command pipes, never the creator\'s own stdin, stdout or stderr (which it could rewrite or read back)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-execio-'));
+  writeFileSync(join(dir, 'stdin'), 'secret-stdin\n');
+  writeFileSync(join(dir, 'log'), 'secret-log\n');
+  try {
+    const ran = spawnSync(process.execPath, [join(fixtures, 'exec-stdio.js')], {
+      stdio: [openSync(join(dir, 'stdin'), 'r'), openSync(join(dir, 'log'), 'a'), openSync(join(dir, 'log'), 'a'), 'pipe'], env: nodeEnv(), timeout: 60_000,
+    });
+    const r = JSON.parse(String(ran.output[3]));
+    t.deepEqual(r.status, { exitCode: 0, signal: null });
+    const [l0, l1, l2, ...rest] = r.out.trim().split('\n');
+    for (const l of [l0, l1, l2]) t.regex(l, /^pipe:/);
+    t.deepEqual(rest, ['got hello']);
+    t.is(r.err, 'err\n');
+  } catch (e) {
+    t.fail(`${e}\n${readFileSync(join(dir, 'log'), 'utf8')}`);
+  } finally {
+    t.is(readFileSync(join(dir, 'stdin'), 'utf8'), 'secret-stdin\n', 'the creator\'s stdin file is unchanged');
+    t.false(readFileSync(join(dir, 'log'), 'utf8').includes('pwned'));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the Node process killed with SIGKILL takes its 20 containers with it; the next start removes their cgroups', async (t) => {

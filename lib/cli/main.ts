@@ -151,10 +151,12 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const s = ctx.store.load(id);
       if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
       if (f.all) {
+        // attach() checks the state file's cgroup paths against the init's own first.
+        const c = attach(ctx, s);
         if (sig === constants.signals.SIGKILL && s.handle.cgroupV2Dir) {
           writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
         } else {
-          for (const pid of await attach(ctx, s).processes()) {
+          for (const pid of await c.processes()) {
             try {
               process.kill(pid, sig);
             } catch (e) {
@@ -233,6 +235,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const proc = await c.exec({
         command: p.command, env: p.env, cwd: p.cwd, user: p.user, capabilities, noNewPrivileges: p.noNewPrivileges, rlimits: p.rlimits,
         ...(p.terminal && consoleSocket ? { terminal: { consoleSocket: resolve(consoleSocket) } } : {}), detach: f.detach === true,
+        // As runc: the process's stdio is the runtime's own (the shim's pipes or fifos).
+        stdio: 'inherit',
       });
       const pidFile = str(f, 'pid-file');
       if (pidFile) writePidFile(pidFile, proc.pid);

@@ -33,8 +33,9 @@ struct ChildFds {
 // The join mode (join.cc): one node inside an existing container, then a Report.
 void RunJoin(const JoinPlan& plan, int target_pidfd, int v1_procs);
 
-// The exec mode (exec.cc): one process inside an existing container.
-[[noreturn]] void RunExec(const ExecPlan& plan, int target_pidfd, int v1_procs, int console);
+// The exec mode (exec.cc): one process inside an existing container; `stdio` are the
+// sources of its fds 0..2 (-1: the helper's own, for 'inherit').
+[[noreturn]] void RunExec(const ExecPlan& plan, int target_pidfd, int v1_procs, int console, const int stdio[3]);
 
 // Shared by the init and the exec helper (child.cc, child_terminal.cc).
 void ResetSignals();

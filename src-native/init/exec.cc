@@ -20,8 +20,14 @@
 
 namespace nsbox {
 
-[[noreturn]] void RunExec(const ExecPlan& e, int target_pidfd, int v1_procs, int console) {
+[[noreturn]] void RunExec(const ExecPlan& e, int target_pidfd, int v1_procs, int console, const int stdio[3]) {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail("exec-join", "prctl(PR_SET_DUMPABLE)");
+  // The command's fds 0..2 first (every source is above 2), so nothing opened later
+  // lands on them; the child inherits them.
+  for (int i = 0; i < 3; i++)
+    if (stdio[i] >= 0 && dup2(stdio[i], i) < 0) Fail("stdio", "dup2");
+  for (int i = 0; i < 3; i++)
+    if (stdio[i] > 2 && (i == 0 || stdio[i] != stdio[i - 1])) close(stdio[i]);
   if (setns(target_pidfd, static_cast<int>(e.setns_flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
   close(target_pidfd);
   if (v1_procs >= 0) {
@@ -48,6 +54,9 @@ namespace nsbox {
   }
   close(status_pipe[1]);
   if (console >= 0) close(console);
+  // The helper holds none of the command's stdio: its pipes end when the command's
+  // processes let go of them.
+  for (int i = 0; i < 3; i++) close(i);
   Report r;
   ssize_t n = sys::retry_eintr([&] { return read(status_pipe[0], &r, sizeof(r)); });
   if (n == static_cast<ssize_t>(sizeof(r))) {

@@ -2,7 +2,8 @@
 //   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS CONSOLE JOIN   a container's init (child.cc);
 //                                                    JOIN is "-" or "CLONE_NEW*:fd,..." to setns first
 //   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS             one node inside a container (join.cc)
-//   nsbox-init exec SYNC PLAN TARGET_PIDFD V1PROCS CONSOLE     one process inside a container (exec.cc)
+//   nsbox-init exec SYNC PLAN TARGET_PIDFD V1PROCS CONSOLE STDIN STDOUT STDERR
+//                                                    one process inside a container (exec.cc)
 // PLAN holds the encoded ChildPlan, JoinPlan or ExecPlan (plan_codec.h).
 #include <cstdlib>
 #include <fcntl.h>
@@ -55,14 +56,15 @@ int Exec(char** argv) {
   std::string bytes;
   nsbox::ExecPlan plan;
   if (!ReadAll(FdArg(argv[3]), &bytes) || !nsbox::DecodeExec(bytes.data(), bytes.size(), &plan)) BadPlan();
-  nsbox::RunExec(plan, FdArg(argv[4]), FdArg(argv[5]), FdArg(argv[6]));
+  int stdio[3] = {FdArg(argv[7]), FdArg(argv[8]), FdArg(argv[9])};
+  nsbox::RunExec(plan, FdArg(argv[4]), FdArg(argv[5]), FdArg(argv[6]), stdio);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 6 && std::string(argv[1]) == "join") return Join(argv);
-  if (argc == 7 && std::string(argv[1]) == "exec") return Exec(argv);
+  if (argc == 10 && std::string(argv[1]) == "exec") return Exec(argv);
   if (argc != 9) return 126;
   nsbox::ChildFds fds;
   fds.sync = FdArg(argv[1]);
