@@ -6,7 +6,9 @@ import { availableParallelism, constants, getPriority as osPriority } from 'node
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
-import { defaultDeviceBackend, type HostInfo, hostInfo } from './host';
+import { defaultDeviceBackend, type HostInfo, hostInfo, pidStartTime } from './host';
+
+export { pidStartTime } from './host';
 import { hostDevice } from './explain';
 import { Limiter } from './limiter';
 import { binding, type NativeContainer } from './native';
@@ -139,20 +141,6 @@ interface ContainerInit {
   startFifo: string | null;
   state: 'created' | 'running';
   signal?: AbortSignal;
-}
-
-/**
- * Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot; null when
- * the process is gone or has exited (a zombie waiting for its parent).
- */
-export function pidStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function abortError(id: string): ContainerError {
@@ -412,6 +400,11 @@ export class Container {
       });
     } catch (e) {
       const err = fromNative(e, `container ${this.id}: ${op} ${node.path}`);
+      // The container went away under the join (destroyed, or its init exited).
+      if (err.code === 'ESRCH' || this.#destroying !== undefined || this.#state === 'stopped') {
+        throw new ContainerError('ERR_CONTAINER_GONE', `container ${this.id}: ${op} ${node.path}: the container is gone (${err.message})`,
+          { errno: err.errno, syscall: err.syscall, step: err.step, path: node.path });
+      }
       if (err.code === 'EPERM' && asContainer) {
         const why = explainAccess(this, node, 'm');
         throw new ContainerError('EPERM', `container ${this.id}: mknod ${node.path} (${node.type} ${node.major}:${node.minor}) refused: ${

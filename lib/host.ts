@@ -1,8 +1,9 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
+import { binding } from './native';
 
 const debug = createDebug('nsbox:host');
 
@@ -23,6 +24,8 @@ export interface HostInfo {
   capBounding: bigint;
   /** Where each container's root is assembled, inside its own mount namespace. */
   stagingDir: string;
+  /** "<pid> <start time>" of this process: the marker on the cgroups of the containers it makes. */
+  creator: string;
 }
 
 /** Name of the library's parent cgroup under every hierarchy it uses. */
@@ -57,6 +60,20 @@ export function detectCgroups(mounts: MountEntry[]): Pick<HostInfo, 'layout' | '
   return { layout, cgroup2: v2?.mountPoint ?? null, devicesV1: devices?.mountPoint ?? null };
 }
 
+/**
+ * Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot; null when
+ * the process is gone or has exited (a zombie waiting for its parent).
+ */
+export function pidStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 let cached: HostInfo | undefined;
 
 export function hostInfo(): HostInfo {
@@ -75,6 +92,7 @@ export function hostInfo(): HostInfo {
     lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()),
     capBounding: bnd ? BigInt(`0x${bnd[1]}`) : 0n,
     stagingDir: `${STATE_DIR}/rootfs`,
+    creator: `${process.pid} ${pidStartTime(process.pid)}`,
   };
   // Where every container's root is assembled (inside its own mount namespace). The
   // parent cgroup directories are made and removed by the addon as containers come and go.
@@ -85,16 +103,16 @@ export function hostInfo(): HostInfo {
   return info;
 }
 
-/** A container directory empty this long was left by a process that died (SIGKILL) before destroy(). */
-const STALE_AFTER_MS = 10_000;
-
 /**
  * Removes the cgroup directories of containers whose creator died without destroy():
- * under the library's parents only, and only those with no process left that are
- * older than any creation in progress could be (`only` narrows it to some ids).
- * Returns what it removed.
+ * under the library's parents only, and only those that carry a creator marker
+ * (trusted.nsbox.creator, set when a container that dies with its creator is made)
+ * naming a process that is provably gone (no such pid, or another start time) and
+ * that hold no process. Detached containers, other processes' live ones and
+ * directories made by anyone else carry no such proof and stay. `only` narrows it to
+ * some ids. Returns what it removed.
  */
-export function removeStaleCgroups(h: HostInfo, now = Date.now(), only?: ReadonlySet<string>): string[] {
+export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): string[] {
   const removed: string[] = [];
   for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
     if (!parent) continue;
@@ -108,8 +126,9 @@ export function removeStaleCgroups(h: HostInfo, now = Date.now(), only?: Readonl
       if (only && !only.has(name)) continue;
       const dir = `${parent}/${name}`;
       try {
+        const [pid, start] = binding.cgroupCreator(dir).split(' ');
+        if (!pid || !start || pidStartTime(Number(pid)) === start) continue;
         if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;
-        if (now - statSync(dir).ctimeMs < STALE_AFTER_MS) continue;
         rmdirSync(dir);
         removed.push(dir);
       } catch (e) {

@@ -6,6 +6,7 @@ import type { V1Write } from './policy/devices';
 /** The plan object src-native/plan_from_js.cc reads. */
 export interface NativePlan {
   id: string;
+  creator: string;
   rootfs: string;
   hostRoot: boolean;
   stagingDir: string;
@@ -140,6 +141,8 @@ interface Binding {
   attach(target: NativeAttach): NativeContainer;
   /** Kills what is left in a dead container's cgroups and removes them. */
   releaseCgroups(cgroupV2Dir: string, cgroupV1Devices: string): Promise<void>;
+  /** The creator marker of a cgroup directory ("<pid> <start time>"), or "". */
+  cgroupCreator(dir: string): string;
 }
 
 export const binding: Binding = nodeGypBuild(join(__dirname, '..', '..'));

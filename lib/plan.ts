@@ -53,6 +53,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     noNewPrivileges: r.noNewPrivileges,
     // A detached container outlives its creator; its start FIFO replaces the handshake.
     dieWithParent: !r.detached,
+    creator: r.detached ? '' : host.creator,
     priority: os.getPriority(),
     stdio: r.stdio,
     rlimits: nativeRlimits(r.rlimits),

@@ -153,12 +153,20 @@ function id32(v: unknown, what: string): number {
   return v;
 }
 
+/** The kernel's MAX_ARG_STRLEN: execve fails with E2BIG on a longer argument or env string. */
+export const MAX_ARG_BYTES = 131072;
+
+function fitsExecve(s: string): boolean {
+  return s.length < MAX_ARG_BYTES / 3 || Buffer.byteLength(s) < MAX_ARG_BYTES;
+}
+
 function command(v: unknown): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 65536) {
     fail('ERR_INVALID_COMMAND', `command must be a non-empty array of strings, got ${quote(v)}`);
   }
   for (const a of v) {
     if (typeof a !== 'string' || a.includes('\0')) fail('ERR_INVALID_COMMAND', `command arguments are strings without NUL, got ${quote(a)}`);
+    if (!fitsExecve(a)) fail('ERR_INVALID_COMMAND', `a command argument of ${Buffer.byteLength(a)} bytes is more than execve takes (${MAX_ARG_BYTES - 1}: E2BIG)`);
   }
   if (v[0] === '') fail('ERR_INVALID_COMMAND', 'command[0] must not be empty');
   return [...v];
@@ -177,6 +185,7 @@ function envList(v: unknown): string[] {
     if (!k || k.includes('=') || k.includes('\0') || typeof val !== 'string' || val.includes('\0')) {
       fail('ERR_INVALID_SPEC', `env ${quote(k)} must map a name without "=" to a string without NUL, got ${quote(val)}`);
     }
+    if (!fitsExecve(`${k}=${val}`)) fail('ERR_INVALID_SPEC', `env ${quote(k)} is more than execve takes (${MAX_ARG_BYTES - 1} bytes: E2BIG)`);
     return `${k}=${val}`;
   });
 }

@@ -150,6 +150,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     v2_dir_ = plan.cgroup_v2_dir;
     v1_dir_ = plan.cgroup_v1_devices;
     v2_backend_ = plan.device_backend_v2;
+    own_pidns_ = plan.clone_flags & CLONE_NEWPID;
     owned_ = owned;
   }
 
@@ -215,31 +216,39 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     std::string v1_dir_, v2_dir_;
   };
 
+  // A join or an exec works on its own copies of the container's pidfd and cgroup
+  // fd: destroy() may release the container's own while it runs, and a closed fd's
+  // number may by then name something else.
+  struct OwnTarget {
+    JoinTarget t;
+    explicit OwnTarget(const NativeContainer* c) {
+      t.pidfd = c->s_.pidfd >= 0 ? fcntl(c->s_.pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+      t.cgroup_v2_fd = c->s_.cgroup_v2_dir >= 0 ? fcntl(c->s_.cgroup_v2_dir, F_DUPFD_CLOEXEC, 3) : -1;
+      t.v1_dir = c->v1_dir_;
+    }
+    ~OwnTarget() {
+      CloseFd(&t.pidfd);
+      CloseFd(&t.cgroup_v2_fd);
+    }
+  };
+
   class JoinWorker : public PromiseWorker {
    public:
     JoinWorker(Napi::Env env, NativeContainer* c, JoinPlan plan)
-        : PromiseWorker(env, "nsbox:join"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)) {
-      target_.pidfd = c->s_.pidfd;
-      target_.cgroup_v2_fd = c->s_.cgroup_v2_dir;
-      target_.v1_dir = c->v1_dir_;
-    }
-    bool Run(SetupError* err) override { return nsbox::Join(plan_, target_, err); }
+        : PromiseWorker(env, "nsbox:join"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)), target_(c) {}
+    bool Run(SetupError* err) override { return nsbox::Join(plan_, target_.t, err); }
 
    private:
     Napi::ObjectReference ref_;
     JoinPlan plan_;
-    JoinTarget target_;
+    OwnTarget target_;
   };
 
   class ExecWorker : public PromiseWorker {
    public:
     ExecWorker(Napi::Env env, NativeContainer* c, ExecPlan plan)
-        : PromiseWorker(env, "nsbox:exec"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)) {
-      target_.pidfd = c->s_.pidfd;
-      target_.cgroup_v2_fd = c->s_.cgroup_v2_dir;
-      target_.v1_dir = c->v1_dir_;
-    }
-    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_, plan_.proc.console_socket, &result_, err); }
+        : PromiseWorker(env, "nsbox:exec"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)), target_(c) {}
+    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_.t, plan_.proc.console_socket, &result_, err); }
     // { pid, helper }: helper is a handle on the waiting helper (not detached), whose
     // exit is the command's.
     Napi::Value Result(Napi::Env env) override {
@@ -276,9 +285,15 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
    private:
     Napi::ObjectReference ref_;
     ExecPlan plan_;
-    JoinTarget target_;
+    OwnTarget target_;
     ExecResult result_;
   };
+
+  static Napi::Error Gone(Napi::Env env, const char* step) {
+    SetupError e;
+    e.Set(step, "pidfd", "the container's init is gone", ESRCH);
+    return ToJsError(env, e);
+  }
 
   Napi::Value Pid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), s_.pid); }
 
@@ -304,7 +319,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   Napi::Value ExecJs(const Napi::CallbackInfo& info) {
-    if (s_.pidfd < 0 || exited_) throw Napi::Error::New(info.Env(), "exec: the container's init is gone");
+    if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "exec");
     auto* w = new ExecWorker(info.Env(), this, ExecFromJs(info[0].As<Napi::Object>()));
     Napi::Promise p = w->Promise();
     w->Queue();
@@ -324,7 +339,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   Napi::Value JoinJs(const Napi::CallbackInfo& info) {
-    if (s_.pidfd < 0 || exited_) throw Napi::Error::New(info.Env(), "join: the container's init is gone");
+    if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "join");
     auto* w = new JoinWorker(info.Env(), this, JoinFromJs(info[0].As<Napi::Object>()));
     Napi::Promise p = w->Promise();
     w->Queue();
@@ -344,12 +359,20 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     return Napi::Boolean::New(info.Env(), true);
   }
 
-  // SIGKILL to every process of the container: cgroup.kill where the kernel has it,
-  // else the init (with a pid namespace its death takes the rest along).
-  Napi::Value KillAll(const Napi::CallbackInfo& info) {
+  // SIGKILL to every process of the container. With a pid namespace, the init: its
+  // death takes every process of the namespace along, and the exec helpers (outside
+  // it, in the cgroup) reap their commands and end with them; a cgroup.kill would end
+  // the helpers first and leave their commands' zombies to the host's pid 1, which
+  // the namespace's end then waits for. Without one, cgroup.kill where the kernel has
+  // it, else the init.
+  void KillProcesses() {
     SetupError e;
-    if (!exited_ && !(v2_dir_.size() && KillCgroup(v2_dir_, &e)) && s_.pidfd >= 0)
-      sys::pidfd_send_signal(s_.pidfd, SIGKILL);
+    if (exited_ || s_.pidfd < 0) return;
+    if (own_pidns_ || !(v2_dir_.size() && KillCgroup(v2_dir_, &e))) sys::pidfd_send_signal(s_.pidfd, SIGKILL);
+  }
+
+  Napi::Value KillAll(const Napi::CallbackInfo& info) {
+    KillProcesses();
     return info.Env().Undefined();
   }
 
@@ -390,15 +413,21 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     zombie_ = !unknown;
     StopPolling();
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Napi::Value code = unknown ? env.Null() : si.si_code == CLD_EXITED ? Napi::Number::New(env, si.si_status) : env.Null();
-    Napi::Value sig = unknown || si.si_code == CLD_EXITED ? env.Null() : Napi::Number::New(env, si.si_status);
     Napi::FunctionReference cb = std::move(exit_cb_);
     Napi::AsyncContext* ctx = async_ctx_;
     async_ctx_ = nullptr;
-    cb.MakeCallback(env.Global(), {code, sig}, *ctx);
+    // Called from the loop, not from JS: an exception here would end the process. One
+    // comes when the environment is ending (a worker thread terminated) and JS can no
+    // longer run; nobody is left to be told then.
+    try {
+      Napi::HandleScope scope(env);
+      Napi::Value code = unknown ? env.Null() : si.si_code == CLD_EXITED ? Napi::Number::New(env, si.si_status) : env.Null();
+      Napi::Value sig = unknown || si.si_code == CLD_EXITED ? env.Null() : Napi::Number::New(env, si.si_status);
+      cb.MakeCallback(env.Global(), {code, sig}, *ctx);
+    } catch (const Napi::Error&) {
+    }
     delete ctx;
-    Unref();
+    napi_reference_unref(env, static_cast<napi_ref>(*this), nullptr);  // Unref() without a throw
   }
 
   // A container's tie to its environment, which may end before the container does (a
@@ -453,11 +482,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   static void EnvEnding(napi_async_cleanup_hook_handle, void* arg) {
     EnvLink* l = static_cast<EnvLink*>(arg);
     NativeContainer* c = l->owner;
-    if (c->owned_ && !c->exited_) {
-      SetupError ignored;
-      if (!(c->v2_dir_.size() && KillCgroup(c->v2_dir_, &ignored)) && c->s_.pidfd >= 0)
-        sys::pidfd_send_signal(c->s_.pidfd, SIGKILL);
-    }
+    if (c->owned_) c->KillProcesses();
     if (c->owned_ && c->s_.pidfd >= 0 && (c->zombie_ || !c->exited_)) {
       // libuv made the pidfd non-blocking: wait for it to become readable (bounded).
       struct pollfd p = {c->s_.pidfd, POLLIN, 0};
@@ -506,6 +531,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   bool exited_ = false;
   bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
   bool owned_ = false;
+  bool own_pidns_ = false;  // the init leads a pid namespace of its own
   bool polling_ = false;
   EnvLink* link_ = nullptr;
   Napi::FunctionReference exit_cb_;
@@ -594,6 +620,12 @@ Napi::Value ReleaseCgroups(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// cgroupCreator(dir): the creator marker of a cgroup directory this library made
+// for a container that dies with its creator ("<pid> <start time>"), or "".
+Napi::Value CgroupCreator(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ReadCreator(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Value Create(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
   auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
@@ -614,6 +646,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("releaseCgroups", Napi::Function::New(env, ReleaseCgroups));
+  exports.Set("cgroupCreator", Napi::Function::New(env, CgroupCreator));
   return exports;
 }
 

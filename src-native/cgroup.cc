@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,22 @@ bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
     if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
   }
   return true;
+}
+
+const char kCreatorXattr[] = "trusted.nsbox.creator";
+
+// Best effort: a hierarchy without xattrs gets no marker, and its directories are then
+// never swept, only removed by destroy() (safe, if untidy after a creator's SIGKILL).
+void MarkCreator(const ChildPlan& plan, const CgroupFds& fds) {
+  if (plan.creator.empty()) return;
+  if (fds.made_v2 && fds.v2_dir >= 0) fsetxattr(fds.v2_dir, kCreatorXattr, plan.creator.data(), plan.creator.size(), 0);
+  if (fds.made_v1) setxattr(plan.cgroup_v1_devices.c_str(), kCreatorXattr, plan.creator.data(), plan.creator.size(), 0);
+}
+
+std::string ReadCreator(const std::string& dir) {
+  char buf[64];
+  ssize_t n = getxattr(dir.c_str(), kCreatorXattr, buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err) {

@@ -27,6 +27,11 @@ struct CgroupFds {
 // library's parent directory when missing, and opens the fds.
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
 
+// The creator marker (ChildPlan::creator) on each directory made; "" when unreadable.
+void MarkCreator(const ChildPlan& plan, const CgroupFds& fds);
+std::string ReadCreator(const std::string& dir);
+extern const char kCreatorXattr[];
+
 // v1: each line, in order, to devices.allow or devices.deny (lib computes them).
 bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err);
 

@@ -120,6 +120,11 @@ struct ChildPlan {
   bool device_backend_v2 = true;
   DevicePolicy device_policy;      // for the v2 backend
   std::vector<V1Write> v1_writes;  // for the v1 backend
+  // Parent side only (not encoded for the init): "<pid> <start time>" of the creating
+  // process, written as the cgroups' trusted.nsbox.creator when the container dies
+  // with its creator, so that a later sweep removes them only once that process is
+  // provably gone. Empty for a detached container.
+  std::string creator;
 };
 
 // A node made inside a running or created container's mount namespace by the join

@@ -200,6 +200,7 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   Napi::Array nodes = Arr(o, "nodes");
   for (uint32_t i = 0; i < nodes.Length(); i++) p.nodes.push_back(NodeFromJs(nodes.Get(i).As<Napi::Object>()));
   p.die_with_parent = Bool(o, "dieWithParent");
+  p.creator = Str(o, "creator");
   p.sysctl_keys = Strings(o, "sysctlKeys");
   p.sysctl_values = Strings(o, "sysctlValues");
   p.exec_fifo = Str(o, "execFifo");

@@ -273,6 +273,7 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
     if (child_ends[5] < 0) return fail();
   }
   if (!CreateCgroups(plan, &cg, err)) return fail();
+  MarkCreator(plan, cg);
   s->cgroup_v2_dir = cg.v2_dir;
   if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
   int sources[3] = {-1, -1, -1};
@@ -378,12 +379,16 @@ bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* e
   CloseFd(&j.v1_procs);
   if (pid < 0) return err->Set("clone", "clone3", "join", clone_errno);
   siginfo_t si;
+  memset(&si, 0, sizeof(si));
   sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
   CloseFd(&pidfd);
   if (j.err) {
     std::string where = j.call == std::string("openat2") ? dir : j.call == std::string("write") ? target.v1_dir : path;
     return err->Set(j.step, j.call, where, j.err);
   }
+  // Killed before it could say (the container's cgroup.kill, while it is destroyed):
+  // the node may or may not exist, and the caller must not be told it does.
+  if (si.si_code != CLD_EXITED || si.si_status != 0) return err->Set("join", "killed", path, ESRCH);
   return true;
 }
 

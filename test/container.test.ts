@@ -463,3 +463,18 @@ test('a cgroup that exists already is never removed by a create that fails on it
   }
   t.deepEqual(leftovers(c.id), []);
 });
+
+test('destroy() with exec\'d commands running ends and reaps them with the container, not through the host\'s pid 1', async (t) => {
+  for (const deviceBackend of ['v2', 'v1'] as const) {
+    const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore', deviceBackend });
+    await c.start();
+    const procs = await Promise.all([1, 2, 3].map(() => c.exec({ command: ['sleep', '30'] })));
+    const start = process.hrtime.bigint();
+    await c.destroy();
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    for (const p of procs) t.deepEqual(await p.wait(), { exitCode: null, signal: 'SIGKILL' });
+    // Orphaned to the host's pid 1, the commands' zombies held the namespace's end for 1.5-2 s here.
+    t.true(ms < 1000, `${deviceBackend}: destroy() took ${ms.toFixed(1)} ms`);
+    t.deepEqual(procs.flatMap((p) => leftovers(c.id, p.pid)), []);
+  }
+});

@@ -1,7 +1,7 @@
 // Live control of a container's devices and capabilities: hot-plug and unplug while
 // it runs, mknodInside under the container's own policy, capabilities before start.
 import test from 'ava';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -269,3 +269,30 @@ for (const deviceBackend of BACKENDS) {
     }
   });
 }
+
+test('mknodInside racing destroy() either makes the node or rejects with a code: it never resolves for a node that is not there', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-race-nodes-'));
+  let made = 0, gone = 0;
+  try {
+    for (let round = 0; round < 10; round++) {
+      const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore', mounts: [{ type: 'bind', source: dir, destination: '/tmp/data' }] });
+      await c.start();
+      const calls = Array.from({ length: 20 }, (_, i) => `r${round}n${i}`).map(async (name) => {
+        try {
+          await mknodInside(c, `/tmp/data/${name}`, { type: 'c', major: 1, minor: 3 });
+          t.true(existsSync(join(dir, name)), `${name} resolved, so it exists`);
+          made++;
+        } catch (e) {
+          t.true(e instanceof ContainerError && ['ERR_CONTAINER_GONE', 'ERR_CONTAINER_STATE'].includes(e.code), String(e));
+          gone++;
+        }
+      });
+      await new Promise((r) => setTimeout(r, round % 3));
+      await Promise.all([c.destroy(), ...calls]);
+      t.deepEqual(leftovers(c.id), []);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  t.log(`${made} made, ${gone} refused as the container went`);
+});

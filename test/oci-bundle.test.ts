@@ -4,6 +4,7 @@ import test from 'ava';
 import { ContainerError } from '../lib/errors';
 import { compileDeviceRules, checkDeviceAccess, DEFAULT_DEVICE_RULES } from '../lib/policy/devices';
 import { execFromOciProcess, specFromOciConfig } from '../lib/policy/oci-bundle';
+import { fromOciConfig } from '../lib/policy/oci';
 import { resolveCgroupPath, resolveRlimits, resolveSysctls, RLIM_INFINITY } from '../lib/policy/process';
 import { resolveSpec } from '../lib/spec';
 
@@ -197,4 +198,15 @@ test('rlimits, sysctls and cgroup paths are validated', (t) => {
   t.is(errorOf(() => resolveSpec({ command: ['x'], terminal: { consoleSocket: 'rel' } }, limits))?.code, 'ERR_INVALID_SPEC');
   t.is(errorOf(() => resolveSpec({ command: ['x'], detached: {} }, limits))?.code, 'ERR_INVALID_SPEC');
   t.is(resolveSpec({ command: ['x'], detached: { startFifo: '/run/x.fifo' } }, limits).detached?.startFifo, '/run/x.fifo');
+});
+
+test('a config nested 200000 levels deep is ERR_INVALID_OCI_CONFIG, not a stack overflow, in every reader', (t) => {
+  const deep = JSON.parse(`${'{"a":'.repeat(200000)}1${'}'.repeat(200000)}`);
+  for (const put of [(c: any) => { c.foo = deep; }, (c: any) => { c.linux.resources = deep; }, (c: any) => { c.mounts.push(deep); }]) {
+    const c = ctrConfig();
+    put(c);
+    t.throws(() => specFromOciConfig(c, '/b', 'deep'), { code: 'ERR_INVALID_OCI_CONFIG', message: /nested more than 64 levels/ });
+    t.throws(() => fromOciConfig(c), { code: 'ERR_INVALID_OCI_CONFIG', message: /nested more than 64 levels/ });
+  }
+  t.throws(() => execFromOciProcess({ args: ['true'], env: [deep] }), { code: 'ERR_INVALID_OCI_CONFIG' });
 });

@@ -348,3 +348,11 @@ test('singleChange: the one exception a live change touches, or null when the de
   t.is(singleChange(base, after('a')), null);  // the default flips
   t.is(singleChange(base, compileDeviceRules(['c 10:229 rw', 'b 7:0 r'].map(rule), base)), null);  // two keys
 });
+
+test('resolveSpec: an argument or env string longer than execve takes (E2BIG) is refused before anything is made', (t) => {
+  const big = 'x'.repeat(10 * 1024 * 1024);
+  t.throws(() => resolveSpec({ command: ['echo', big] }, limits), { code: 'ERR_INVALID_COMMAND', message: /E2BIG/ });
+  t.throws(() => resolveSpec({ command: ['echo'], env: { BIG: big } }, limits), { code: 'ERR_INVALID_SPEC', message: /E2BIG/ });
+  t.notThrows(() => resolveSpec({ command: ['echo', 'y'.repeat(131071)] }, limits));
+  t.throws(() => resolveSpec({ command: ['echo', 'y'.repeat(131072)] }, limits), { code: 'ERR_INVALID_COMMAND' });
+});

@@ -3,9 +3,9 @@
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
 import { hostInfo, removeStaleCgroups } from '../lib/host';
 import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
@@ -297,17 +297,29 @@ test('the Node process killed with SIGKILL takes its 20 containers with it; the 
     }
   });
   t.deepEqual(alive, [], 'no container process survives its creator by a second');
-  // A live container's cgroup is not stale, however old: only the dead creator's go.
+  // Only the dead creator's go. A live container's cgroup stays; so do a stopped detached
+  // container's (its manager deletes it), and a directory someone else made there.
   const live = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
   await live.start();
+  const fifo = join(mkdtempSync(join(tmpdir(), 'nsbox-stale-')), 'fifo');
+  const detached = await createContainer({ command: ['true'], stdio: 'ignore', detached: { startFifo: fifo } });
+  await detached.start();
+  await detached.wait();
+  const foreign = join(hostInfo().cgroup2Parent!, `foreign-${process.pid}`);
+  mkdirSync(foreign);
   const stale = list.flatMap((c) => cgroupPaths(c.id));
-  // "Later" (the age check), and only these ids and ours: other test files create containers meanwhile.
-  const removed = removeStaleCgroups(hostInfo(), Date.now() + 60_000, new Set([...list.map((c) => c.id), live.id]));
+  // Only these ids and ours: other test files create containers meanwhile.
+  const removed = removeStaleCgroups(hostInfo(), new Set([...list.map((c) => c.id), live.id, detached.id, `foreign-${process.pid}`]));
   for (const dir of stale) t.true(removed.includes(dir) || !existsSync(dir), dir);
   for (const c of list) t.deepEqual(leftovers(c.id), []);
-  t.false(removed.some((d) => d.endsWith(`/${live.id}`)), 'the live container keeps its cgroup');
-  t.true(cgroupPaths(live.id).some(existsSync));
+  t.deepEqual(removed.filter((d) => !stale.includes(d)), [], 'nothing but the dead creator\'s containers');
+  t.true(cgroupPaths(live.id).some(existsSync), 'the live container keeps its cgroup');
+  t.true(cgroupPaths(detached.id).some(existsSync), 'the stopped detached container keeps its cgroup');
+  t.true(existsSync(foreign));
+  rmdirSync(foreign);
   await live.destroy();
+  await detached.destroy();
+  rmSync(dirname(fifo), { recursive: true, force: true });
 });
 
 // Serial: the fd census at its start and end must not count the fds of tests beside it.

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ContainerError, quote } from '../errors';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import { CAPABILITY_SET_NAMES, type CapabilitySets, normalizeCapability } from './capabilities';
+import { checkJsonDepth } from './oci';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from './devices';
 import type { MountFlags, MountSpec } from './mounts';
 import { type DeviceNode, parseDeviceNode } from './nodes';
@@ -180,6 +181,7 @@ function nodesOf(linux: Json): DeviceNode[] {
  * standard nodes and the right to mknod), as runc and crun append theirs.
  */
 export function specFromOciConfig(config: unknown, bundle: string, id: string): OciBundleSpec {
+  checkJsonDepth(config, 'config.json');
   const c = object(config, 'the config');
   const notes: string[] = [];
   onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'], '');
@@ -279,6 +281,7 @@ export function execFromOciProcess(process: unknown): {
   command: string[]; env: string[]; cwd: string; user: { uid: number; gid: number; groups: number[] };
   capabilities?: CapabilitySets; noNewPrivileges: boolean; rlimits: RlimitSpec[]; terminal: boolean;
 } {
+  checkJsonDepth(process, 'process.json');
   const proc = object(process, 'process');
   onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], 'process.');
   const args = strings(proc.args, 'process.args');

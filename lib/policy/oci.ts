@@ -120,9 +120,25 @@ function fromOciMount(m: unknown, i: number): MountSpec {
 }
 
 /** A profile from an OCI config (or the fragment toOciConfig makes). */
+/**
+ * Nesting deeper than any OCI document has is refused before the readers walk it (a
+ * walk would overflow the stack with an uncoded RangeError). Iterative on purpose.
+ */
+export const MAX_JSON_DEPTH = 64;
+export function checkJsonDepth(value: unknown, what: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > MAX_JSON_DEPTH) throw new ContainerError('ERR_INVALID_OCI_CONFIG', `${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+}
+
 export function fromOciConfig(json: unknown, name = 'oci'): Profile {
   const cfg = typeof json === 'string' ? (() => { try { return JSON.parse(json); } catch (e) { return invalid(`not JSON: ${(e as Error).message}`); } })() : json;
   if (typeof cfg !== 'object' || cfg === null) invalid(`an OCI config is an object, got ${quote(cfg)}`);
+  checkJsonDepth(cfg, 'the OCI config');
   const c = cfg as { process?: Record<string, unknown>; linux?: Record<string, unknown>; mounts?: unknown };
   const proc = c.process ?? {};
   const linux = c.linux ?? {};
