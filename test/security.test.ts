@@ -112,7 +112,8 @@ test.serial('/proc swapped for an empty directory while containers are created n
   execFileSync('mv', [root, join(shared, 'rootfs')]);
   mkdirSync(join(shared, 'rootfs', 'decoy'));
   const attacker = await createContainer({
-    command: ['python3', join(fixtures, 'swap-proc.py'), '/tmp/shared'], stdio: 'pipe',
+    // The script's text, not its path: a checkout under /tmp is not in the host view (its /tmp is fresh).
+    command: ['python3', '-c', readFileSync(join(fixtures, 'swap-proc.py'), 'utf8'), '/tmp/shared'], stdio: 'pipe',
     mounts: [{ type: 'bind', source: shared, destination: '/tmp/shared' }],
   });
   const swaps = textOf(attacker.stdout);
