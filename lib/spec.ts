@@ -5,6 +5,7 @@ import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, resol
 import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
 import { type MountSpec, type ResolvedMount, resolveMount } from './policy/mounts';
 import { type DeviceNode, nodeRule } from './policy/nodes';
+import { onlyKnownKeys, own } from './policy/fields';
 import { validatePath } from './policy/paths';
 import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
@@ -136,9 +137,6 @@ function fail(code: string, message: string): never {
   throw new ContainerError(code, message);
 }
 
-function own(o: object, key: string): unknown {
-  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
-}
 
 function bool(v: unknown, what: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
@@ -251,8 +249,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const rootfsValue = own(s, 'rootfs') ?? { host: true };
   let rootfs: ResolvedSpec['rootfs'];
   if (typeof rootfsValue === 'object' && rootfsValue !== null && own(rootfsValue, 'host') === true) {
-    const unknown = Object.keys(rootfsValue).find((k) => k !== 'host' && k !== 'hide');
-    if (unknown !== undefined) fail('ERR_INVALID_ROOTFS', `rootfs: unknown field ${quote(unknown)} (known: host, hide)`);
+    onlyKnownKeys(rootfsValue, ['host', 'hide'], 'rootfs', 'ERR_INVALID_ROOTFS');
     const hide = own(rootfsValue, 'hide') ?? HOST_HIDDEN_PATHS;
     if (!Array.isArray(hide) || hide.length > 1024) fail('ERR_INVALID_ROOTFS', `rootfs.hide must be an array of paths, got ${quote(hide)}`);
     rootfs = { host: true, hide: hide.map((p, i) => validatePath(p, `rootfs.hide[${i}]`)) };
@@ -266,6 +263,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   let uid = 0, gid = 0, groups: number[] = [];
   if (user !== undefined) {
     if (typeof user !== 'object' || user === null) fail('ERR_INVALID_SPEC', `user must be { uid, gid, groups }, got ${quote(user)}`);
+    onlyKnownKeys(user, ['uid', 'gid', 'groups'], 'user', 'ERR_INVALID_SPEC');
     uid = id32(own(user, 'uid'), 'user.uid');
     gid = own(user, 'gid') === undefined ? uid : id32(own(user, 'gid'), 'user.gid');
     const g = own(user, 'groups') ?? [];
@@ -300,6 +298,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (v === undefined) return null;
     const p = typeof v === 'object' && v !== null ? own(v, field) : undefined;
     if (typeof p !== 'string' || !p.startsWith('/')) fail('ERR_INVALID_SPEC', `${key} must be { ${field}: an absolute path }, got ${quote(v)}`);
+    onlyKnownKeys(v as object, [field], key, 'ERR_INVALID_SPEC');
     return { [field]: validatePath(p, `${key}.${field}`) };
   };
   const joinValue = own(s, 'joinNamespaces') ?? {};

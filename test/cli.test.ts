@@ -4,7 +4,7 @@
 // cgroup's own files, what the container's processes print).
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -121,6 +121,21 @@ test('run: nosuid, nodev and noexec in a bind\'s options are applied, not droppe
   t.regex(output(), /\/data\/run.sh: Permission denied/);
   t.regex(output(), /rw,nosuid,nodev,noexec/);
   t.notRegex(output(), /^ran$/m);
+});
+
+test('create: a bundle whose rootfs is a symlink to "/" is refused and leaves nothing', async (t) => {
+  const { root } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  symlinkSync('/', join(bundle, 'hostroot'));
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.root = { path: 'hostroot', readonly: false };
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  const r = await runtime(root, ['create', '--bundle', bundle, 'hostroot1']);
+  t.is(r.code, 1);
+  t.regex(lastError(r.log), /is the host's root directory/);
+  t.false(existsSync(join(root, 'hostroot1')));
+  for (const p of ['nsbox/hostroot1', 'default/hostroot1']) t.false(existsSync(cgroupDir(p)), p);
 });
 
 test('run in the foreground passes signals on to the container', async (t) => {

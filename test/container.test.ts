@@ -374,7 +374,7 @@ test('mount flags: noexec, nodev and nosuid on binds and tmpfs are the kernel\'s
     t.regex(flags['/t'], /nosuid,nodev,noexec/);
     const e = await t.throwsAsync(run({ rootfs: root, command: ['true'], mounts: [{ type: 'bind', source: data, destination: '/data', readOnly: true } as never] }));
     t.is((e as ContainerError).code, 'ERR_INVALID_MOUNT');
-    t.regex(e!.message, /unknown bind mount field "readOnly"/);
+    t.regex(e!.message, /\(a bind mount\): unknown field "readOnly"/);
   } finally {
     removeRootfs(root);
     rmSync(data, { recursive: true, force: true });

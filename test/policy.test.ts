@@ -356,3 +356,29 @@ test('resolveSpec: an argument or env string longer than execve takes (E2BIG) is
   t.notThrows(() => resolveSpec({ command: ['echo', 'y'.repeat(131071)] }, limits));
   t.throws(() => resolveSpec({ command: ['echo', 'y'.repeat(131072)] }, limits), { code: 'ERR_INVALID_COMMAND' });
 });
+
+test('resolveSpec: an unknown field in any spec object is an error naming it, never a silent default', (t) => {
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ readOnly: true }, 'ERR_INVALID_SPEC', 'readOnly'],
+    [{ user: { uid: 1, grups: [1] } }, 'ERR_INVALID_SPEC', 'grups'],
+    [{ terminal: { consoleSocket: '/s', size: 1 } }, 'ERR_INVALID_SPEC', 'size'],
+    [{ detached: { startFifo: '/f', mode: 1 } }, 'ERR_INVALID_SPEC', 'mode'],
+    [{ rlimits: [{ type: 'NOFILE', soft: 1, hard: 1, max: 2 }] }, 'ERR_INVALID_SPEC', 'max'],
+    [{ devices: [{ type: 'c', major: 1, minor: 1, access: 'r', deny: true }] }, 'ERR_INVALID_DEVICE_RULE', 'deny'],
+    [{ rootfs: { host: true, hidden: [] } }, 'ERR_INVALID_ROOTFS', 'hidden'],
+    [{ mounts: [{ type: 'bind', source: '/s', destination: '/d', readOnly: true }] }, 'ERR_INVALID_MOUNT', 'readOnly'],
+    [{ mounts: [{ type: 'tmpfs', destination: '/d', source: '/s' }] }, 'ERR_INVALID_MOUNT', 'source'],
+    [{ capabilities: { bounding: [], permited: [] } }, 'ERR_INVALID_CAPABILITY', 'permited'],
+    [{ profile: defineProfile({ nodes: [{ path: '/dev/x', type: 'c', major: 1, minor: 3 }] }), devices: [] }, '', ''],
+  ];
+  for (const [extra, code, field] of cases) {
+    if (!code) {
+      t.notThrows(() => resolveSpec({ command: ['true'], ...extra }, limits));
+      continue;
+    }
+    const e = t.throws(() => resolveSpec({ command: ['true'], ...extra }, limits), { instanceOf: ContainerError }, JSON.stringify(extra));
+    t.is(e?.code, code, JSON.stringify(extra));
+    t.true(e?.message.includes(`"${field}"`), e?.message);
+  }
+  t.throws(() => defineProfile({ nodes: [{ path: '/dev/x', type: 'c', major: 1, minor: 3, owner: 0 } as never] }), { code: 'ERR_INVALID_DEVICE_RULE', message: /"owner"/ });
+});

@@ -13,6 +13,7 @@
 // The v1 backend writes the rules themselves and lets the kernel compute; the cgroup2
 // BPF program is generated from the compiled state (src-native/bpf_devices.cc).
 import { ContainerError, quote } from '../errors';
+import { onlyKnownKeys } from './fields';
 
 export type DeviceType = 'a' | 'b' | 'c';
 export type DeviceNumber = number | '*';
@@ -95,6 +96,7 @@ export function parseDeviceRule(input: unknown): DeviceRule {
     invalid(`a device rule is a string or an object, got ${quote(input)}`);
   }
   const o = input as Record<string, unknown>;
+  onlyKnownKeys(o, ['type', 'major', 'minor', 'access', 'allow'], `device rule ${quote(input)}`, 'ERR_INVALID_DEVICE_RULE');
   if (o.type !== 'a' && o.type !== 'b' && o.type !== 'c') invalid(`type must be "a", "b" or "c", got ${quote(o.type)}`);
   if (o.allow !== undefined && typeof o.allow !== 'boolean') invalid(`allow must be a boolean, got ${quote(o.allow)}`);
   if (o.type === 'a') return allDevices(input, o.major ?? '*', o.minor ?? '*', o.access ?? 'rwm', (o.allow as boolean | undefined) ?? true);

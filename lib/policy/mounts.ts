@@ -1,5 +1,6 @@
 // Mounts a spec or a profile asks for: validation, and the addon's form.
 import { ContainerError, quote } from '../errors';
+import { onlyKnownKeys, own } from './fields';
 import { validatePath } from './paths';
 
 /** Flags every mount may carry; a tmpfs is always nosuid and nodev. */
@@ -38,9 +39,6 @@ function invalid(message: string): never {
   throw new ContainerError('ERR_INVALID_MOUNT', message);
 }
 
-function own(o: object, key: string): unknown {
-  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
-}
 
 function bool(v: unknown, what: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
@@ -53,8 +51,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
   const type = own(m, 'type');
   if (typeof type !== 'string' || !Object.hasOwn(KEYS, type)) invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
   // A misspelt flag ("readOnly") must not silently give a read-write mount.
-  const unknown = Object.keys(m).find((k) => !KEYS[type].includes(k));
-  if (unknown !== undefined) invalid(`${what}: unknown ${type} mount field ${quote(unknown)} (known: ${KEYS[type].join(', ')})`);
+  onlyKnownKeys(m, KEYS[type], `${what} (a ${type} mount)`, 'ERR_INVALID_MOUNT');
   const destination = validatePath(own(m, 'destination'), `${what}.destination`);
   if (destination === '/') invalid(`${what}.destination must not be "/"`);
   const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);

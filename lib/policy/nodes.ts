@@ -1,5 +1,6 @@
 // Device nodes created in a container's rootfs at setup (OCI linux.devices).
 import { ContainerError, quote } from '../errors';
+import { onlyKnownKeys } from './fields';
 import { type DeviceRule, MAX_MAJOR, MAX_MINOR } from './devices';
 import { validatePath } from './paths';
 
@@ -29,6 +30,7 @@ function int(v: unknown, max: number, what: string, code = 'ERR_INVALID_DEVICE_R
 export function parseDeviceNode(v: unknown, what = 'node'): DeviceNode {
   if (typeof v !== 'object' || v === null) throw new ContainerError('ERR_INVALID_DEVICE_RULE', `${what} must be an object, got ${quote(v)}`);
   const o = v as Record<string, unknown>;
+  onlyKnownKeys(o, ['path', 'type', 'major', 'minor', 'mode', 'uid', 'gid'], what, 'ERR_INVALID_DEVICE_RULE');
   if (o.type !== 'b' && o.type !== 'c') throw new ContainerError('ERR_INVALID_DEVICE_RULE', `${what}.type must be "b" or "c", got ${quote(o.type)}`);
   return Object.freeze({
     path: validatePath(o.path, `${what}.path`),

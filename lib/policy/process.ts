@@ -1,6 +1,7 @@
 // Process-level settings a spec can carry besides capabilities: resource limits,
 // namespaced sysctls and the cgroup path. Pure validation, no system calls.
 import { ContainerError, quote } from '../errors';
+import { onlyKnownKeys } from './fields';
 
 /** The RLIMIT_* numbers of Linux on x86_64. */
 export const RLIMITS: Readonly<Record<string, number>> = Object.freeze({
@@ -41,6 +42,7 @@ export function resolveRlimits(v: unknown): ResolvedRlimit[] {
   return v.map((l, i) => {
     if (typeof l !== 'object' || l === null) throw new ContainerError('ERR_INVALID_SPEC', `rlimits[${i}] must be { type, soft, hard }, got ${quote(l)}`);
     const o = l as Record<string, unknown>;
+    onlyKnownKeys(o, ['type', 'soft', 'hard'], `rlimits[${i}]`, 'ERR_INVALID_SPEC');
     const raw = typeof o.type === 'string' ? o.type.toUpperCase() : '';
     const type = raw.startsWith('RLIMIT_') ? raw : `RLIMIT_${raw}`;
     if (!Object.hasOwn(RLIMITS, type)) {
