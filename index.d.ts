@@ -202,15 +202,22 @@ export declare function explain(subject: ExplainSubject, query: ExplainQuery): E
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
 export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup';
+export type AtimeMode = 'relatime' | 'strictatime' | 'noatime';
 /** Flags every mount may carry; a tmpfs is always nosuid and nodev. Unknown fields are errors. */
 export interface MountFlags {
   readonly?: boolean;
   nosuid?: boolean;
   nodev?: boolean;
   noexec?: boolean;
+  /** The kernel's default (relatime) when omitted. */
+  atime?: AtimeMode;
 }
 export type MountSpec =
-  | ({ type: 'bind'; source: string; destination: string; recursive?: boolean } & MountFlags)
+  | ({
+    type: 'bind'; source: string; destination: string; recursive?: boolean;
+    /** 'slave' when omitted: host mounts made later below the source appear inside; 'private': they do not. */
+    propagation?: 'private' | 'slave';
+  } & MountFlags)
   | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
 export interface HostRootfs {
   host: true;

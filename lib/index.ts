@@ -9,7 +9,7 @@ export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control
 export { explain, type ExplainQuery } from './explain';
 export type { ContainerSpec, HostRootfs, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
 export { HOST_HIDDEN_PATHS } from './spec';
-export type { MountFlags, MountSpec } from './policy/mounts';
+export type { AtimeMode, MountFlags, MountSpec } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';

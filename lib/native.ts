@@ -22,7 +22,7 @@ export interface NativePlan {
   /** Namespaces joined by path (the parent opens them, the init enters them first). */
   joinNamespaces: { type: string; path: string }[];
   loopbackUp: boolean;
-  mounts: { kind: string; source: string; destination: string; readonly: boolean; recursive: boolean; nosuid: boolean; nodev: boolean; noexec: boolean; mode: string; size: string }[];
+  mounts: { kind: string; source: string; destination: string; readonly: boolean; recursive: boolean; nosuid: boolean; nodev: boolean; noexec: boolean; atime: string; propagation: string; mode: string; size: string }[];
   readonlyRootfs: boolean;
   sysReadonly: boolean;
   maskedPaths: string[];

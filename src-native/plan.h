@@ -19,6 +19,8 @@ struct MountPlan {
   bool readonly = false;
   bool recursive = true;
   bool nosuid = false, nodev = false, noexec = false;
+  std::string atime;        // "", "relatime", "strictatime" or "noatime"
+  std::string propagation;  // binds: "private" or "slave" (of the host's mount)
   std::string tmpfs_mode;   // e.g. "1777"; empty for the default
   std::string tmpfs_size;   // e.g. "64m"; empty for the default
 };

@@ -126,6 +126,8 @@ inline std::string EncodePlan(const ChildPlan& p) {
     w.Bool(m.nosuid);
     w.Bool(m.nodev);
     w.Bool(m.noexec);
+    w.Str(m.atime);
+    w.Str(m.propagation);
     w.Str(m.tmpfs_mode);
     w.Str(m.tmpfs_size);
   }
@@ -181,6 +183,8 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
     m.nosuid = r.Bool();
     m.nodev = r.Bool();
     m.noexec = r.Bool();
+    m.atime = r.Str();
+    m.propagation = r.Str();
     m.tmpfs_mode = r.Str();
     m.tmpfs_size = r.Str();
     p->mounts.push_back(m);

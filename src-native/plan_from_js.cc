@@ -189,6 +189,8 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
     mp.nosuid = Bool(m, "nosuid");
     mp.nodev = Bool(m, "nodev");
     mp.noexec = Bool(m, "noexec");
+    mp.atime = Str(m, "atime");
+    mp.propagation = Str(m, "propagation");
     mp.tmpfs_mode = Str(m, "mode");
     mp.tmpfs_size = Str(m, "size");
     p.mounts.push_back(mp);

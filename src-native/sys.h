@@ -75,10 +75,11 @@ inline int move_mount_fd(int from, int to_fd) {
                                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
 }
 inline int mount_setattr(int dirfd, const char* path, unsigned flags, uint64_t set,
-                         uint64_t clr) {
+                         uint64_t clr, uint64_t propagation = 0) {
   struct mount_attr attr = {};
   attr.attr_set = set;
   attr.attr_clr = clr;
+  attr.propagation = propagation;
   return static_cast<int>(syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof(attr)));
 }
 inline int close_range(unsigned first, unsigned last, unsigned flags) {

@@ -5,7 +5,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attachContainer, ContainerError, type ContainerHandle, createContainer, run } from '../lib';
+import { attachContainer, ContainerError, type ContainerHandle, createContainer, mknodInside, run } from '../lib';
 import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
@@ -476,5 +476,43 @@ test('destroy() with exec\'d commands running ends and reaps them with the conta
     // Orphaned to the host's pid 1, the commands' zombies held the namespace's end for 1.5-2 s here.
     t.true(ms < 1000, `${deviceBackend}: destroy() took ${ms.toFixed(1)} ms`);
     t.deepEqual(procs.flatMap((p) => leftovers(c.id, p.pid)), []);
+  }
+});
+
+test('bind propagation: "slave" binds see mounts the host makes later below the source, "private" ones do not; atime modes are applied', async (t) => {
+  const root = busyboxRootfs();
+  const src = mkdtempSync(join(tmpdir(), 'nsbox-prop-'));
+  mkdirSync(join(src, 'later'));
+  // The source is a shared mount (this host's are private): what propagation is about.
+  const mountCall = (call: string) => execFileSync('python3', ['-c', `import ctypes; l = ctypes.CDLL(None, use_errno=True); r = ${call}; assert r == 0, ctypes.get_errno()`]);
+  mountCall(`l.mount(b"${src}", b"${src}", None, 4096, None)`);  // MS_BIND
+  mountCall(`l.mount(None, b"${src}", None, 1 << 20, None)`);  // MS_SHARED
+  const c = await createContainer({
+    rootfs: root, command: ['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.01; done; echo "S $(ls /s/later)"; echo "P $(ls /p/later)"; grep -E " /(s|p|a) " /proc/self/mountinfo | cut -d" " -f5,6'],
+    mounts: [
+      { type: 'bind', source: src, destination: '/s', propagation: 'slave' },
+      { type: 'bind', source: src, destination: '/p', propagation: 'private' },
+      { type: 'tmpfs', destination: '/a', atime: 'noatime' },
+    ],
+  });
+  const out = textOf(c.stdout);
+  // A mount the host makes after the container was created, below the bind's source.
+  mountCall(`l.mount(b"tmpfs", b"${join(src, 'later')}", b"tmpfs", 0, b"size=1m")`);
+  writeFileSync(join(src, 'later', 'file'), '');
+  try {
+    await c.start();
+    await mknodInside(c, '/tmp/go', { type: 'c', major: 1, minor: 3 });
+    await c.wait();
+    const text = await out;
+    const [s, p] = text.split('\n');
+    t.is(s, 'S file', 'the slave bind sees the host\'s later mount');
+    t.is(p, 'P ', 'the private bind does not');
+    t.regex(text, /\/a rw,nosuid,nodev,noatime/);
+  } finally {
+    await c.destroy();
+    mountCall(`l.umount2(b"${join(src, 'later')}", 2)`);
+    mountCall(`l.umount2(b"${src}", 2)`);
+    rmSync(src, { recursive: true, force: true });
+    removeRootfs(root);
   }
 });

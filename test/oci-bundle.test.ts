@@ -60,7 +60,7 @@ test('the config ctr writes is taken with its meaning', (t) => {
   t.is(spec.cgroupPath, 'default/probe');
   t.true(spec.noNewPrivileges);
   t.deepEqual(spec.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
-  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', nosuid: true, mode: 0o755, size: '65536k' }]);
+  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', nosuid: true, atime: 'strictatime', mode: 0o755, size: '65536k' }]);
   t.true(spec.profile.sysReadonly);
   t.deepEqual([...spec.profile.maskedPaths], ['/proc/acpi', '/proc/kcore']);
   // The resolved spec: exactly the config's capabilities, and the spec validates.
@@ -209,4 +209,24 @@ test('a config nested 200000 levels deep is ERR_INVALID_OCI_CONFIG, not a stack 
     t.throws(() => fromOciConfig(c), { code: 'ERR_INVALID_OCI_CONFIG', message: /nested more than 64 levels/ });
   }
   t.throws(() => execFromOciProcess({ args: ['true'], env: [deep] }), { code: 'ERR_INVALID_OCI_CONFIG' });
+});
+
+test('mount options are mapped to flags the init applies, or refused by name: none is dropped', (t) => {
+  const c = ctrConfig();
+  c.mounts.push(
+    { destination: '/a', type: 'bind', source: '/s', options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', 'noatime', 'ro'] },
+    { destination: '/b', type: 'bind', source: '/s', options: ['bind', 'rslave'] },
+    { destination: '/c', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'noexec', 'strictatime'] },
+  );
+  const { spec } = specFromOciConfig(c, '/b', 'opts');
+  t.deepEqual(spec.profile.mounts.slice(-3), [
+    { type: 'bind', source: '/s', destination: '/a', nosuid: true, nodev: true, noexec: true, readonly: true, atime: 'noatime', propagation: 'private', recursive: true },
+    { type: 'bind', source: '/s', destination: '/b', propagation: 'slave', recursive: false },
+    { type: 'tmpfs', destination: '/c', noexec: true, atime: 'strictatime' },
+  ]);
+  for (const [type, option] of [['bind', 'rshared'], ['bind', 'unbindable'], ['bind', 'mand'], ['tmpfs', 'rslave'], ['tmpfs', 'dirsync']]) {
+    const bad = ctrConfig();
+    bad.mounts.push({ destination: '/x', type, source: type === 'bind' ? '/s' : 'tmpfs', options: type === 'bind' ? ['rbind', option] : [option] });
+    t.throws(() => specFromOciConfig(bad, '/b', 'opts'), { code: 'ERR_UNSUPPORTED', message: new RegExp(`"${option}"`) }, option);
+  }
 });

@@ -3,16 +3,29 @@ import { ContainerError, quote } from '../errors';
 import { onlyKnownKeys, own } from './fields';
 import { validatePath } from './paths';
 
+export type AtimeMode = 'relatime' | 'strictatime' | 'noatime';
+const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'strictatime', 'noatime'];
+
 /** Flags every mount may carry; a tmpfs is always nosuid and nodev. */
 export interface MountFlags {
   readonly?: boolean;
   nosuid?: boolean;
   nodev?: boolean;
   noexec?: boolean;
+  /** The kernel's default (relatime) when omitted. */
+  atime?: AtimeMode;
 }
 
 export type MountSpec =
-  | ({ type: 'bind'; source: string; destination: string; recursive?: boolean } & MountFlags)
+  | ({
+    type: 'bind'; source: string; destination: string; recursive?: boolean;
+    /**
+     * 'slave' (what a bind is when omitted, as the container's root is): mounts the
+     * host makes later below the source appear inside. 'private': they do not.
+     * Nothing made inside ever propagates to the host.
+     */
+    propagation?: 'private' | 'slave';
+  } & MountFlags)
   | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
 
 /** What src-native/plan.h's MountPlan holds. */
@@ -25,13 +38,15 @@ export interface ResolvedMount {
   nosuid: boolean;
   nodev: boolean;
   noexec: boolean;
+  atime: '' | AtimeMode;
+  propagation: '' | 'private' | 'slave';
   mode: string;
   size: string;
 }
 
-const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec'];
+const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'atime'];
 const KEYS: Record<string, readonly string[]> = {
-  bind: ['type', 'source', 'destination', 'recursive', ...FLAG_KEYS],
+  bind: ['type', 'source', 'destination', 'recursive', 'propagation', ...FLAG_KEYS],
   tmpfs: ['type', 'destination', 'mode', 'size', ...FLAG_KEYS],
 };
 
@@ -55,13 +70,19 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
   const destination = validatePath(own(m, 'destination'), `${what}.destination`);
   if (destination === '/') invalid(`${what}.destination must not be "/"`);
   const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
+  const atime = own(m, 'atime') ?? '';
+  if (atime !== '' && !(ATIME_MODES as readonly unknown[]).includes(atime)) invalid(`${what}.atime must be one of ${ATIME_MODES.join(', ')}, got ${quote(atime)}`);
   const flags = {
     readonly, nosuid: bool(own(m, 'nosuid'), `${what}.nosuid`, false), nodev: bool(own(m, 'nodev'), `${what}.nodev`, false),
-    noexec: bool(own(m, 'noexec'), `${what}.noexec`, false),
+    noexec: bool(own(m, 'noexec'), `${what}.noexec`, false), atime: atime as ResolvedMount['atime'],
   };
   if (type === 'bind') {
+    const propagation = own(m, 'propagation') ?? '';
+    if (propagation !== '' && propagation !== 'private' && propagation !== 'slave') {
+      invalid(`${what}.propagation must be "private" or "slave" (nothing propagates from a container to the host), got ${quote(propagation)}`);
+    }
     return {
-      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags,
+      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags, propagation,
       recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
     };
   }
@@ -76,7 +97,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
       invalid(`${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
     }
     return {
-      kind: 'tmpfs', source: '', destination, ...flags, recursive: false,
+      kind: 'tmpfs', source: '', destination, ...flags, propagation: '', recursive: false,
       mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
     };
   }

@@ -74,11 +74,14 @@ export interface OciBundleSpec {
   notes: string[];
 }
 
+const ATIME_OPTIONS = ['relatime', 'strictatime', 'noatime'] as const;
+
 /** The flags a mount's options name; each is applied (mount_setattr), none dropped. */
 function mountFlags(options: string[]): MountFlags {
   const flags: MountFlags = {};
   for (const f of ['nosuid', 'nodev', 'noexec'] as const) if (options.includes(f)) flags[f] = true;
   if (options.includes('ro')) flags.readonly = true;
+  for (const a of ATIME_OPTIONS) if (options.includes(a)) flags.atime = a;
   return flags;
 }
 
@@ -102,11 +105,16 @@ function mountsOf(config: Json, notes: string[]): { mounts: MountSpec[]; sysRead
     if (bind) {
       if (typeof m.source !== 'string') invalid(`mounts[${i}].source must be a path, got ${quote(m.source)}`);
       for (const o of options) {
-        if (!['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'rslave', 'slave'].includes(o)) {
+        if (!['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'rslave', 'slave', ...ATIME_OPTIONS].includes(o)) {
           unsupported(`mounts[${i}].options "${o}"`, `(bind mount of ${dest}) is not supported by this runtime`);
         }
       }
-      mounts.push({ type: 'bind', source: m.source, destination: dest, ...mountFlags(options), recursive: !options.includes('bind') || options.includes('rbind') });
+      const propagation = options.some((o) => o === 'private' || o === 'rprivate') ? 'private'
+        : options.some((o) => o === 'slave' || o === 'rslave') ? 'slave' : undefined;
+      mounts.push({
+        type: 'bind', source: m.source, destination: dest, ...mountFlags(options), ...(propagation ? { propagation } : {}),
+        recursive: !options.includes('bind') || options.includes('rbind'),
+      });
       return;
     }
     if (type === 'tmpfs') {
@@ -115,7 +123,8 @@ function mountsOf(config: Json, notes: string[]): { mounts: MountSpec[]; sysRead
       for (const o of options) {
         if (o.startsWith('mode=')) mode = parseInt(o.slice(5), 8);
         else if (o.startsWith('size=')) size = o.slice(5);
-        else if (!['nosuid', 'nodev', 'noexec', 'strictatime', 'relatime', 'ro', 'rw'].includes(o)) {
+        // A new tmpfs is private by construction (its parent here is no shared mount).
+        else if (!['nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'ro', 'rw', 'private', 'rprivate'].includes(o)) {
           unsupported(`mounts[${i}].options "${o}"`, `(tmpfs at ${dest}) is not supported by this runtime`);
         }
       }

@@ -138,8 +138,10 @@ void UserMounts(const ChildPlan& plan, int root) {
     int mnt;
     bool is_dir = true;
     // Every flag asked for is applied, or the mount fails.
+    unsigned atime = m.atime == "strictatime" ? MOUNT_ATTR_STRICTATIME : m.atime == "noatime" ? MOUNT_ATTR_NOATIME : MOUNT_ATTR_RELATIME;
     unsigned attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) | (m.nosuid ? MOUNT_ATTR_NOSUID : 0) |
-                     (m.nodev ? MOUNT_ATTR_NODEV : 0) | (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
+                     (m.nodev ? MOUNT_ATTR_NODEV : 0) | (m.noexec ? MOUNT_ATTR_NOEXEC : 0) |
+                     (m.atime.empty() ? 0 : atime);
     if (m.kind == MountPlan::kTmpfs) {
       const char* opts[6] = {nullptr};
       int n = 0;
@@ -153,7 +155,13 @@ void UserMounts(const ChildPlan& plan, int root) {
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
-      if (attrs && sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), attrs, 0) < 0)
+      // A clone of a mount here is a slave of the host's, as the container's root is:
+      // "slave" keeps it so (host mounts below the source appear inside), "private"
+      // cuts it off.
+      uint64_t propagation = m.propagation == "private" ? MS_PRIVATE : m.propagation == "slave" ? MS_SLAVE : 0;
+      if ((attrs || propagation) &&
+          sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), attrs,
+                             m.atime.empty() ? 0 : MOUNT_ATTR__ATIME, propagation) < 0)
         Fail("mounts", "mount_setattr", dst);
     }
     AttachFd("mounts", mnt, OpenMountTarget(root, m, is_dir), dst);
