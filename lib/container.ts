@@ -1,5 +1,5 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
-import { closeSync, constants as fsConstants, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, lstatSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
@@ -141,6 +141,34 @@ interface ContainerInit {
   startFifo: string | null;
   state: 'created' | 'running';
   signal?: AbortSignal;
+}
+
+/**
+ * Removes a start FIFO, and nothing else: a path from a handle or a state file that
+ * names another kind of file (a handle edited to name /etc/passwd) is left alone.
+ */
+function removeFifo(path: string, id: string): void {
+  try {
+    if (lstatSync(path).isFIFO()) unlinkSync(path);
+    else debug('%s: %s is not a FIFO: left alone', id, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') debug('%s: unlink %s: %s', id, path, (e as Error).message);
+  }
+}
+
+/** True when `pid` holds `path` open (the same inode in /proc/<pid>/fd). */
+function holdsOpen(pid: number, path: string): boolean {
+  const want = statSync(path);
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    const st = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+    return st !== undefined && st.dev === want.dev && st.ino === want.ino;
+  });
 }
 
 function abortError(id: string): ContainerError {
@@ -466,11 +494,7 @@ export class Container {
     } finally {
       await fh.close();
     }
-    try {
-      unlinkSync(fifo);
-    } catch (e) {
-      debug('%s: unlink %s: %s', this.id, fifo, (e as Error).message);
-    }
+    removeFifo(fifo, this.id);
   }
 
   /**
@@ -633,11 +657,7 @@ export class Container {
     for (const close of this.#execPipes) close();
     this.#execPipes.clear();
     if (this.#startFifo !== null) {
-      try {
-        unlinkSync(this.#startFifo);
-      } catch (e) {
-        debug('%s: unlink %s: %s', this.id, this.#startFifo, (e as Error).message);
-      }
+      removeFifo(this.#startFifo, this.id);
       this.#startFifo = null;
     }
     try {
@@ -797,6 +817,14 @@ export function attachContainer(handle: ContainerHandle): Container {
   }
   checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, pid);
   checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', pid);
+  if (handle.startFifo !== null) {
+    // The FIFO the init waits on, not any file the handle names (start() writes to it,
+    // destroy() removes it).
+    const st = lstatSync(handle.startFifo, { throwIfNoEntry: false });
+    if (st && (!st.isFIFO() || !holdsOpen(pid, handle.startFifo))) {
+      handleError(`bad startFifo ${quote(handle.startFifo)}: not the FIFO pid ${pid} waits on`);
+    }
+  }
   let native: NativeContainer;
   try {
     native = binding.attach({ pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend });
@@ -829,11 +857,5 @@ export async function releaseDeadContainer(handle: ContainerHandle): Promise<voi
   } catch (e) {
     throw fromNative(e, `container ${handle.id}`);
   }
-  if (handle.startFifo) {
-    try {
-      unlinkSync(handle.startFifo);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
+  if (handle.startFifo) removeFifo(handle.startFifo, handle.id);
 }

@@ -2,7 +2,7 @@
 // their handle: start through the FIFO, exec, pause and resume, live device changes,
 // destroy. The creator is a separate Node process that exits right after create.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -151,4 +151,27 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
     await c.destroy();
     await other.destroy();
   }
+});
+
+test('a handle whose startFifo names another file is refused, and no delete removes anything but a FIFO', async (t) => {
+  const fifo = join(dir, `fifo-check-${process.pid}`);
+  const c = await createContainer({ rootfs, command: ['/bin/true'], stdio: 'ignore', detached: { startFifo: fifo } });
+  const victim = join(dir, `victim-${process.pid}`);
+  writeFileSync(victim, 'keep me');
+  const otherFifo = join(dir, `other-fifo-${process.pid}`);
+  spawnSync('python3', ['-c', `import os; os.mkfifo(${JSON.stringify(otherFifo)})`]);
+  try {
+    t.throws(() => attachContainer({ ...c.handle, startFifo: victim }), { code: 'ERR_INVALID_ARG', message: /not the FIFO/ });
+    t.throws(() => attachContainer({ ...c.handle, startFifo: otherFifo }), { code: 'ERR_INVALID_ARG', message: /not the FIFO/ });
+    const same = attachContainer(c.handle);
+    t.is(same.state, 'created');
+    // The command line's delete of a dead container with a state file naming a regular file.
+    await releaseDeadContainer({ ...c.handle, cgroupV2Dir: '', cgroupV1Devices: '', startFifo: victim });
+    t.is(readFileSync(victim, 'utf8'), 'keep me');
+  } finally {
+    await c.destroy();
+    rmSync(victim, { force: true });
+    rmSync(otherFifo, { force: true });
+  }
+  t.false(existsSync(fifo));
 });
