@@ -33,6 +33,8 @@ export const CGROUP_PARENT = 'nsbox';
 export const STATE_DIR = '/run/nsbox';
 
 interface MountEntry {
+  id: number;
+  parent: number;
   mountPoint: string;
   fsType: string;
   superOptions: string[];
@@ -47,13 +49,34 @@ export function parseMountInfo(text: string): MountEntry[] {
     if (!post) continue;
     const fields = pre.split(' ');
     const [fsType, , superOpts] = post.split(' ');
-    out.push({ mountPoint: fields[4].replace(/\\040/g, ' '), fsType, superOptions: (superOpts ?? '').split(',') });
+    out.push({
+      id: Number(fields[0]), parent: Number(fields[1]), mountPoint: fields[4].replace(/\\040/g, ' '), fsType,
+      superOptions: (superOpts ?? '').split(','),
+    });
   }
   return out;
 }
 
-/** Decides the layout from the mount table (pure, for tests). */
-export function detectCgroups(mounts: MountEntry[]): Pick<HostInfo, 'layout' | 'cgroup2' | 'devicesV1'> {
+const within = (path: string, dir: string) => path === dir || dir === '/' || path.startsWith(`${dir}/`);
+
+/**
+ * The mounts a path lookup can reach: one is hidden when another mount, not one of its
+ * own ancestors, sits on it or on a directory above it inside one of those ancestors
+ * (cgroup2 mounted over /sys/fs/cgroup in a private mount namespace hides the v1
+ * hierarchies below it, whose entries mountinfo still lists).
+ */
+export function visibleMounts(mounts: MountEntry[]): MountEntry[] {
+  const byId = new Map(mounts.map((m) => [m.id, m]));
+  return mounts.filter((e) => {
+    const chain = new Set<number>([e.id]);
+    for (let p = byId.get(e.parent); p && !chain.has(p.id); p = byId.get(p.parent)) chain.add(p.id);
+    return !mounts.some((f) => !chain.has(f.id) && chain.has(f.parent) && within(e.mountPoint, f.mountPoint));
+  });
+}
+
+/** Decides the layout from the mount table (pure, for tests): the visible mounts only. */
+export function detectCgroups(all: MountEntry[]): Pick<HostInfo, 'layout' | 'cgroup2' | 'devicesV1'> {
+  const mounts = visibleMounts(all);
   const v2 = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint.startsWith('/sys/fs/cgroup'));
   const devices = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('devices'));
   const layout: CgroupLayout = v2 && !devices ? 'unified' : v2 ? 'hybrid' : 'legacy';

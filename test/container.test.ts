@@ -2,7 +2,7 @@
 // users, stdio and the lifecycle, each observed by processes in the container.
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachContainer, ContainerError, type ContainerHandle, createContainer, mknodInside, run } from '../lib';
@@ -515,4 +515,25 @@ test('bind propagation: "slave" binds see mounts the host makes later below the 
     rmSync(src, { recursive: true, force: true });
     removeRootfs(root);
   }
+});
+
+test('on a unified host (cgroup2 mounted over /sys/fs/cgroup in a private mount namespace) the hidden v1 hierarchies are not used, and device rules hold', async (t) => {
+  const launcher = [
+    'import ctypes, os, sys',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'assert libc.unshare(0x00020000) == 0, ctypes.get_errno()',  // CLONE_NEWNS
+    'assert libc.mount(None, b"/", None, (1 << 14) | (1 << 18), None) == 0, ctypes.get_errno()',  // MS_REC | MS_PRIVATE
+    'assert libc.mount(b"cgroup2", b"/sys/fs/cgroup", b"cgroup2", 0, None) == 0, ctypes.get_errno()',
+    'os.execv(sys.argv[1], sys.argv[1:])',
+  ].join('\n');
+  const before = existsSync('/sys/fs/cgroup/devices/nsbox') ? readdirSync('/sys/fs/cgroup/devices/nsbox').length : 0;
+  const r = spawnSync('python3', ['-c', launcher, process.execPath, join(__dirname, '..', '..', 'test', 'fixtures', 'unified-host.js')],
+    { env: nodeEnv(), timeout: 60_000 });
+  t.is(r.status, 0, String(r.stderr));
+  const got = JSON.parse(r.stdout.toString());
+  t.like(got, { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
+  t.regex(got.out, /\/dev\/kvm.*Operation not permitted/);
+  t.regex(got.out, /^0::\/$/m, 'the container is in its own cgroup namespace');
+  const after = existsSync('/sys/fs/cgroup/devices/nsbox') ? readdirSync('/sys/fs/cgroup/devices/nsbox').length : 0;
+  t.true(after <= before, 'nothing was made in the v1 devices hierarchy');
 });

@@ -213,14 +213,22 @@ test('resolveSpec: each invalid field has its code', (t) => {
 });
 
 test('host detection: hybrid, unified and legacy mount tables', (t) => {
-  const line = (mp: string, fs: string, opts: string) => `30 22 0:27 / ${mp} rw,relatime - ${fs} ${fs} ${opts}`;
-  const hybrid = parseMountInfo([line('/sys/fs/cgroup', 'tmpfs', 'rw'), line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices'),
-    line('/sys/fs/cgroup/unified', 'cgroup2', 'rw')].join('\n'));
+  const line = (mp: string, fs: string, opts: string, id = 30, parent = 22) => `${id} ${parent} 0:27 / ${mp} rw,relatime - ${fs} ${fs} ${opts}`;
+  const hybridLines = [line('/', 'ext4', 'rw', 22, 1), line('/sys/fs/cgroup', 'tmpfs', 'rw', 31, 22), line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices', 32, 31),
+    line('/sys/fs/cgroup/unified', 'cgroup2', 'rw', 33, 31)];
+  const hybrid = parseMountInfo(hybridLines.join('\n'));
   t.deepEqual(detectCgroups(hybrid), { layout: 'hybrid', cgroup2: '/sys/fs/cgroup/unified', devicesV1: '/sys/fs/cgroup/devices' });
   t.deepEqual(detectCgroups(parseMountInfo(line('/sys/fs/cgroup', 'cgroup2', 'rw,nsdelegate'))),
     { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
   t.deepEqual(detectCgroups(parseMountInfo(line('/sys/fs/cgroup/devices', 'cgroup', 'rw,devices'))),
     { layout: 'legacy', cgroup2: null, devicesV1: '/sys/fs/cgroup/devices' });
+  // cgroup2 mounted over /sys/fs/cgroup later (a private mount namespace simulating a
+  // unified host): the v1 entries below are still listed, and hidden.
+  const covered = parseMountInfo([...hybridLines, line('/sys/fs/cgroup', 'cgroup2', 'rw', 40, 31)].join('\n'));
+  t.deepEqual(detectCgroups(covered), { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
+  // ...and a /sys mounted over everything hides them all.
+  const sysOver = parseMountInfo([...hybridLines, line('/sys', 'sysfs', 'rw', 41, 22)].join('\n'));
+  t.deepEqual(detectCgroups(sysOver), { layout: 'legacy', cgroup2: null, devicesV1: null });
 });
 
 test('profiles: the five, as documented', (t) => {
