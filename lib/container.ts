@@ -1,5 +1,5 @@
 // The container lifecycle: created -> running -> stopped -> destroyed.
-import { closeSync, constants as fsConstants, lstatSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
@@ -12,7 +12,7 @@ export { pidStartTime } from './host';
 import { hostDevice } from './explain';
 import { Limiter } from './limiter';
 import { binding, type NativeContainer } from './native';
-import { cgroupDirs, nativeException, nativePolicy, nativeRlimits, toNativePlan } from './plan';
+import { cgroupDirs, type HostPaths, nativeException, nativePolicy, nativeRlimits, toNativePlan } from './plan';
 import {
   applyCapabilityChange, type CapabilityChange, type CapabilityLimits, type CapabilityMasks, type CapabilitySets,
   fromMask, resolveCapabilities, toMask,
@@ -355,6 +355,10 @@ export class Container {
   /** Applies `rule` to the live device cgroup; serialized with other changes. */
   #changeDevices(rule: DeviceRule): Promise<void> {
     const run = async () => {
+      // Queued behind a change that was in flight when destroy() began: nothing to change.
+      if (this.#destroying !== undefined) {
+        throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: it is being destroyed`);
+      }
       const next = applyDeviceRule(this.#policy, rule);
       // v1: the one rule, written as it is; the kernel applies it the way `next` was computed.
       const writes = this.#backend === 'v1' ? [v1Write(rule)] : [];
@@ -669,23 +673,48 @@ export class Container {
   }
 }
 
-async function checkHostPaths(r: ResolvedSpec): Promise<void> {
+/**
+ * The host paths of a spec (rootfs, bind sources), resolved once here: the real path
+ * (no symlink left in it) and what is there. The init opens that path without
+ * following any symlink and checks it finds the same file (child_mounts.cc), so a path
+ * swapped in between (by a container sharing its directory) fails creation.
+ */
+async function resolveHostPaths(r: ResolvedSpec): Promise<HostPaths> {
+  const resolved = async (path: string) => {
+    const real = await realpath(path).catch(() => null);
+    const st = real === null ? null : await stat(real, { bigint: true }).catch(() => null);
+    return real === null || st === null ? null : { path: real, dev: st.dev, ino: st.ino, dir: st.isDirectory() };
+  };
+  let rootfs: HostPaths['rootfs'] = null;
   if ('path' in r.rootfs) {
-    const st = await stat(r.rootfs.path).catch(() => null);
-    if (!st) throw new ContainerError('ERR_ROOTFS_NOT_FOUND', `rootfs ${quote(r.rootfs.path)} does not exist`);
-    if (!st.isDirectory()) throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is not a directory`);
+    const got = await resolved(r.rootfs.path);
+    if (!got) throw new ContainerError('ERR_ROOTFS_NOT_FOUND', `rootfs ${quote(r.rootfs.path)} does not exist`);
+    if (!got.dir) throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is not a directory`);
     // The host's root in another spelling (a symlink to "/", "/tmp/.."): refused here with
     // a clear error; the init checks what it really opened again (child_mounts.cc).
-    const host = await stat('/');
-    if (st.dev === host.dev && st.ino === host.ino) {
+    const host = await stat('/', { bigint: true });
+    if (got.dev === host.dev && got.ino === host.ino) {
       throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is the host's root directory; use { host: true } for its read-only view`);
     }
-  }
-  for (const m of r.mounts) {
-    if (m.kind === 'bind' && !(await stat(m.source).catch(() => null))) {
-      throw new ContainerError('ERR_MOUNT_SOURCE_NOT_FOUND', `mount source ${quote(m.source)} does not exist`);
+    // Whoever can write a directory on the way (a container sharing the rootfs's
+    // parent) could point a symlink there at any host directory: the rootfs is named by
+    // its real path, with no symlink in it.
+    if (got.path !== r.rootfs.path) {
+      throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is reached through a symlink; give its real path ${quote(got.path)}`);
     }
+    rootfs = got;
   }
+  const mounts: HostPaths['mounts'] = [];
+  for (const m of r.mounts) {
+    if (m.kind !== 'bind') {
+      mounts.push(null);
+      continue;
+    }
+    const got = await resolved(m.source);
+    if (!got) throw new ContainerError('ERR_MOUNT_SOURCE_NOT_FOUND', `mount source ${quote(m.source)} does not exist`);
+    mounts.push(got);
+  }
+  return { rootfs, mounts };
 }
 
 function deviceBackend(r: ResolvedSpec, host: HostInfo): 'v1' | 'v2' {
@@ -706,12 +735,12 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const signal = spec.signal;
   if (signal?.aborted) throw abortError(r.id);
   const backend = deviceBackend(r, host);
-  await checkHostPaths(r);
+  const paths = await resolveHostPaths(r);
   const policy = compileDeviceRules(r.devices);
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {
-    const plan = toNativePlan(r, host, backend, policy);
+    const plan = toNativePlan(r, host, backend, policy, paths);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
     const err = fromNative(e, `container ${r.id}`);
@@ -827,7 +856,10 @@ export function attachContainer(handle: ContainerHandle): Container {
   }
   let native: NativeContainer;
   try {
-    native = binding.attach({ pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend });
+    native = binding.attach({
+      pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend,
+      pidNamespace: handle.namespaces.includes('pid'),
+    });
   } catch (e) {
     const err = fromNative(e, `container ${id}`);
     if (err.errno === 3) throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
@@ -849,9 +881,15 @@ export function attachContainer(handle: ContainerHandle): Container {
  */
 export async function releaseDeadContainer(handle: ContainerHandle): Promise<void> {
   const host = hostInfo();
-  // The init is gone, so membership cannot be checked: the paths' form can.
-  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, null);
-  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', null);
+  // The init is gone, so membership cannot be checked: the paths' form can, and the
+  // id the create marked each directory with (cgroup.kill and rmdir follow).
+  for (const [key, dir, mount, controller] of [['cgroupV2Dir', handle.cgroupV2Dir, host.cgroup2, null],
+    ['cgroupV1Devices', handle.cgroupV1Devices, host.devicesV1, 'devices']] as const) {
+    checkCgroupDir(dir, key, mount, controller, null);
+    if (dir !== '' && existsSync(dir) && binding.cgroupMarkers(dir).id !== handle.id) {
+      handleError(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${handle.id}`);
+    }
+  }
   try {
     await binding.releaseCgroups(handle.cgroupV2Dir, handle.cgroupV1Devices);
   } catch (e) {

@@ -149,7 +149,7 @@ export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): str
       if (only && !only.has(name)) continue;
       const dir = `${parent}/${name}`;
       try {
-        const [pid, start] = binding.cgroupCreator(dir).split(' ');
+        const [pid, start] = binding.cgroupMarkers(dir).creator.split(' ');
         if (!pid || !start || pidStartTime(Number(pid)) === start) continue;
         if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;
         rmdirSync(dir);

@@ -22,7 +22,9 @@ export interface NativePlan {
   /** Namespaces joined by path (the parent opens them, the init enters them first). */
   joinNamespaces: { type: string; path: string }[];
   loopbackUp: boolean;
-  mounts: { kind: string; source: string; destination: string; readonly: boolean; recursive: boolean; nosuid: boolean; nodev: boolean; noexec: boolean; atime: string; propagation: string; mode: string; size: string }[];
+  rootfsDev: bigint;
+  rootfsIno: bigint;
+  mounts: { kind: string; source: string; sourceDev: bigint; sourceIno: bigint; destination: string; readonly: boolean; recursive: boolean; nosuid: boolean; nodev: boolean; noexec: boolean; atime: string; propagation: string; mode: string; size: string }[];
   readonlyRootfs: boolean;
   sysReadonly: boolean;
   maskedPaths: string[];
@@ -78,6 +80,8 @@ export interface NativeAttach {
   cgroupV2Dir: string;
   cgroupV1Devices: string;
   deviceBackend: 'v1' | 'v2';
+  /** The init leads a pid namespace of its own (its death ends every process in it). */
+  pidNamespace: boolean;
 }
 
 export interface NativeNode {
@@ -141,8 +145,8 @@ interface Binding {
   attach(target: NativeAttach): NativeContainer;
   /** Kills what is left in a dead container's cgroups and removes them. */
   releaseCgroups(cgroupV2Dir: string, cgroupV1Devices: string): Promise<void>;
-  /** The creator marker of a cgroup directory ("<pid> <start time>"), or "". */
-  cgroupCreator(dir: string): string;
+  /** The markers of a cgroup directory the library made: its container's id and creator ("<pid> <start time>"); "" when missing. */
+  cgroupMarkers(dir: string): { id: string; creator: string };
 }
 
 export const binding: Binding = nodeGypBuild(join(__dirname, '..', '..'));

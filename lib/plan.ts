@@ -25,11 +25,26 @@ export function nativePolicy(p: DevicePolicy): NativePolicy {
   return { defaultAllow: p.defaultAllow, exceptions: p.exceptions.map(nativeException) };
 }
 
+/** A host path as the library resolved it: no symlink left, and the file found there. */
+export interface ResolvedHostPath {
+  path: string;
+  dev: bigint;
+  ino: bigint;
+}
+
+/** The spec's host paths, resolved (container.ts): the rootfs directory, and each mount's source (null for a tmpfs). */
+export interface HostPaths {
+  rootfs: ResolvedHostPath | null;
+  mounts: (ResolvedHostPath | null)[];
+}
+
 /** `policy` is compileDeviceRules(r.devices), made once by the caller, who keeps it. */
-export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy): NativePlan {
+export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths): NativePlan {
   return {
     id: r.id,
-    rootfs: 'host' in r.rootfs ? '/' : r.rootfs.path,
+    rootfs: paths.rootfs?.path ?? '/',
+    rootfsDev: paths.rootfs?.dev ?? 0n,
+    rootfsIno: paths.rootfs?.ino ?? 0n,
     hostRoot: 'host' in r.rootfs,
     stagingDir: host.stagingDir,
     execCandidates: r.execCandidates,
@@ -43,7 +58,10 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     namespaces: r.namespaces,
     joinNamespaces: r.joinNamespaces.map((j) => ({ ...j })),
     loopbackUp: r.namespaces.includes('net'),
-    mounts: r.mounts,
+    mounts: r.mounts.map((m, i) => {
+      const src = paths.mounts[i];
+      return { ...m, source: src?.path ?? m.source, sourceDev: src?.dev ?? 0n, sourceIno: src?.ino ?? 0n };
+    }),
     readonlyRootfs: r.readonlyRootfs,
     sysReadonly: r.profile.sysReadonly,
     // The host's view also hides its private files, with the same masks.

@@ -91,7 +91,8 @@ export interface HostRootfs {
  * and /dev are fresh ones anyway.
  */
 export const HOST_HIDDEN_PATHS: readonly string[] = Object.freeze([
-  '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/ssh', '/root', '/home',
+  '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd', '/etc/ssh', '/etc/ssl/private',
+  '/etc/kubernetes', '/var/backups', '/root', '/home',
   '/var/lib/docker', '/var/lib/containerd', '/var/lib/containers', '/var/lib/kubelet', '/var/lib/lxc', '/var/lib/machines',
 ]);
 

@@ -120,6 +120,9 @@ class ReleaseWorker : public PromiseWorker {
   int zombie_;
 };
 
+// A copy for a worker (close-on-exec, above stdio), or -1 for none.
+int Dup(int fd) { return fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1; }
+
 class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -155,14 +158,17 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
  private:
+  // Works on its own copy of the handshake socket (or, detached, the one handed over):
+  // a destroy() that releases the container meanwhile closes the container's, and a
+  // number reused by then must never carry these capability sets to another init.
   class StartWorker : public PromiseWorker {
    public:
     StartWorker(Napi::Env env, int sync, CapabilitySets caps, bool detached)
-        : PromiseWorker(env, "nsbox:start"), sync_(sync), caps_(caps), detached_(detached) {}
+        : PromiseWorker(env, "nsbox:start"), sync_(detached ? sync : Dup(sync)), caps_(caps), detached_(detached) {}
+    ~StartWorker() override { CloseFd(&sync_); }
     bool Run(SetupError* err) override {
-      bool ok = nsbox::Start(sync_, caps_, detached_, err);
-      if (detached_) CloseFd(&sync_);  // handed over by the container (see StartJs)
-      return ok;
+      if (sync_ < 0) return err->Set("start", "dup", "the handshake socket", EBADF);
+      return nsbox::Start(sync_, caps_, detached_, err);
     }
 
    private:
@@ -179,8 +185,13 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     UpdateDevicesWorker(Napi::Env env, NativeContainer* c, DevicePolicy policy, std::vector<V1Write> writes,
                         bool has_single, DeviceException single)
         : PromiseWorker(env, "nsbox:devices"), c_(c), ref_(Napi::Persistent(c->Value())), policy_(std::move(policy)),
-          writes_(std::move(writes)), v2_(c->v2_backend_), cgroup_fd_(c->s_.cgroup_v2_dir), old_prog_(c->s_.device_prog),
-          map_(c->s_.device_map), has_single_(has_single), single_(single), v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
+          writes_(std::move(writes)), v2_(c->v2_backend_), cgroup_fd_(Dup(c->s_.cgroup_v2_dir)), old_prog_(Dup(c->s_.device_prog)),
+          map_(Dup(c->s_.device_map)), has_single_(has_single), single_(single), v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
+    // Its own copies of the container's fds: release() may close those meanwhile.
+    ~UpdateDevicesWorker() override {
+      for (int* fd : {&cgroup_fd_, &old_prog_, &map_}) CloseFd(fd);
+      CloseDeviceProgram(&new_);
+    }
     bool Run(SetupError* err) override {
       if (!v2_) return WriteV1DeviceRules(v1_dir_, writes_, err);
       if (has_single_ && map_ >= 0) {
@@ -194,11 +205,13 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       return false;
     }
     Napi::Value Result(Napi::Env env) override {
-      if (new_.prog >= 0) {
+      // A container released meanwhile keeps nothing (the destructor closes ours).
+      if (new_.prog >= 0 && !c_->released_) {
         CloseFd(&c_->s_.device_prog);
         CloseFd(&c_->s_.device_map);
         c_->s_.device_prog = new_.prog;
         c_->s_.device_map = new_.map;
+        new_.prog = new_.map = -1;
       }
       return env.Undefined();
     }
@@ -258,7 +271,6 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       Napi::Array stdio = Napi::Array::New(env, 3);
       for (uint32_t i = 0; i < 3; i++) stdio.Set(i, Napi::Number::New(env, result_.stdio[i]));
       out.Set("stdio", stdio);
-      for (int& fd : result_.stdio) fd = -1;
       if (result_.pidfd >= 0) {
         Napi::Object helper = NewNativeContainer(env);
         Spawned s;
@@ -272,6 +284,8 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       } else {
         out.Set("helper", env.Null());
       }
+      // Handed over only now: until here a throw leaves them to Abandon().
+      for (int& fd : result_.stdio) fd = -1;
       return out;
     }
 
@@ -367,8 +381,14 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   // it, else the init.
   void KillProcesses() {
     SetupError e;
-    if (exited_ || s_.pidfd < 0) return;
-    if (own_pidns_ || !(v2_dir_.size() && KillCgroup(v2_dir_, &e))) sys::pidfd_send_signal(s_.pidfd, SIGKILL);
+    bool init_alive = !exited_ && s_.pidfd >= 0;
+    if (own_pidns_) {
+      if (init_alive) sys::pidfd_send_signal(s_.pidfd, SIGKILL);
+      return;
+    }
+    // Without one, also after the init is gone: what it left running is in the cgroup.
+    if (v2_dir_.size() && KillCgroup(v2_dir_, &e)) return;
+    if (init_alive) sys::pidfd_send_signal(s_.pidfd, SIGKILL);
   }
 
   Napi::Value KillAll(const Napi::CallbackInfo& info) {
@@ -500,6 +520,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   // After exit: closes every fd the container held and removes its cgroups.
   Napi::Value Release(const Napi::CallbackInfo& info) {
+    released_ = true;
     int zombie = -1;
     if (zombie_) std::swap(zombie, s_.pidfd);
     zombie_ = false;
@@ -531,6 +552,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   bool exited_ = false;
   bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
   bool owned_ = false;
+  bool released_ = false;
   bool own_pidns_ = false;  // the init leads a pid namespace of its own
   bool polling_ = false;
   EnvLink* link_ = nullptr;
@@ -606,6 +628,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   plan.cgroup_v2_dir = v2;
   plan.cgroup_v1_devices = v1;
   plan.device_backend_v2 = v2_backend;
+  if (o.Get("pidNamespace").ToBoolean().Value()) plan.clone_flags = CLONE_NEWPID;
   Napi::Object obj = NewNativeContainer(env);
   NativeContainer::Unwrap(obj)->Adopt(env, s, plan, false);
   return obj;
@@ -620,10 +643,14 @@ Napi::Value ReleaseCgroups(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// cgroupCreator(dir): the creator marker of a cgroup directory this library made
-// for a container that dies with its creator ("<pid> <start time>"), or "".
-Napi::Value CgroupCreator(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), ReadCreator(info[0].As<Napi::String>().Utf8Value()));
+// cgroupMarkers(dir): { id, creator } of a cgroup directory this library made ("" for
+// a marker it does not carry).
+Napi::Value CgroupMarkers(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("id", Napi::String::New(info.Env(), ReadMarker(dir, kIdXattr)));
+  o.Set("creator", Napi::String::New(info.Env(), ReadMarker(dir, kCreatorXattr)));
+  return o;
 }
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
@@ -646,7 +673,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("releaseCgroups", Napi::Function::New(env, ReleaseCgroups));
-  exports.Set("cgroupCreator", Napi::Function::New(env, CgroupCreator));
+  exports.Set("cgroupMarkers", Napi::Function::New(env, CgroupMarkers));
   return exports;
 }
 

@@ -55,25 +55,39 @@ bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
     if (!MakeCgroupDir(plan.cgroup_v1_devices, err)) return false;
     fds->made_v1 = true;
     std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
+    // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
     fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fds->v1_procs >= 0 && fds->v1_procs <= 2) {
+      int moved = fcntl(fds->v1_procs, F_DUPFD_CLOEXEC, 3);
+      close(fds->v1_procs);
+      fds->v1_procs = moved;
+    }
     if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
   }
   return true;
 }
 
 const char kCreatorXattr[] = "trusted.nsbox.creator";
+const char kIdXattr[] = "trusted.nsbox.id";
 
-// Best effort: a hierarchy without xattrs gets no marker, and its directories are then
-// never swept, only removed by destroy() (safe, if untidy after a creator's SIGKILL).
-void MarkCreator(const ChildPlan& plan, const CgroupFds& fds) {
-  if (plan.creator.empty()) return;
-  if (fds.made_v2 && fds.v2_dir >= 0) fsetxattr(fds.v2_dir, kCreatorXattr, plan.creator.data(), plan.creator.size(), 0);
-  if (fds.made_v1) setxattr(plan.cgroup_v1_devices.c_str(), kCreatorXattr, plan.creator.data(), plan.creator.size(), 0);
+namespace {
+void Mark(const ChildPlan& plan, const CgroupFds& fds, const char* name, const std::string& value) {
+  if (fds.made_v2 && fds.v2_dir >= 0) fsetxattr(fds.v2_dir, name, value.data(), value.size(), 0);
+  if (fds.made_v1) setxattr(plan.cgroup_v1_devices.c_str(), name, value.data(), value.size(), 0);
+}
+}  // namespace
+
+// Best effort: a hierarchy without xattrs gets no markers; its directories are then
+// never swept, and a dead container's are removed only by a delete that has nothing
+// to check them against (refused; destroy() of a live one still works).
+void MarkCgroups(const ChildPlan& plan, const CgroupFds& fds) {
+  Mark(plan, fds, kIdXattr, plan.id);
+  if (!plan.creator.empty()) Mark(plan, fds, kCreatorXattr, plan.creator);
 }
 
-std::string ReadCreator(const std::string& dir) {
-  char buf[64];
-  ssize_t n = getxattr(dir.c_str(), kCreatorXattr, buf, sizeof(buf));
+std::string ReadMarker(const std::string& dir, const char* name) {
+  char buf[128];
+  ssize_t n = getxattr(dir.c_str(), name, buf, sizeof(buf));
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 

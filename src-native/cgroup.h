@@ -27,10 +27,14 @@ struct CgroupFds {
 // library's parent directory when missing, and opens the fds.
 bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
 
-// The creator marker (ChildPlan::creator) on each directory made; "" when unreadable.
-void MarkCreator(const ChildPlan& plan, const CgroupFds& fds);
-std::string ReadCreator(const std::string& dir);
+// Markers on each directory a create made: trusted.nsbox.id (the container's id, so
+// that a delete from a state file removes only that container's cgroups) and, for a
+// container that dies with its creator, trusted.nsbox.creator (ChildPlan::creator).
+// ReadMarker gives "" for a missing one.
+void MarkCgroups(const ChildPlan& plan, const CgroupFds& fds);
+std::string ReadMarker(const std::string& dir, const char* name);
 extern const char kCreatorXattr[];
+extern const char kIdXattr[];
 
 // v1: each line, in order, to devices.allow or devices.deny (lib computes them).
 bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err);

@@ -14,7 +14,8 @@ namespace nsbox {
 
 struct MountPlan {
   enum Kind { kBind, kTmpfs } kind = kBind;
-  std::string source;       // host path for binds
+  std::string source;       // host path for binds, resolved by lib (no symlink in it)
+  uint64_t source_dev = 0, source_ino = 0;  // what lib found there: the init checks it opened the same
   std::string destination;  // absolute path inside the rootfs
   bool readonly = false;
   bool recursive = true;
@@ -62,8 +63,10 @@ struct RlimitPlan {
 struct ChildPlan {
   std::string id;
 
-  // Root filesystem: a host directory, or the host's own "/" made read-only.
+  // Root filesystem: a host directory (resolved by lib, no symlink in it, with the
+  // device and inode lib found there), or the host's own "/" made read-only.
   std::string rootfs;
+  uint64_t rootfs_dev = 0, rootfs_ino = 0;
   bool host_root = false;
   std::string staging_dir;  // where the new root is assembled inside the child's mount ns
 

@@ -103,6 +103,8 @@ inline std::string EncodePlan(const ChildPlan& p) {
   PlanWriter w;
   w.Str(p.id);
   w.Str(p.rootfs);
+  w.U64(p.rootfs_dev);
+  w.U64(p.rootfs_ino);
   w.Bool(p.host_root);
   w.Str(p.staging_dir);
   w.Strs(p.exec_candidates);
@@ -120,6 +122,8 @@ inline std::string EncodePlan(const ChildPlan& p) {
   for (const MountPlan& m : p.mounts) {
     w.U64(m.kind);
     w.Str(m.source);
+    w.U64(m.source_dev);
+    w.U64(m.source_ino);
     w.Str(m.destination);
     w.Bool(m.readonly);
     w.Bool(m.recursive);
@@ -159,6 +163,8 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
   PlanReader r(data, n);
   p->id = r.Str();
   p->rootfs = r.Str();
+  p->rootfs_dev = r.U64();
+  p->rootfs_ino = r.U64();
   p->host_root = r.Bool();
   p->staging_dir = r.Str();
   p->exec_candidates = r.Strs();
@@ -177,6 +183,8 @@ inline bool DecodePlan(const char* data, size_t n, ChildPlan* p) {
     MountPlan m;
     m.kind = static_cast<MountPlan::Kind>(r.U64());
     m.source = r.Str();
+    m.source_dev = r.U64();
+    m.source_ino = r.U64();
     m.destination = r.Str();
     m.readonly = r.Bool();
     m.recursive = r.Bool();

@@ -162,6 +162,8 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
   ChildPlan p;
   p.id = Str(o, "id");
   p.rootfs = Str(o, "rootfs");
+  p.rootfs_dev = U64(o, "rootfsDev");
+  p.rootfs_ino = U64(o, "rootfsIno");
   p.host_root = Bool(o, "hostRoot");
   p.staging_dir = Str(o, "stagingDir");
   CommandFromJs(o, &p);
@@ -183,6 +185,8 @@ ChildPlan PlanFromJs(const Napi::Object& o) {
     MountPlan mp;
     mp.kind = Str(m, "kind") == "tmpfs" ? MountPlan::kTmpfs : MountPlan::kBind;
     mp.source = Str(m, "source");
+    mp.source_dev = U64(m, "sourceDev");
+    mp.source_ino = U64(m, "sourceIno");
     mp.destination = Str(m, "destination");
     mp.readonly = Bool(m, "readonly");
     mp.recursive = Bool(m, "recursive");

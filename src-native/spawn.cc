@@ -31,9 +31,11 @@ constexpr int kHandshakeTimeoutMs = 30000;
 
 // Returns an fd above 2 so the child's dup2 onto 0..2 never overwrites a source.
 int AboveStdio(int fd) {
-  if (fd > 2) return fd;
+  if (fd < 0 || fd > 2) return fd;  // a failed open keeps its errno for the report
   int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  int e = errno;
   close(fd);
+  errno = e;
   return moved;
 }
 
@@ -273,7 +275,7 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
     if (child_ends[5] < 0) return fail();
   }
   if (!CreateCgroups(plan, &cg, err)) return fail();
-  MarkCreator(plan, cg);
+  MarkCgroups(plan, cg);
   s->cgroup_v2_dir = cg.v2_dir;
   if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
   int sources[3] = {-1, -1, -1};

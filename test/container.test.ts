@@ -537,3 +537,64 @@ test('on a unified host (cgroup2 mounted over /sys/fs/cgroup in a private mount 
   const after = existsSync('/sys/fs/cgroup/devices/nsbox') ? readdirSync('/sys/fs/cgroup/devices/nsbox').length : 0;
   t.true(after <= before, 'nothing was made in the v1 devices hierarchy');
 });
+
+test('a rootfs reached through a symlink to a host directory is refused; a bind source exchanged with another directory during setup fails', async (t) => {
+  // A container that can write the rootfs's parent points the rootfs at /usr.
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-rootusr-'));
+  symlinkSync('/usr', join(dir, 'rootfs'));
+  try {
+    const e = await t.throwsAsync(createContainer({ command: ['true'], rootfs: join(dir, 'rootfs'), id: `rootusr-${process.pid}` }), { instanceOf: ContainerError });
+    t.is(e!.code, 'ERR_INVALID_ROOTFS');
+    t.regex(e!.message, /reached through a symlink/);
+    t.deepEqual(leftovers(`rootusr-${process.pid}`), []);
+    t.false(existsSync('/usr/proc') || existsSync('/usr/dev'), 'nothing was made in /usr');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A bind source exchanged with another directory between the library's check and the
+  // init's open: the init finds another inode there and fails, naming the step.
+  const src = mkdtempSync(join(tmpdir(), 'nsbox-srcswap-'));
+  mkdirSync(join(src, 'a'));
+  mkdirSync(join(src, 'b'));
+  writeFileSync(join(src, 'b', 'secret'), 'not for the container');
+  const racer = spawn('python3', ['-c', [
+    'import ctypes, os, sys, time',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'a, b = (os.path.join(sys.argv[1], n).encode() for n in ("a", "b"))',
+    'end = time.time() + 60',
+    'while time.time() < end and not os.path.exists(os.path.join(sys.argv[1], "stop")):',
+    '    for _ in range(1000): libc.renameat2(-100, a, -100, b, 2)',
+  ].join('\n'), src], { stdio: 'ignore' });
+  const racerGone = new Promise((resolve) => racer.once('exit', resolve));
+  let stale = 0;
+  try {
+    for (let i = 0; i < 60; i++) {
+      try {
+        // Whatever "a" is when the library looks is what the container gets, or nothing.
+        await run({ command: ['true'], mounts: [{ type: 'bind', source: join(src, 'a'), destination: '/tmp/data' }] });
+      } catch (e) {
+        t.true(e instanceof ContainerError, String(e));
+        if ((e as ContainerError).syscall === 'verify-source') stale++;
+      }
+    }
+  } finally {
+    writeFileSync(join(src, 'stop'), '');
+    await racerGone;
+  }
+  t.log(`60 tries while racing: ${stale} refused by the init's check`);
+  t.true(stale > 0, 'the init found another directory than the library checked, and refused it');
+  rmSync(src, { recursive: true, force: true });
+});
+
+test('destroy() of a container without a pid namespace whose init exited kills what it left running', async (t) => {
+  const c = await createContainer({ command: ['sh', '-c', 'sleep 30 & echo $!'], namespaces: ['mount', 'uts', 'ipc', 'net'], stdio: 'pipe' });
+  const out = textOf(c.stdout);
+  await c.start();
+  await c.wait();
+  const left = Number((await out).trim());
+  t.true(left > 0 && existsSync(`/proc/${left}`), 'the sleep outlived the init');
+  await c.destroy();
+  // Killed; its parent (the init) is gone, so the host's pid 1 reaps it, in its own time.
+  t.is(pidStartTime(left), null, 'the sleep is dead');
+  t.deepEqual(leftovers(c.id), []);
+});

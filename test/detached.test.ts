@@ -3,7 +3,7 @@
 // destroy. The creator is a separate Node process that exits right after create.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
@@ -143,6 +143,14 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
       }
     }
     rmSync(tmp, { recursive: true });
+    // A well-formed path to a cgroup this library did not make for this id (another
+    // container's, a service's): a dead container's delete kills and removes nothing there.
+    const foreign = join(hostInfo().cgroup2!, `nsbox-foreign-${process.pid}`);
+    mkdirSync(foreign);
+    await t.throwsAsync(releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '' }), { code: 'ERR_INVALID_ARG', message: /not the cgroup/ });
+    await t.throwsAsync(releaseDeadContainer({ ...h, id: 'someone-else' }), { code: 'ERR_INVALID_ARG', message: /not the cgroup/ });
+    t.true(existsSync(foreign));
+    rmdirSync(foreign);
     t.true(existsSync(v2), 'the container\'s cgroup is untouched');
     t.is(readFileSync(`${v2}/cgroup.freeze`, 'utf8').trim(), '0');
     const same = attachContainer(h);  // the real handle still works

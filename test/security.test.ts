@@ -13,7 +13,7 @@ import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, PYTHON, removeRootfs, s
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-test('leaked fds (CVE-2024-21626 class): a non-close-on-exec fd to the host "/" is not visible inside', async (t) => {
+test('leaked fds (CVE-2024-21626 class): a non-close-on-exec fd to the host "/" is not visible inside, to the init or to exec\'d processes', async (t) => {
   const out = execFileSync(process.execPath, [join(fixtures, 'leaked-fd.js')], {
     stdio: ['ignore', 'pipe', 'inherit', openSync('/', 'r')], env: nodeEnv(),
   }).toString();
@@ -24,6 +24,8 @@ test('leaked fds (CVE-2024-21626 class): a non-close-on-exec fd to the host "/" 
   t.is(initFds.length, 1, JSON.stringify(r.initFds));
   t.regex(initFds[0][1], /^socket:/);
   t.deepEqual(r.inside.trim().split('\n'), ['0', '1', '2', '/'], 'only stdio inside, cwd the container\'s root');
+  t.deepEqual(r.exec.trim().split('\n'), ['0', '1', '2', '/'], 'an exec\'d process too');
+  t.true(['ENOENT', 'ENOTDIR'].includes(r.cwdError), `exec with cwd /proc/self/fd/3: ${r.cwdError}`);
 });
 
 test('cwd /proc/self/fd/N for N in 3..64 fails to create (nothing of the host is open by then)', async (t) => {

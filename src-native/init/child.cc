@@ -57,6 +57,20 @@ void ResetSignals() {
   }
 }
 
+// Leaves only 0, 1, 2 and the fds in `keep` (the handshake socket, the start FIFO)
+// open: nothing of the host's fd table (Node's epoll, leaked non-CLOEXEC fds, the
+// cgroup fds) survives to the next step.
+void CloseOtherFds(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(next)) continue;
+    if (static_cast<unsigned>(fd) > next && sys::close_range(next, fd - 1, 0) < 0) Fail("close-fds", "close_range");
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  if (sys::close_range(next, ~0U, 0) < 0) Fail("close-fds", "close_range");
+}
+
 // Every container process leads a session of its own: kill(0, ...) and kill(-pgrp)
 // from inside reach nothing of the creator's process group, and /dev/tty opens only
 // a terminal the container was given (no TIOCSTI into the creator's terminal). It also
@@ -98,20 +112,6 @@ void JoinCgroups(const ChildPlan& plan, const ChildFds& fds) {
   // Unshared only now, so that the namespace root is the container's own cgroup.
   if (plan.new_cgroupns && syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)
     Fail("cgroup-namespace", "unshare");
-}
-
-// Leaves only 0, 1, 2 and the fds in `keep` (the handshake socket, the start FIFO)
-// open: nothing of the host's fd table (Node's epoll, leaked non-CLOEXEC fds, the
-// cgroup fds) survives to the next step.
-void CloseOtherFds(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned next = 3;
-  for (int fd : keep) {
-    if (fd < static_cast<int>(next)) continue;
-    if (static_cast<unsigned>(fd) > next && sys::close_range(next, fd - 1, 0) < 0) Fail("close-fds", "close_range");
-    next = static_cast<unsigned>(fd) + 1;
-  }
-  if (sys::close_range(next, ~0U, 0) < 0) Fail("close-fds", "close_range");
 }
 
 // The start FIFO, opened read-write so that the open never blocks and a byte written
@@ -182,6 +182,7 @@ void SetRlimits(const ChildPlan& plan) {
 }
 
 void SetReportFd(int fd) { g_sync_fd = fd; }
+int ReportFd() { return g_sync_fd; }
 
 void ReportSuccess(int pid) {
   Report ready;
@@ -223,8 +224,10 @@ void RunChild(const ChildPlan& plan, const ChildFds& fds) {
   SetupNetwork(plan);
   int fifo = OpenStartFifo(plan);
   SetupMountNamespace(plan);
+  // Before the terminal's lookups by name: once nothing of the host's fd table is
+  // open, a name inside the pivoted root can only lead inside it.
+  CloseOtherFds({fds.sync, fifo, plan.terminal ? fds.console : -1});
   if (plan.terminal) SetupTerminal(fds.console, true);
-  CloseOtherFds({fds.sync, fifo});
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
   // The creator's priority, with a long slice (sched_slice.h); setpriority alone where
   // the kernel has no custom slices.

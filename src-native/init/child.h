@@ -52,6 +52,11 @@ void ReportSuccess(int pid = 0);
 
 // Where Fail() sends its Report (the handshake socket).
 void SetReportFd(int fd);
+int ReportFd();
+
+// Closes every fd but 0, 1, 2 and those in `keep` (-1 entries are ignored): nothing of
+// the creator's fd table (leaked non-close-on-exec fds) survives to the next step.
+void CloseOtherFds(std::vector<int> keep);
 
 // Reports the failure of `step` (errno is read here) and exits.
 [[noreturn]] void Fail(const char* step, const char* call, const char* detail = "",

@@ -65,8 +65,9 @@ void Attach(const char* step, int mnt, int root, const char* path) { close(Attac
 void RequireDirectory(int root, const char* name, bool may_create) {
   struct stat st;
   if (fstatat(root, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-    if (errno == ENOENT && may_create && mkdirat(root, name, 0755) == 0) return;
-    Fail("rootfs-check", "fstatat", "/", name);
+    if (errno != ENOENT || !may_create) Fail("rootfs-check", "fstatat", "/", name);
+    if (mkdirat(root, name, 0755) < 0) Fail("rootfs-check", "mkdirat", "/", name);
+    return;
   }
   if (!S_ISDIR(st.st_mode)) {
     errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
@@ -103,6 +104,25 @@ void MakeDirsInRoot(int root, const char* path) {
     close(fd);
     buf[i] = saved;
   }
+}
+
+// A host path lib resolved (rootfs, bind source): opened with no symlink followed and
+// checked to be the very file lib found there, then cloned through that fd. A path
+// some other process (a container sharing the directory) swapped for a symlink or for
+// another directory since fails instead of handing the container that.
+int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint64_t ino, unsigned flags) {
+  int fd = sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) Fail(step, "openat2", path.c_str());
+  struct stat st;
+  if (fstat(fd, &st) < 0) Fail(step, "fstat", path.c_str());
+  if (st.st_dev != dev || st.st_ino != ino) {
+    errno = ESTALE;
+    Fail(step, "verify-source", path.c_str(), ": not the file that was checked");
+  }
+  int mnt = sys::open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | flags);
+  if (mnt < 0) Fail(step, "open_tree", path.c_str());
+  close(fd);
+  return mnt;
 }
 
 // Opens (creating when missing) the destination of a user mount inside the root.
@@ -149,9 +169,7 @@ void UserMounts(const ChildPlan& plan, int root) {
       if (!m.tmpfs_size.empty()) opts[n++] = "size", opts[n++] = m.tmpfs_size.c_str();
       mnt = NewFilesystem("mounts", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | attrs, dst);
     } else {
-      mnt = sys::open_tree(AT_FDCWD, m.source.c_str(),
-                           OPEN_TREE_CLONE | (m.recursive ? AT_RECURSIVE : 0));
-      if (mnt < 0) Fail("mounts", "open_tree", m.source.c_str());
+      mnt = CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0);
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
@@ -264,9 +282,10 @@ int OpenMaskTarget(const FreshMounts& f, int root, const std::string& p, const c
     if (fd < 0) Fail(step, "openat2", p.c_str());
     return fd;
   }
-  // The rootfs's own files: resolved inside the root. One that does not exist has
-  // nothing to hide.
-  int fd = OpenInRoot(root, p.c_str(), O_PATH | O_NOFOLLOW);
+  // The rootfs's own files: resolved inside the root, following symlinks there (a
+  // hidden /home that links to var/home hides var/home; RESOLVE_IN_ROOT keeps every
+  // link inside the root). One that does not exist has nothing to hide.
+  int fd = OpenInRoot(root, p.c_str(), O_PATH);
   if (fd < 0 && errno == ENOENT) {
     *missing = true;
     return -1;
@@ -281,7 +300,8 @@ void MaskPaths(const ChildPlan& plan, int root, const FreshMounts& f) {
   if (plan.masked_paths.empty()) return;
   int null_fd = openat(f.dev, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
-  if (null_fd < 0 || fstat(null_fd, &st) < 0) Fail("masked-paths", "openat", "/dev/null");
+  if (null_fd < 0) Fail("masked-paths", "openat", "/dev/null");
+  if (fstat(null_fd, &st) < 0) Fail("masked-paths", "fstat", "/dev/null");
   if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
     errno = EIO;
     Fail("masked-paths", "verify-node", "/dev/null");
@@ -441,7 +461,8 @@ void SetupMountNamespace(const ChildPlan& plan) {
   if (sys::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
     Fail("mount-propagation", "mount", "/");
 
-  int root = sys::open_tree(AT_FDCWD, plan.rootfs.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
+  int root = plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
+                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
   if (!plan.host_root) RefuseHostRoot(root, plan.rootfs.c_str());
   if (plan.host_root &&

@@ -5,13 +5,14 @@
 // its cgroups (it was cloned into the cgroup2 directory; the v1 devices cgroup is
 // joined here). Entering a pid namespace only applies to children, so it forks: the
 // child takes the command's limits, terminal and credentials and execs; the helper
-// learns of the exec through a close-on-exec pipe, reports the child's pid, then
+// learns of the exec through a close-on-exec socket, reports the child's pid, then
 // either leaves (detach: the child goes to the nearest subreaper, as with runc) or
 // waits and ends the way the child ended.
 #include <csignal>
 #include <cstring>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "../handshake.h"
@@ -28,20 +29,26 @@ namespace nsbox {
     if (stdio[i] >= 0 && dup2(stdio[i], i) < 0) Fail("stdio", "dup2");
   for (int i = 0; i < 3; i++)
     if (stdio[i] > 2 && (i == 0 || stdio[i] != stdio[i - 1])) close(stdio[i]);
+  // Nothing else of the creator's fd table goes along: a non-close-on-exec fd to a host
+  // directory would be the command's way out (and, with a cwd of /proc/self/fd/N, its
+  // working directory: the CVE-2024-21626 class).
+  CloseOtherFds({ReportFd(), target_pidfd, v1_procs, console});
   if (setns(target_pidfd, static_cast<int>(e.setns_flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
   close(target_pidfd);
   if (v1_procs >= 0) {
     if (write(v1_procs, "0", 1) < 0) Fail("exec-join", "write", "devices cgroup.procs");
     close(v1_procs);
   }
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) < 0) Fail("exec", "pipe2");
+  // A socket pair, not a pipe: Fail() reports with send(), which a pipe refuses
+  // (ENOTSOCK), and a failure of the child was then taken for a successful exec.
+  int report[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, report) < 0) Fail("exec", "socketpair");
   pid_t child = fork();
   if (child < 0) Fail("exec", "fork");
   if (child == 0) {
-    // Failures go to the helper through the pipe, which closes at a successful exec.
-    close(status_pipe[0]);
-    SetReportFd(status_pipe[1]);
+    // Failures go to the helper through the socket, which closes at a successful exec.
+    close(report[0]);
+    SetReportFd(report[1]);
     ResetSignals();
     NewSession();
     if (syscall(SYS_chdir, e.proc.cwd.c_str()) < 0) Fail("cwd", "chdir", e.proc.cwd.c_str());
@@ -52,13 +59,13 @@ namespace nsbox {
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) Fail("exec", "prctl(PR_SET_DUMPABLE)");
     Exec(e.proc);
   }
-  close(status_pipe[1]);
+  close(report[1]);
   if (console >= 0) close(console);
   // The helper holds none of the command's stdio: its pipes end when the command's
   // processes let go of them.
   for (int i = 0; i < 3; i++) close(i);
   Report r;
-  ssize_t n = sys::retry_eintr([&] { return read(status_pipe[0], &r, sizeof(r)); });
+  ssize_t n = sys::retry_eintr([&] { return read(report[0], &r, sizeof(r)); });
   if (n == static_cast<ssize_t>(sizeof(r))) {
     // The child's own report; pass it on as it is.
     int status;
