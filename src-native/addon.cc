@@ -502,6 +502,8 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   static void EnvEnding(napi_async_cleanup_hook_handle, void* arg) {
     EnvLink* l = static_cast<EnvLink*>(arg);
     NativeContainer* c = l->owner;
+    // Released already, its poll still closing: the close callback removes the hook.
+    if (!c) return;
     if (c->owned_) c->KillProcesses();
     if (c->owned_ && c->s_.pidfd >= 0 && (c->zombie_ || !c->exited_)) {
       // libuv made the pidfd non-blocking: wait for it to become readable (bounded).

@@ -598,3 +598,18 @@ test('destroy() of a container without a pid namespace whose init exited kills w
   t.is(pidStartTime(left), null, 'the sleep is dead');
   t.deepEqual(leftovers(c.id), []);
 });
+
+test('exec() of a command that cannot run rejects with its errno and step, as create does', async (t) => {
+  const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore' });
+  try {
+    await c.start();
+    const missing = await t.throwsAsync(c.exec({ command: ['/no/such/binary'] }), { instanceOf: ContainerError });
+    t.is(missing!.code, 'ENOENT');
+    t.is(missing!.step, 'exec');
+    const cwd = await t.throwsAsync(c.exec({ command: ['true'], cwd: '/no/such/dir' }), { instanceOf: ContainerError });
+    t.is(cwd!.code, 'ENOENT');
+    t.is(cwd!.step, 'cwd');
+  } finally {
+    await c.destroy();
+  }
+});
