@@ -674,20 +674,22 @@ export class Container {
 }
 
 /**
- * The host paths of a spec (rootfs, bind sources), resolved once here: the real path
- * (no symlink left in it) and what is there. The init opens that path without
- * following any symlink and checks it finds the same file (child_mounts.cc), so a path
- * swapped in between (by a container sharing its directory) fails creation.
+ * The host paths of a spec (rootfs, bind sources), checked once here: what is there.
+ * The init opens each path once and checks it finds the same file (child_mounts.cc),
+ * so a path exchanged in between (by a container sharing its directory) fails
+ * creation. The rootfs must be named by its real path, which the init opens without
+ * following any symlink; a bind source follows its links (as Docker and runc do), and
+ * is what the kernel resolves it to: realpath would misread /proc's magic links.
  */
 async function resolveHostPaths(r: ResolvedSpec): Promise<HostPaths> {
-  const resolved = async (path: string) => {
-    const real = await realpath(path).catch(() => null);
-    const st = real === null ? null : await stat(real, { bigint: true }).catch(() => null);
-    return real === null || st === null ? null : { path: real, dev: st.dev, ino: st.ino, dir: st.isDirectory() };
+  const resolved = async (path: string, real: boolean) => {
+    const name = real ? await realpath(path).catch(() => null) : path;
+    const st = name === null ? null : await stat(name, { bigint: true }).catch(() => null);
+    return name === null || st === null ? null : { path: name, dev: st.dev, ino: st.ino, dir: st.isDirectory() };
   };
   let rootfs: HostPaths['rootfs'] = null;
   if ('path' in r.rootfs) {
-    const got = await resolved(r.rootfs.path);
+    const got = await resolved(r.rootfs.path, true);
     if (!got) throw new ContainerError('ERR_ROOTFS_NOT_FOUND', `rootfs ${quote(r.rootfs.path)} does not exist`);
     if (!got.dir) throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is not a directory`);
     // The host's root in another spelling (a symlink to "/", "/tmp/.."): refused here with
@@ -710,7 +712,7 @@ async function resolveHostPaths(r: ResolvedSpec): Promise<HostPaths> {
       mounts.push(null);
       continue;
     }
-    const got = await resolved(m.source);
+    const got = await resolved(m.source, false);
     if (!got) throw new ContainerError('ERR_MOUNT_SOURCE_NOT_FOUND', `mount source ${quote(m.source)} does not exist`);
     mounts.push(got);
   }
@@ -858,7 +860,8 @@ export function attachContainer(handle: ContainerHandle): Container {
   try {
     native = binding.attach({
       pid, cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices, deviceBackend: handle.deviceBackend,
-      pidNamespace: handle.namespaces.includes('pid'),
+      // From the kernel, not the handle: how destroy() kills depends on it.
+      pidNamespace: statSync(`/proc/${pid}/ns/pid`).ino !== statSync('/proc/self/ns/pid').ino,
     });
   } catch (e) {
     const err = fromNative(e, `container ${id}`);
@@ -882,16 +885,25 @@ export function attachContainer(handle: ContainerHandle): Container {
 export async function releaseDeadContainer(handle: ContainerHandle): Promise<void> {
   const host = hostInfo();
   // The init is gone, so membership cannot be checked: the paths' form can, and the
-  // id the create marked each directory with (cgroup.kill and rmdir follow).
+  // id the create marked each directory with (cgroup.kill and rmdir follow). A
+  // directory with no marker (a hierarchy without xattrs, or named by a tampered state
+  // file) is left alone: killing it could end a service.
+  if (typeof handle.id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(handle.id)) handleError(`bad id ${quote(handle.id)}`);
+  const dirs = { cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices };
   for (const [key, dir, mount, controller] of [['cgroupV2Dir', handle.cgroupV2Dir, host.cgroup2, null],
     ['cgroupV1Devices', handle.cgroupV1Devices, host.devicesV1, 'devices']] as const) {
     checkCgroupDir(dir, key, mount, controller, null);
-    if (dir !== '' && existsSync(dir) && binding.cgroupMarkers(dir).id !== handle.id) {
+    if (dir === '' || !existsSync(dir)) continue;
+    const marked = binding.cgroupMarkers(dir).id;
+    if (marked === '') {
+      debug('%s: %s carries no marker of this library: left alone', handle.id, dir);
+      dirs[key] = '';
+    } else if (marked !== handle.id) {
       handleError(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${handle.id}`);
     }
   }
   try {
-    await binding.releaseCgroups(handle.cgroupV2Dir, handle.cgroupV1Devices);
+    await binding.releaseCgroups(dirs.cgroupV2Dir, dirs.cgroupV1Devices);
   } catch (e) {
     throw fromNative(e, `container ${handle.id}`);
   }

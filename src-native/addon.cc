@@ -534,6 +534,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   }
 
   void CloseAll() {
+    released_ = true;  // nothing may install fds into it from here on
     StopPolling();
     Unlink();
     // Never released (the object was collected first): reap here rather than leave a

@@ -138,6 +138,23 @@ test('create: a bundle whose rootfs is a symlink to "/" is refused and leaves no
   for (const p of ['nsbox/hostroot1', 'default/hostroot1']) t.false(existsSync(cgroupDir(p)), p);
 });
 
+test('run: a bundle reached through a symlinked directory, with a relative root.path, works as with runc', async (t) => {
+  const { root, stdio, output } = setup();
+  const bundle = await makeBundle(rootfs, { args: ['/bin/echo', 'through-a-link'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  // root.path relative to the bundle's real directory (both live in the same tmpdir).
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.root = { path: `../${rootfs.split('/').pop()}`, readonly: false };
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  // The bundle is named through a link in another directory.
+  const linkDir = tempDir('nsbox-rt-links-');
+  const link = join(linkDir, 'bundle');
+  symlinkSync(bundle, link);
+  const r = await runtime(root, ['run', '--bundle', link, 'viabundlelink1'], { stdio });
+  t.is(r.code, 0, r.log);
+  t.regex(output(), /through-a-link/);
+});
+
 test('run in the foreground passes signals on to the container', async (t) => {
   const { root, stdio, output } = setup();
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done'] });

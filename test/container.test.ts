@@ -613,3 +613,22 @@ test('exec() of a command that cannot run rejects with its errno and step, as cr
     await c.destroy();
   }
 });
+
+test('a bind source through /proc\'s magic links is followed as the kernel resolves them, never renamed by its text', async (t) => {
+  // readlink of another container's /proc/<pid>/root is "/": a path rewritten from
+  // the link's text would bind the host's /etc/shadow. Followed by the kernel, it leads
+  // into that container's mount namespace, which no bind may take from.
+  const root = busyboxRootfs();
+  writeFileSync(join(root, 'etc', 'shadow'), 'inside-x\n');
+  const x = await createContainer({ rootfs: root, command: ['sleep', '30'], stdio: 'ignore' });
+  try {
+    await x.start();
+    const e = await t.throwsAsync(sh('cat /tmp/marker', { mounts: [{ type: 'bind', source: `/proc/${x.pid}/root/etc/shadow`, destination: '/tmp/marker', readonly: true }] }),
+      { instanceOf: ContainerError });
+    t.is(e!.code, 'EINVAL', e!.message);
+    t.is(e!.step, 'mounts');
+  } finally {
+    await x.destroy();
+    removeRootfs(root);
+  }
+});

@@ -143,13 +143,20 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
       }
     }
     rmSync(tmp, { recursive: true });
-    // A well-formed path to a cgroup this library did not make for this id (another
-    // container's, a service's): a dead container's delete kills and removes nothing there.
+    // A well-formed path to a cgroup this library did not make (a service's): a dead
+    // container's delete kills and removes nothing there; one made for another id is an error.
     const foreign = join(hostInfo().cgroup2!, `nsbox-foreign-${process.pid}`);
     mkdirSync(foreign);
-    await t.throwsAsync(releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '' }), { code: 'ERR_INVALID_ARG', message: /not the cgroup/ });
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    writeFileSync(join(foreign, 'cgroup.procs'), String(sleeper.pid));
+    await releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '' });
+    t.true(existsSync(foreign), 'the unmarked cgroup stays');
+    t.is(sleeper.exitCode, null);
+    t.is(sleeper.signalCode, null, 'and its process lives');
     await t.throwsAsync(releaseDeadContainer({ ...h, id: 'someone-else' }), { code: 'ERR_INVALID_ARG', message: /not the cgroup/ });
-    t.true(existsSync(foreign));
+    await t.throwsAsync(releaseDeadContainer({ ...h, id: '' }), { code: 'ERR_INVALID_ARG', message: /bad id/ });
+    sleeper.kill('SIGKILL');
+    await new Promise((r) => sleeper.once('exit', r));
     rmdirSync(foreign);
     t.true(existsSync(v2), 'the container\'s cgroup is untouched');
     t.is(readFileSync(`${v2}/cgroup.freeze`, 'utf8').trim(), '0');

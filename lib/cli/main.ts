@@ -5,7 +5,7 @@
 // the state directory (--root).
 // First: it gives SIGUSR1 a listener before anything else runs (see signals.ts).
 import { forwardSignals } from './signals';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -362,7 +362,9 @@ async function create(ctx: Ctx, f: Flags, id: string, owned: boolean): Promise<C
   if (f['no-pivot']) ctx.log.warn('--no-pivot: this runtime always uses pivot_root');
   const bundle = resolve(str(f, 'bundle') ?? '.');
   const config = readJsonFile(join(bundle, 'config.json'), 'config') as { ociVersion?: string; process?: { terminal?: boolean }; annotations?: Record<string, string> };
-  const { spec, notes } = specFromOciConfig(config, bundle, id);
+  // A relative root.path is joined to the bundle's real path (as runc's chdir into the
+  // bundle does): the library takes a rootfs only by its real path.
+  const { spec, notes } = specFromOciConfig(config, realpathSync(bundle), id);
   for (const n of notes) ctx.log.debug(n);
   const terminal = config.process?.terminal === true;
   const consoleSocket = str(f, 'console-socket');

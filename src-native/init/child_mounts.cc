@@ -106,12 +106,16 @@ void MakeDirsInRoot(int root, const char* path) {
   }
 }
 
-// A host path lib resolved (rootfs, bind source): opened with no symlink followed and
-// checked to be the very file lib found there, then cloned through that fd. A path
-// some other process (a container sharing the directory) swapped for a symlink or for
-// another directory since fails instead of handing the container that.
-int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint64_t ino, unsigned flags) {
-  int fd = sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+// A host path lib checked (rootfs, bind source): opened once and checked to be the
+// very file lib found there (device and inode), then cloned through that fd. A path
+// some other process (a container sharing the directory) exchanged since fails
+// instead of handing the container something else. The rootfs is a real path and is
+// opened with no symlink followed; a bind source follows its links as lib's stat did
+// (/proc/<pid>/root/..., /proc/<pid>/ns/net name the files the kernel resolves them to).
+int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint64_t ino, unsigned flags,
+                  bool follow) {
+  int fd = follow ? open(path.c_str(), O_PATH | O_CLOEXEC)
+                  : sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) Fail(step, "openat2", path.c_str());
   struct stat st;
   if (fstat(fd, &st) < 0) Fail(step, "fstat", path.c_str());
@@ -169,7 +173,7 @@ void UserMounts(const ChildPlan& plan, int root) {
       if (!m.tmpfs_size.empty()) opts[n++] = "size", opts[n++] = m.tmpfs_size.c_str();
       mnt = NewFilesystem("mounts", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | attrs, dst);
     } else {
-      mnt = CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0);
+      mnt = CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0, true);
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
@@ -462,7 +466,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
     Fail("mount-propagation", "mount", "/");
 
   int root = plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
-                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE);
+                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
   if (!plan.host_root) RefuseHostRoot(root, plan.rootfs.c_str());
   if (plan.host_root &&

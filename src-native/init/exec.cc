@@ -42,7 +42,7 @@ namespace nsbox {
   // A socket pair, not a pipe: Fail() reports with send(), which a pipe refuses
   // (ENOTSOCK), and a failure of the child was then taken for a successful exec.
   int report[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, report) < 0) Fail("exec", "socketpair");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0) Fail("exec", "socketpair");
   pid_t child = fork();
   if (child < 0) Fail("exec", "fork");
   if (child == 0) {
