@@ -8,7 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime } from './helpers';
+import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime } from './helpers';
 
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
@@ -94,18 +94,9 @@ test('run: the command\'s output and exit status, with config.json\'s settings i
   t.false(existsSync(cgroupDir('nsbox/r1')));
 });
 
-/** The child's exit code; killed (and the test failed) if it has not exited within `ms`. */
-function exitWithin(child: ReturnType<typeof spawn>, ms = 30000): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`));
-    }, ms);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
+/** The child's exit code; killed (and the test failed) if it has not exited in time. */
+function exitWithin(child: ReturnType<typeof spawn>): Promise<number | null> {
+  return exitOf(child, 'nsbox-runtime').then((r) => r.code);
 }
 
 test('run: nosuid, nodev and noexec in a bind\'s options are applied, not dropped', async (t) => {

@@ -7,7 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, removeRootfs, runCommand, runtimeBinFor } from './helpers';
+import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-containerd-'));
 const sock = join(dir, 'containerd.sock');
@@ -58,7 +58,7 @@ test.after.always(async () => {
   for (const img of (await ctr(['images', 'ls', '-q'])).stdout.split('\n').filter(Boolean)) await ctr(['images', 'rm', img]);
   await ctr(['namespaces', 'rm', ns]);
   containerd?.kill('SIGTERM');
-  await new Promise((r) => (containerd?.exitCode !== null ? r(null) : containerd.once('exit', r)));
+  if (containerd) await exitOf(containerd, 'containerd', 20_000);
   rmSync(dir, { recursive: true, force: true });
   // The shim's runc --root for this namespace, and the cgroup directory ctr's
   // cgroupsPath (/<namespace>/<id>) made for it, which the runtime leaves as runc does.

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
 import { releaseDeadContainer } from '../lib/container';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, leftovers, nodeEnv, removeRootfs, textOf } from './helpers';
+import { busyboxRootfs, exitOf, leftovers, nodeEnv, removeRootfs, textOf } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const rootfs = busyboxRootfs();
@@ -29,7 +29,7 @@ async function createElsewhere(name: string, script: string): Promise<{ handle: 
     { stdio: ['ignore', out, out, 'pipe'], env: nodeEnv() });
   closeSync(out);
   const handleText = textOf(child.stdio[3] as NodeJS.ReadableStream);
-  const code = await new Promise((r) => child.once('exit', r));
+  const { code } = await exitOf(child, 'the creating process');
   if (code !== 0) throw new Error(`creator failed: ${readFileSync(outFile, 'utf8')}`);
   return { handle: JSON.parse(await handleText), output: () => readFileSync(outFile, 'utf8'), creator: child.pid as number };
 }
@@ -156,7 +156,7 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
     await t.throwsAsync(releaseDeadContainer({ ...h, id: 'someone-else' }), { code: 'ERR_INVALID_ARG', message: /not the cgroup/ });
     await t.throwsAsync(releaseDeadContainer({ ...h, id: '' }), { code: 'ERR_INVALID_ARG', message: /bad id/ });
     sleeper.kill('SIGKILL');
-    await new Promise((r) => sleeper.once('exit', r));
+    await exitOf(sleeper, 'sleep');
     rmdirSync(foreign);
     t.true(existsSync(v2), 'the container\'s cgroup is untouched');
     t.is(readFileSync(`${v2}/cgroup.freeze`, 'utf8').trim(), '0');

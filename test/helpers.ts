@@ -1,6 +1,6 @@
 // Shared test helpers: a busybox rootfs, shell runs, and checks that a container
 // left nothing behind on the host.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ export function nodeEnv(): NodeJS.ProcessEnv {
 }
 
 export const BUSYBOX = '/bin/busybox';
+
+/** How long a test waits for a process it started before it kills it and fails. */
+export const PROCESS_WAIT_MS = 60_000;
 
 /**
  * The python3 that containers on the host's view run: Debian's. One under a path the
@@ -43,9 +46,12 @@ export function removeRootfs(root: string): void {
   rmSync(root, { recursive: true, force: true });
 }
 
-/** Runs a shell script in a container with `spec`; the default rootfs is the host's. */
+/**
+ * Runs a shell script in a container with `spec`; the default rootfs is the host's. A
+ * script still running after PROCESS_WAIT_MS is destroyed (its result then shows SIGKILL).
+ */
 export function sh(script: string, spec: Partial<RunSpec> = {}): Promise<RunResult> {
-  return run({ command: ['/bin/sh', '-c', script], ...spec });
+  return run({ command: ['/bin/sh', '-c', script], signal: AbortSignal.timeout(PROCESS_WAIT_MS), ...spec });
 }
 
 /** Paths a container with this id may own on the host. */
@@ -169,19 +175,48 @@ export interface Ran {
  * given for them (a container created by the command inherits them and may hold
  * them open long after the command exited).
  */
-export function runCommand(file: string, args: string[], opts: { stdio?: [number | 'ignore' | 'pipe', number | 'pipe', number | 'pipe']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Ran> {
+/**
+ * The child's exit, within `ms`: past that it is killed (SIGKILL) and the wait rejects
+ * naming it, so a hung process fails its test instead of the whole run.
+ */
+export function exitOf(child: ChildProcess, what: string, ms = PROCESS_WAIT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} (pid ${child.pid}) did not exit within ${ms} ms: killed`));
+    }, ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+export function runCommand(file: string, args: string[], opts: { stdio?: [number | 'ignore' | 'pipe', number | 'pipe', number | 'pipe']; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const stdio = opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
     const child = spawn(file, args, { stdio, env: opts.env ?? process.env });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} ${args.join(' ').slice(0, 200)} did not exit within ${opts.timeoutMs ?? PROCESS_WAIT_MS} ms: killed`));
+    }, opts.timeoutMs ?? PROCESS_WAIT_MS);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
-    child.on('error', reject);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     // 'exit', not 'close': with a collected stream the command's output is complete once
     // its pipes end, which we wait for only when nobody else holds them.
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
       const done = () => resolve({ code: code ?? (signal ? 128 : null), stdout, stderr });
       const open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded);
       if (open.length === 0 || stdio[1] !== 'pipe') done();
