@@ -25,7 +25,9 @@ import { explainAccess } from './policy/explain';
 import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
 import { validatePath } from './policy/paths';
 import { resolveRlimits, type RlimitSpec } from './policy/process';
-import { type ContainerSpec, execCandidates, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type StdioMode, type UserSpec } from './spec';
+import {
+  type ContainerSpec, execCandidates, isContainerId, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type StdioMode, type UserSpec,
+} from './spec';
 
 const debug = createDebug('nsbox:container');
 
@@ -694,7 +696,7 @@ async function resolveHostPaths(r: ResolvedSpec): Promise<HostPaths> {
     if (!got.dir) throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is not a directory`);
     // The host's root in another spelling (a symlink to "/", "/tmp/.."): refused here with
     // a clear error; the init checks what it really opened again (child_mounts.cc).
-    const host = await stat('/', { bigint: true });
+    const host = hostInfo().root;
     if (got.dev === host.dev && got.ino === host.ino) {
       throw new ContainerError('ERR_INVALID_ROOTFS', `rootfs ${quote(r.rootfs.path)} is the host's root directory; use { host: true } for its read-only view`);
     }
@@ -785,34 +787,43 @@ function handleError(message: string): never {
   throw new ContainerError('ERR_INVALID_ARG', `attachContainer(): ${message}`);
 }
 
+/** A handle's cgroup directories, each with the hierarchy it must lie in. */
+function handleCgroups(handle: ContainerHandle, host: HostInfo) {
+  return [
+    { key: 'cgroupV2Dir', dir: handle.cgroupV2Dir as unknown, mount: host.cgroup2, controller: null },
+    { key: 'cgroupV1Devices', dir: handle.cgroupV1Devices as unknown, mount: host.devicesV1, controller: 'devices' },
+  ] as const;
+}
+type HandleCgroup = ReturnType<typeof handleCgroups>[number];
+
 /**
  * A cgroup directory named by a handle or a state file, checked before anything is
  * written through it (cgroup.freeze, cgroup.kill, rmdir): '' or a directory strictly
- * below the hierarchy's mount, spelt without "..", ".", "//" or a symlink; with `pid`,
- * one that exists and that process is a member of (/proc/<pid>/cgroup). Without it
- * (the init is gone) a directory that no longer exists is fine: nothing is written.
+ * below the hierarchy's mount, spelt without "..", ".", "//" or a symlink. One that
+ * no longer exists is fine here: nothing is written through it.
  */
-function checkCgroupDir(dir: unknown, key: string, mount: string | null, controller: string | null, pid: number | null): string {
-  if (dir === '') return '';
+function checkCgroupDir({ key, dir, mount }: HandleCgroup): void {
+  if (dir === '') return;
   const bad = (why: string): never => handleError(`bad ${key} ${quote(dir)}: ${why}`);
   if (typeof dir !== 'string') return bad('not a string');
   if (!mount) return bad('this host has no such hierarchy');
   if (!dir.startsWith(`${mount}/`) || dir.length <= mount.length + 1) return bad(`not a directory below ${mount}`);
-  const rel = dir.slice(mount.length + 1);
-  if (rel.split('/').some((c) => c === '' || c === '.' || c === '..')) return bad('not a plain path');
+  if (dir.slice(mount.length + 1).split('/').some((c) => c === '' || c === '.' || c === '..')) return bad('not a plain path');
   let real: string;
   try {
     real = realpathSync(dir);
   } catch {
-    return pid === null ? dir : bad('it does not exist');
+    return;
   }
-  if (real !== dir) return bad(`it resolves to ${quote(real)}`);
-  if (pid !== null) {
-    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
-    const own = lines.map((l) => l.split(':')).find(([, c]) => (controller === null ? c === '' : c.split(',').includes(controller)));
-    if (!own || `${mount}${own.slice(2).join(':')}` !== dir) return bad(`pid ${pid} is not in it`);
-  }
-  return dir;
+  if (real !== dir) bad(`it resolves to ${quote(real)}`);
+}
+
+/** And, for a live container, that its init is a member of it (/proc/<pid>/cgroup). */
+function checkCgroupMember({ key, dir, mount, controller }: HandleCgroup, pid: number): void {
+  if (dir === '') return;
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const own = lines.map((l) => l.split(':')).find(([, c]) => (controller === null ? c === '' : c.split(',').includes(controller)));
+  if (!own || `${mount}${own.slice(2).join(':')}` !== dir) handleError(`bad ${key} ${quote(dir)}: pid ${pid} is not in it`);
 }
 
 /**
@@ -825,7 +836,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   if (typeof handle !== 'object' || handle === null) handleError(`a handle is an object, got ${quote(handle)}`);
   const h = handle as unknown as Record<string, unknown>;
   const { id, pid } = handle;
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) handleError(`bad id ${quote(id)}`);
+  if (!isContainerId(id)) handleError(`bad id ${quote(id)}`);
   if (!Number.isInteger(pid) || pid <= 0) handleError(`bad pid ${quote(pid)}`);
   if (typeof h.pidStartTime !== 'string') handleError(`bad pidStartTime ${quote(h.pidStartTime)}`);
   if (handle.deviceBackend !== 'v1' && handle.deviceBackend !== 'v2') handleError(`bad deviceBackend ${quote(handle.deviceBackend)}`);
@@ -836,8 +847,8 @@ export function attachContainer(handle: ContainerHandle): Container {
   if (handle.startFifo !== null && typeof handle.startFifo !== 'string') handleError(`bad startFifo ${quote(handle.startFifo)}`);
   const host = hostInfo();
   // The paths' form first; membership once the pid is known to be the init.
-  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, null);
-  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', null);
+  const cgroups = handleCgroups(handle, host);
+  for (const c of cgroups) checkCgroupDir(c);
   const limits = { lastCap: host.lastCap, available: host.capBounding };
   const user = handle.user ?? handleError('user is missing');
   const r = resolveSpec({ command: ['/'], id, user, capabilities: handle.capabilities }, limits);
@@ -846,8 +857,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   if (started === null || started !== handle.pidStartTime) {
     throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
   }
-  checkCgroupDir(handle.cgroupV2Dir, 'cgroupV2Dir', host.cgroup2, null, pid);
-  checkCgroupDir(handle.cgroupV1Devices, 'cgroupV1Devices', host.devicesV1, 'devices', pid);
+  for (const c of cgroups) checkCgroupMember(c, pid);
   if (handle.startFifo !== null) {
     // The FIFO the init waits on, not any file the handle names (start() writes to it,
     // destroy() removes it).
@@ -888,18 +898,18 @@ export async function releaseDeadContainer(handle: ContainerHandle): Promise<voi
   // id the create marked each directory with (cgroup.kill and rmdir follow). A
   // directory with no marker (a hierarchy without xattrs, or named by a tampered state
   // file) is left alone: killing it could end a service.
-  if (typeof handle.id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(handle.id)) handleError(`bad id ${quote(handle.id)}`);
+  if (!isContainerId(handle.id)) handleError(`bad id ${quote(handle.id)}`);
   const dirs = { cgroupV2Dir: handle.cgroupV2Dir, cgroupV1Devices: handle.cgroupV1Devices };
-  for (const [key, dir, mount, controller] of [['cgroupV2Dir', handle.cgroupV2Dir, host.cgroup2, null],
-    ['cgroupV1Devices', handle.cgroupV1Devices, host.devicesV1, 'devices']] as const) {
-    checkCgroupDir(dir, key, mount, controller, null);
+  for (const c of handleCgroups(handle, host)) {
+    checkCgroupDir(c);
+    const dir = c.dir as string;
     if (dir === '' || !existsSync(dir)) continue;
     const marked = binding.cgroupMarkers(dir).id;
     if (marked === '') {
       debug('%s: %s carries no marker of this library: left alone', handle.id, dir);
-      dirs[key] = '';
+      dirs[c.key] = '';
     } else if (marked !== handle.id) {
-      handleError(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${handle.id}`);
+      handleError(`bad ${c.key} ${quote(dir)}: not the cgroup this library made for container ${handle.id}`);
     }
   }
   try {

@@ -1,6 +1,6 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
 import { binding } from './native';
@@ -26,6 +26,8 @@ export interface HostInfo {
   stagingDir: string;
   /** "<pid> <start time>" of this process: the marker on the cgroups of the containers it makes. */
   creator: string;
+  /** The host's root directory, which a rootfs must never be. */
+  root: { dev: bigint; ino: bigint };
 }
 
 /** Name of the library's parent cgroup under every hierarchy it uses. */
@@ -116,6 +118,7 @@ export function hostInfo(): HostInfo {
     capBounding: bnd ? BigInt(`0x${bnd[1]}`) : 0n,
     stagingDir: `${STATE_DIR}/rootfs`,
     creator: `${process.pid} ${pidStartTime(process.pid)}`,
+    root: (({ dev, ino }) => ({ dev, ino }))(statSync('/', { bigint: true })),
   };
   // Where every container's root is assembled (inside its own mount namespace). The
   // parent cgroup directories are made and removed by the addon as containers come and go.

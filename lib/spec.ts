@@ -132,6 +132,11 @@ const SPEC_KEYS = new Set([
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A container id: names its cgroup directories and state, so never "." or "..". */
+export function isContainerId(v: unknown): v is string {
+  return typeof v === 'string' && ID_RE.test(v) && v !== '.' && v !== '..';
+}
 const MAX_ID = 2 ** 32 - 2;
 
 function fail(code: string, message: string): never {
@@ -242,7 +247,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const s = spec as Record<string, unknown>;
   const argv = command(own(s, 'command'));
   const idValue = own(s, 'id') ?? randomId();
-  if (typeof idValue !== 'string' || !ID_RE.test(idValue) || idValue === '.' || idValue === '..') {
+  if (!isContainerId(idValue)) {
     fail('ERR_INVALID_SPEC', `id must match ${ID_RE}, got ${quote(idValue)}`);
   }
   const prof = resolveProfile(own(s, 'profile'));

@@ -26,12 +26,8 @@
 namespace nsbox {
 namespace {
 
-// Per environment (each worker thread loads the addon for itself).
-struct AddonData {
-  Napi::FunctionReference ctor;  // NativeContainer's constructor
-};
-
-Napi::Object NewNativeContainer(Napi::Env env) { return env.GetInstanceData<AddonData>()->ctor.New({}); }
+// NativeContainer's constructor of this environment (each worker thread loads its own).
+Napi::Object NewNativeContainer(Napi::Env env) { return env.GetInstanceData<Napi::FunctionReference>()->New({}); }
 
 Napi::Error ToJsError(Napi::Env env, const SetupError& e) {
   std::string msg = e.step + ": " + e.syscall + ": " + strerror(e.err);
@@ -235,8 +231,8 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   struct OwnTarget {
     JoinTarget t;
     explicit OwnTarget(const NativeContainer* c) {
-      t.pidfd = c->s_.pidfd >= 0 ? fcntl(c->s_.pidfd, F_DUPFD_CLOEXEC, 3) : -1;
-      t.cgroup_v2_fd = c->s_.cgroup_v2_dir >= 0 ? fcntl(c->s_.cgroup_v2_dir, F_DUPFD_CLOEXEC, 3) : -1;
+      t.pidfd = Dup(c->s_.pidfd);
+      t.cgroup_v2_fd = Dup(c->s_.cgroup_v2_dir);
       t.v1_dir = c->v1_dir_;
     }
     ~OwnTarget() {
@@ -522,7 +518,6 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   // After exit: closes every fd the container held and removes its cgroups.
   Napi::Value Release(const Napi::CallbackInfo& info) {
-    released_ = true;
     int zombie = -1;
     if (zombie_) std::swap(zombie, s_.pidfd);
     zombie_ = false;
@@ -576,18 +571,14 @@ class CreateWorker : public PromiseWorker {
   }
   // Made while its environment ended: nobody will ever start it.
   void Abandon() override {
-    if (adopted_ || !ok_spawned()) return;
-    KillAndReap(spawned_.pidfd);
-    for (int* fd : {&spawned_.pidfd, &spawned_.sync, &spawned_.cgroup_v2_dir, &spawned_.device_prog, &spawned_.device_map})
-      CloseFd(fd);
-    for (int& fd : spawned_.stdio) CloseFd(&fd);
+    if (adopted_ || spawned_.pidfd < 0) return;
+    DiscardSpawned(&spawned_);
     SetupError ignored;
     RemoveCgroupDir(plan_.cgroup_v1_devices, &ignored);
     RemoveCgroupDir(plan_.cgroup_v2_dir, &ignored);
   }
 
  private:
-  bool ok_spawned() const { return spawned_.pidfd >= 0; }
   ChildPlan plan_;
   Spawned spawned_;
   bool adopted_ = false;
@@ -670,9 +661,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeContainer::Init(env);
   // One constructor per environment (worker threads each load the addon); node-addon-api
   // deletes it when the environment ends.
-  auto* data = new AddonData;
-  data->ctor = Napi::Persistent(ctor);
-  env.SetInstanceData(data);
+  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("releaseCgroups", Napi::Function::New(env, ReleaseCgroups));

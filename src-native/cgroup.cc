@@ -55,13 +55,7 @@ bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
     if (!MakeCgroupDir(plan.cgroup_v1_devices, err)) return false;
     fds->made_v1 = true;
     std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
-    // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
     fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fds->v1_procs >= 0 && fds->v1_procs <= 2) {
-      int moved = fcntl(fds->v1_procs, F_DUPFD_CLOEXEC, 3);
-      close(fds->v1_procs);
-      fds->v1_procs = moved;
-    }
     if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
   }
   return true;

@@ -117,15 +117,9 @@ int BytesFd(const char* name, const std::string& bytes, SetupError* err) {
 }
 
 void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[6], bool made_fifo) {
-  if (s->pidfd >= 0) KillAndReap(s->pidfd);
+  DiscardSpawned(s);
   for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
   if (made_fifo) unlink(plan.exec_fifo.c_str());
-  for (int& fd : s->stdio) CloseFd(&fd);
-  CloseFd(&s->sync);
-  CloseFd(&s->pidfd);
-  CloseFd(&s->device_prog);
-  CloseFd(&s->device_map);
-  CloseFd(&s->cgroup_v2_dir);
   CloseFd(&cg->v1_procs);
   SetupError ignored;
   if (cg->made_v1) RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
@@ -228,9 +222,15 @@ void KillAndReap(int pidfd) {
   sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
 }
 
-// The sources of a process's fds 0..2 (`child`, -1 where it inherits ours) and our
-// ends of its pipes (`ours`): pipes, /dev/null for all three, or nothing to do for
-// 'inherit' (the caller passes fds 0..2 along).
+void DiscardSpawned(Spawned* s) {
+  if (s->pidfd >= 0) KillAndReap(s->pidfd);
+  for (int* fd : {&s->sync, &s->pidfd, &s->device_prog, &s->device_map, &s->cgroup_v2_dir}) CloseFd(fd);
+  for (int& fd : s->stdio) CloseFd(&fd);
+}
+
+// The sources of a process's fds 0..2 (`child`, -1 where it inherits ours; three
+// distinct fds the caller closes) and our ends of its pipes (`ours`): pipes, /dev/null
+// for all three, or nothing to do for 'inherit' (the caller passes fds 0..2 along).
 bool StdioSources(ChildPlan::Stdio mode, int child[3], int ours[3], SetupError* err) {
   if (mode == ChildPlan::kPipe) {
     for (int i = 0; i < 3; i++) {
@@ -241,9 +241,10 @@ bool StdioSources(ChildPlan::Stdio mode, int child[3], int ours[3], SetupError* 
       ours[i] = i == 0 ? p[1] : p[0];
     }
   } else if (mode == ChildPlan::kIgnore) {
-    child[0] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (child[0] < 0) return err->Set("stdio", "open", "/dev/null");
-    child[1] = child[2] = child[0];
+    for (int i = 0; i < 3; i++) {
+      child[i] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (child[i] < 0) return err->Set("stdio", "open", "/dev/null");
+    }
   }
   return true;
 }
@@ -275,20 +276,16 @@ bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
     if (child_ends[5] < 0) return fail();
   }
   if (!CreateCgroups(plan, &cg, err)) return fail();
+  // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
+  cg.v1_procs = AboveStdio(cg.v1_procs);
   MarkCgroups(plan, cg);
   s->cgroup_v2_dir = cg.v2_dir;
   if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
-  int sources[3] = {-1, -1, -1};
-  bool made = StdioSources(plan.stdio, sources, s->stdio, err);
-  // With 'ignore' the three share one fd: closed once, through child_ends[1].
-  child_ends[1] = sources[0];
-  child_ends[2] = sources[1] == sources[0] ? -1 : sources[1];
-  child_ends[3] = sources[2] == sources[0] ? -1 : sources[2];
-  if (!made) return fail();
+  if (!StdioSources(plan.stdio, &child_ends[1], s->stdio, err)) return fail();
   child_ends[4] = BytesFd("nsbox-plan", EncodePlan(plan), err);
   if (child_ends[4] < 0) return fail();
 
-  int in = sources[0], out = sources[1], errfd = sources[2];
+  int in = child_ends[1], out = child_ends[2], errfd = child_ends[3];
   if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
                     {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs),
                      Num(child_ends[5]), ns_arg},
@@ -456,8 +453,6 @@ bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& c
   int sources[3] = {-1, -1, -1};
   out->pid = out->pidfd = -1;
   auto done = [&](bool ok) {
-    if (sources[2] == sources[0]) sources[2] = -1;
-    if (sources[1] == sources[0]) sources[1] = -1;
     for (int& fd : sources) CloseFd(&fd);
     if (!ok)
       for (int& fd : out->stdio) CloseFd(&fd);

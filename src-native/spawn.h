@@ -56,4 +56,7 @@ bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& c
 // Kills and reaps a child we still own (used on failure paths and by destroy()).
 void KillAndReap(int pidfd);
 
+// Kills and reaps a spawned init and closes every fd `s` holds (its cgroups stay).
+void DiscardSpawned(Spawned* s);
+
 }  // namespace nsbox

@@ -196,6 +196,29 @@ export function exitOf(child: ChildProcess, what: string, ms = PROCESS_WAIT_MS):
   });
 }
 
+const EXCHANGE = join(__dirname, '..', '..', 'test', 'fixtures', 'exchange.py');
+
+/** The racer's script, for a container that runs it with `python3 -c TEXT A B STOP`. */
+export const EXCHANGE_SCRIPT = readFileSync(EXCHANGE, 'utf8');
+
+/**
+ * A racer on the host that exchanges the names `a` and `b` as fast as it can
+ * (fixtures/exchange.py); stop() ends it and gives how many exchanges it made.
+ */
+export function exchangeRacer(a: string, b: string): { stop(): Promise<number> } {
+  const stopFile = `${a}.stop`;
+  const racer = spawn('python3', [EXCHANGE, a, b, stopFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const count = textOf(racer.stdout);
+  return {
+    async stop() {
+      writeFileSync(stopFile, '');
+      await exitOf(racer, 'exchange.py');
+      rmSync(stopFile, { force: true });
+      return Number((await count).trim());
+    },
+  };
+}
+
 export function runCommand(file: string, args: string[], opts: { stdio?: [number | 'ignore' | 'pipe', number | 'pipe', number | 'pipe']; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const stdio = opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
 import { hostInfo, removeStaleCgroups } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, cgroupPaths, EXCHANGE_SCRIPT, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -115,13 +115,13 @@ test.serial('/proc swapped for an empty directory while containers are created n
   mkdirSync(join(shared, 'rootfs', 'decoy'));
   const attacker = await createContainer({
     // The script's text, not its path: a checkout under /tmp is not in the host view (its /tmp is fresh).
-    command: ['python3', '-c', readFileSync(join(fixtures, 'swap-proc.py'), 'utf8'), '/tmp/shared'], stdio: 'pipe',
+    command: ['python3', '-c', EXCHANGE_SCRIPT, '/tmp/shared/rootfs/proc', '/tmp/shared/rootfs/decoy', '/tmp/shared/stop'], stdio: 'pipe',
     mounts: [{ type: 'bind', source: shared, destination: '/tmp/shared' }],
   });
   const swaps = textOf(attacker.stdout);
   await attacker.start();
   const tries = 150;
-  let won = 0, created = 0, refused = 0;
+  let won = 0, created = 0, refused = 0, byMountId = 0;
   try {
     for (let i = 0; i < tries; i++) {
       try {
@@ -131,6 +131,7 @@ test.serial('/proc swapped for an empty directory while containers are created n
       } catch (e) {
         t.true(e instanceof ContainerError, String(e));
         refused++;
+        if ((e as ContainerError).syscall === 'verify-mount') byMountId++;
       }
     }
   } finally {
@@ -138,8 +139,9 @@ test.serial('/proc swapped for an empty directory while containers are created n
     await attacker.wait();
     await attacker.destroy();
   }
-  t.log(`${tries} tries: ${created} created, ${refused} refused, ${won} with a writable /proc/sys; the attacker made ${(await swaps).trim()} swaps`);
+  t.log(`${tries} tries: ${created} created, ${refused} refused (${byMountId} at the mount-id check), ${won} with a writable /proc/sys; the attacker made ${(await swaps).trim()} swaps`);
   t.true(Number((await swaps).trim()) > 1000, 'the attacker really raced');
+  t.true(byMountId > 0, 'the race reached the mount-id check');
   t.is(won, 0);
   rmSync(shared, { recursive: true, force: true });
 });

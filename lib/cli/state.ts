@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContainerHandle, ContainerError } from '../index';
+import { isContainerId } from '../spec';
 
 export interface StoredState {
   ociVersion: string;
@@ -16,13 +17,11 @@ export interface StoredState {
   handle: ContainerHandle;
 }
 
-const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-
 export class StateStore {
   constructor(readonly root: string) {}
 
   dir(id: string): string {
-    if (!ID_RE.test(id) || id === '.' || id === '..') {
+    if (!isContainerId(id)) {
       throw new ContainerError('ERR_INVALID_ARG', `invalid container id ${JSON.stringify(id)}: use 1..64 of [A-Za-z0-9_.-]`);
     }
     return join(this.root, id);

@@ -116,7 +116,7 @@ int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint6
                   bool follow) {
   int fd = follow ? open(path.c_str(), O_PATH | O_CLOEXEC)
                   : sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-  if (fd < 0) Fail(step, "openat2", path.c_str());
+  if (fd < 0) Fail(step, follow ? "open" : "openat2", path.c_str());
   struct stat st;
   if (fstat(fd, &st) < 0) Fail(step, "fstat", path.c_str());
   if (st.st_dev != dev || st.st_ino != ino) {
@@ -401,9 +401,9 @@ void CreateNode(const NodePlan& n, int root) {
   close(dir);
 }
 
-// sysctls go through the container's fresh procfs (the fd of the mount we made),
-// so they land in its own namespaces. Every component is resolved beneath /proc/sys without symlinks, and
-// the file is checked to be procfs's before the write.
+// sysctls go through the container's fresh procfs (the fd of the mount we made), so
+// they land in its own namespaces. Every component is resolved beneath /proc/sys
+// without symlinks, and the file is checked to be procfs's before the write.
 void WriteSysctls(const ChildPlan& plan, int proc) {
   if (plan.sysctl_keys.empty()) return;
   int sys_dir = sys::openat2(proc, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW,

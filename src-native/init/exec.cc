@@ -28,7 +28,7 @@ namespace nsbox {
   for (int i = 0; i < 3; i++)
     if (stdio[i] >= 0 && dup2(stdio[i], i) < 0) Fail("stdio", "dup2");
   for (int i = 0; i < 3; i++)
-    if (stdio[i] > 2 && (i == 0 || stdio[i] != stdio[i - 1])) close(stdio[i]);
+    if (stdio[i] > 2) close(stdio[i]);
   // Nothing else of the creator's fd table goes along: a non-close-on-exec fd to a host
   // directory would be the command's way out (and, with a cwd of /proc/self/fd/N, its
   // working directory: the CVE-2024-21626 class).
