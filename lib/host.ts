@@ -1,9 +1,10 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
-import { binding } from './native';
+import { removeStaleCgroups } from './cgroup';
+import { pidStartTime } from './proc';
 
 const debug = createDebug('nsbox:host');
 
@@ -85,20 +86,6 @@ export function detectCgroups(all: MountEntry[]): Pick<HostInfo, 'layout' | 'cgr
   return { layout, cgroup2: v2?.mountPoint ?? null, devicesV1: devices?.mountPoint ?? null };
 }
 
-/**
- * Field 22 of /proc/<pid>/stat: the start time, in clock ticks since boot; null when
- * the process is gone or has exited (a zombie waiting for its parent).
- */
-export function pidStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 let cached: HostInfo | undefined;
 
 export function hostInfo(): HostInfo {
@@ -127,48 +114,6 @@ export function hostInfo(): HostInfo {
   cached = info;
   removeStaleCgroups(info);
   return info;
-}
-
-/**
- * Removes the cgroup directories of containers whose creator died without destroy():
- * under the library's parents only, and only those that carry a creator marker
- * (trusted.nsbox.creator, set when a container that dies with its creator is made)
- * naming a process that is provably gone (no such pid, or another start time) and
- * that hold no process. Detached containers, other processes' live ones and
- * directories made by anyone else carry no such proof and stay. `only` narrows it to
- * some ids. Returns what it removed.
- */
-export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): string[] {
-  const removed: string[] = [];
-  for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
-    if (!parent) continue;
-    let entries: string[];
-    try {
-      entries = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-    } catch {
-      continue;
-    }
-    for (const name of entries) {
-      if (only && !only.has(name)) continue;
-      const dir = `${parent}/${name}`;
-      try {
-        const [pid, start] = binding.cgroupMarkers(dir).creator.split(' ');
-        if (!pid || !start || pidStartTime(Number(pid)) === start) continue;
-        if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;
-        rmdirSync(dir);
-        removed.push(dir);
-      } catch (e) {
-        debug('stale cgroup %s: %s', dir, (e as Error).message);
-      }
-    }
-    try {
-      rmdirSync(parent);
-    } catch {
-      // Still in use, or gone already.
-    }
-  }
-  if (removed.length) debug('removed stale cgroups %o', removed);
-  return removed;
 }
 
 /** The backend used when the spec does not force one. */

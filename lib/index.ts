@@ -1,5 +1,6 @@
-// Public API: everything a user imports comes from here (and is typed in ../index.d.ts).
-export { ContainerError, type ContainerErrorCode } from './errors';
+// Public API: everything a user imports comes from here. Its declarations, made by tsc
+// (dist/lib/index.d.ts), are the package's types: there is no second copy to drift.
+export { ContainerError, type ContainerErrorCode, type ContainerErrorDetails } from './errors';
 export {
   Container, createContainer, attachContainer, type ContainerState, type ContainerHandle, type DevicePassthrough, type ExecProcess,
   type ExecSpec, type ExitStatus,
@@ -14,6 +15,8 @@ export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';
-export { toOciConfig, fromOciConfig, type OciConfigFragment } from './policy/oci';
-export { CAPABILITY_NAMES, normalizeCapability, type CapabilitySets, type CapabilityChange } from './policy/capabilities';
-export { parseDeviceRule, formatDeviceRule, type DeviceRule, type DeviceRuleInput } from './policy/devices';
+export { toOciConfig, fromOciConfig, type OciConfigFragment, type OciDeviceCgroupRule } from './policy/oci';
+export { CAPABILITY_NAMES, normalizeCapability, type CapabilitySetName, type CapabilitySets, type CapabilityChange } from './policy/capabilities';
+export {
+  parseDeviceRule, formatDeviceRule, type DeviceNumber, type DeviceRule, type DeviceRuleInput, type DeviceType,
+} from './policy/devices';

@@ -144,7 +144,7 @@ function fail(code: string, message: string): never {
 }
 
 
-function bool(v: unknown, what: string, dflt: boolean): boolean {
+export function resolveBool(v: unknown, what: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   if (typeof v !== 'boolean') fail('ERR_INVALID_SPEC', `${what} must be a boolean, got ${quote(v)}`);
   return v;
@@ -164,7 +164,7 @@ function fitsExecve(s: string): boolean {
   return s.length < MAX_ARG_BYTES / 3 || Buffer.byteLength(s) < MAX_ARG_BYTES;
 }
 
-function command(v: unknown): string[] {
+export function resolveCommand(v: unknown): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 65536) {
     fail('ERR_INVALID_COMMAND', `command must be a non-empty array of strings, got ${quote(v)}`);
   }
@@ -176,7 +176,7 @@ function command(v: unknown): string[] {
   return [...v];
 }
 
-function envList(v: unknown): string[] {
+export function resolveEnvList(v: unknown): string[] {
   if (v === undefined) return [];
   const entries: [string, unknown][] = Array.isArray(v)
     ? v.map((e) => {
@@ -205,6 +205,45 @@ function namespaces(v: unknown): NamespaceName[] {
   }
   if (!v.includes('mount')) fail('ERR_INVALID_SPEC', 'namespaces must include "mount": the rootfs is pivoted in it');
   return [...new Set(v as NamespaceName[])];
+}
+
+/** { uid, gid, groups }: gid defaults to uid, groups to none. */
+export function resolveUser(user: unknown): { uid: number; gid: number; groups: number[] } {
+  if (user === undefined) return { uid: 0, gid: 0, groups: [] };
+  if (typeof user !== 'object' || user === null) fail('ERR_INVALID_SPEC', `user must be { uid, gid, groups }, got ${quote(user)}`);
+  onlyKnownKeys(user, ['uid', 'gid', 'groups'], 'user', 'ERR_INVALID_SPEC');
+  const uid = id32(own(user, 'uid'), 'user.uid');
+  const gid = own(user, 'gid') === undefined ? uid : id32(own(user, 'gid'), 'user.gid');
+  const g = own(user, 'groups') ?? [];
+  if (!Array.isArray(g) || g.length > 65536) fail('ERR_INVALID_SPEC', `user.groups must be an array, got ${quote(g)}`);
+  return { uid, gid, groups: g.map((x, i) => id32(x, `user.groups[${i}]`)) };
+}
+
+/** PATH and HOME as a shell would expect them, unless the environment sets them. */
+export function withDefaultEnv(env: string[], uid: number): string[] {
+  const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
+  return [...(has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]), ...(has('HOME') ? [] : [`HOME=${uid === 0 ? '/root' : '/'}`]), ...env];
+}
+
+export function resolveStdio(v: unknown): StdioMode {
+  const stdio = v ?? 'pipe';
+  if (stdio !== 'pipe' && stdio !== 'inherit' && stdio !== 'ignore') {
+    fail('ERR_INVALID_SPEC', `stdio must be "pipe", "inherit" or "ignore", got ${quote(stdio)}`);
+  }
+  return stdio;
+}
+
+/** `{ [field]: an absolute path }` under `key`, or null when absent. */
+function pathObject(v: unknown, key: string, field: string): Record<string, string> | null {
+  if (v === undefined) return null;
+  const p = typeof v === 'object' && v !== null ? own(v, field) : undefined;
+  if (typeof p !== 'string' || !p.startsWith('/')) fail('ERR_INVALID_SPEC', `${key} must be { ${field}: an absolute path }, got ${quote(v)}`);
+  onlyKnownKeys(v as object, [field], key, 'ERR_INVALID_SPEC');
+  return { [field]: validatePath(p, `${key}.${field}`) };
+}
+
+export function resolveTerminal(v: unknown): { consoleSocket: string } | null {
+  return pathObject(v, 'terminal', 'consoleSocket') as { consoleSocket: string } | null;
 }
 
 /** Absolute paths execve will try, in order, inside the container (execvp's search, done before clone). */
@@ -245,7 +284,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (!SPEC_KEYS.has(key)) fail('ERR_INVALID_SPEC', `unknown spec field ${quote(key)}`);
   }
   const s = spec as Record<string, unknown>;
-  const argv = command(own(s, 'command'));
+  const argv = resolveCommand(own(s, 'command'));
   const idValue = own(s, 'id') ?? randomId();
   if (!isContainerId(idValue)) {
     fail('ERR_INVALID_SPEC', `id must match ${ID_RE}, got ${quote(idValue)}`);
@@ -265,21 +304,9 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (rootfs.path === '/') fail('ERR_INVALID_ROOTFS', 'rootfs "/" is the host itself; use { host: true } for its read-only view');
   } else fail('ERR_INVALID_ROOTFS', `rootfs must be a directory path or { host: true }, got ${quote(rootfsValue)}`);
 
-  const user = own(s, 'user');
-  let uid = 0, gid = 0, groups: number[] = [];
-  if (user !== undefined) {
-    if (typeof user !== 'object' || user === null) fail('ERR_INVALID_SPEC', `user must be { uid, gid, groups }, got ${quote(user)}`);
-    onlyKnownKeys(user, ['uid', 'gid', 'groups'], 'user', 'ERR_INVALID_SPEC');
-    uid = id32(own(user, 'uid'), 'user.uid');
-    gid = own(user, 'gid') === undefined ? uid : id32(own(user, 'gid'), 'user.gid');
-    const g = own(user, 'groups') ?? [];
-    if (!Array.isArray(g) || g.length > 65536) fail('ERR_INVALID_SPEC', `user.groups must be an array, got ${quote(g)}`);
-    groups = g.map((x, i) => id32(x, `user.groups[${i}]`));
-  }
+  const { uid, gid, groups } = resolveUser(own(s, 'user'));
 
-  let env = [...Object.entries(prof.env).map(([k, v]) => `${k}=${v}`), ...envList(own(s, 'env'))];
-  const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
-  env = [...(has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]), ...(has('HOME') ? [] : [`HOME=${uid === 0 ? '/root' : '/'}`]), ...env];
+  const env = withDefaultEnv([...Object.entries(prof.env).map(([k, v]) => `${k}=${v}`), ...resolveEnvList(own(s, 'env'))], uid);
 
   const hostname = own(s, 'hostname') ?? defaultHostname(idValue);
   if (typeof hostname !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/.test(hostname)) {
@@ -287,10 +314,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   }
   const mountsValue = own(s, 'mounts') ?? [];
   if (!Array.isArray(mountsValue) || mountsValue.length > 1024) fail('ERR_INVALID_MOUNT', `mounts must be an array, got ${quote(mountsValue)}`);
-  const stdio = own(s, 'stdio') ?? 'pipe';
-  if (stdio !== 'pipe' && stdio !== 'inherit' && stdio !== 'ignore') {
-    fail('ERR_INVALID_SPEC', `stdio must be "pipe", "inherit" or "ignore", got ${quote(stdio)}`);
-  }
+  const stdio = resolveStdio(own(s, 'stdio'));
   const signal = own(s, 'signal');
   if (signal !== undefined && !(signal instanceof AbortSignal)) fail('ERR_INVALID_SPEC', `signal must be an AbortSignal, got ${quote(signal)}`);
   const backend = own(s, 'deviceBackend') ?? 'auto';
@@ -299,14 +323,6 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   }
   const extraDevices = own(s, 'devices');
   const ns = namespaces(own(s, 'namespaces'));
-  const pathObject = (key: string, field: string): Record<string, string> | null => {
-    const v = own(s, key);
-    if (v === undefined) return null;
-    const p = typeof v === 'object' && v !== null ? own(v, field) : undefined;
-    if (typeof p !== 'string' || !p.startsWith('/')) fail('ERR_INVALID_SPEC', `${key} must be { ${field}: an absolute path }, got ${quote(v)}`);
-    onlyKnownKeys(v as object, [field], key, 'ERR_INVALID_SPEC');
-    return { [field]: validatePath(p, `${key}.${field}`) };
-  };
   const joinValue = own(s, 'joinNamespaces') ?? {};
   if (typeof joinValue !== 'object' || joinValue === null || Array.isArray(joinValue)) {
     fail('ERR_INVALID_SPEC', `joinNamespaces must be an object of namespace: path, got ${quote(joinValue)}`);
@@ -319,8 +335,8 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (typeof path !== 'string' || !path.startsWith('/')) fail('ERR_INVALID_SPEC', `joinNamespaces.${type} must be an absolute path, got ${quote(path)}`);
     return { type: type as JoinableNamespace, path: validatePath(path, `joinNamespaces.${type}`) };
   });
-  const terminal = pathObject('terminal', 'consoleSocket') as { consoleSocket: string } | null;
-  const detached = pathObject('detached', 'startFifo') as { startFifo: string } | null;
+  const terminal = resolveTerminal(own(s, 'terminal'));
+  const detached = pathObject(own(s, 'detached'), 'detached', 'startFifo') as { startFifo: string } | null;
 
   return {
     id: idValue,
@@ -338,13 +354,13 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     rootfs,
     mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
-    readonlyRootfs: bool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
+    readonlyRootfs: resolveBool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
     stdio,
     caps: resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits),
     devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)),
       ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
     nodes: [...prof.nodes],
-    noNewPrivileges: bool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
+    noNewPrivileges: resolveBool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
     deviceBackend: backend,
     rlimits: resolveRlimits(own(s, 'rlimits')),
     sysctl: resolveSysctls(own(s, 'sysctl'), ns),

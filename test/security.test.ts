@@ -7,7 +7,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
-import { hostInfo, removeStaleCgroups } from '../lib/host';
+import { removeStaleCgroups } from '../lib/cgroup';
+import { hostInfo } from '../lib/host';
 import { busyboxRootfs, cgroupPaths, EXCHANGE_SCRIPT, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
+import { cgroupFrozenSync, signalCgroup } from '../cgroup';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
 import { OCI_SYSTEM_MOUNTS } from '../policy/oci';
 import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../policy/oci-bundle';
@@ -37,13 +38,7 @@ function statusOf(ctx: Ctx, s: StoredState): Status {
   const h = s.handle;
   if (pidStartTime(h.pid) !== h.pidStartTime) return 'stopped';
   if (existsSync(ctx.store.fifo(s.id))) return 'created';
-  if (h.cgroupV2Dir) {
-    try {
-      if (/^frozen 1$/m.test(readFileSync(`${h.cgroupV2Dir}/cgroup.events`, 'utf8'))) return 'paused';
-    } catch {
-      // no freezer file: not paused
-    }
-  }
+  if (cgroupFrozenSync(h)) return 'paused';
   return 'running';
 }
 
@@ -152,18 +147,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
       if (f.all) {
         // attach() checks the state file's cgroup paths against the init's own first.
-        const c = attach(ctx, s);
-        if (sig === constants.signals.SIGKILL && s.handle.cgroupV2Dir) {
-          writeFileSync(`${s.handle.cgroupV2Dir}/cgroup.kill`, '1');
-        } else {
-          for (const pid of await c.processes()) {
-            try {
-              process.kill(pid, sig);
-            } catch (e) {
-              if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-            }
-          }
-        }
+        attach(ctx, s);
+        await signalCgroup(s.handle, id, sig, constants.signals.SIGKILL);
         return 0;
       }
       if (!attach(ctx, s).kill(sig)) fail('ERR_CONTAINER_STATE', 'container not running');

@@ -1,0 +1,210 @@
+// The container's cgroup directories, on every hierarchy this library uses: where they
+// are, the checks on directories a handle or a state file names, their processes, the
+// freezer, kill, and the removal of the directories of containers that are gone. The
+// addon makes the directories and writes the device rules (src-native/cgroup.cc,
+// device_backend.h); everything the JavaScript side reads or writes in them is here.
+import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import createDebug from 'debug';
+import { ContainerError, fromNative, quote } from './errors';
+import type { DeviceBackend, HostInfo } from './host';
+import { pidStartTime } from './proc';
+import { binding } from './native';
+
+const debug = createDebug('nsbox:cgroup');
+
+/** A container's directories, as handles and state files name them ('' where it has none). */
+export interface CgroupDirs {
+  cgroupV2Dir: string;
+  cgroupV1Devices: string;
+}
+
+/** The directories of a container at `path` (relative to each hierarchy's root). */
+export function cgroupDirs(path: string, host: HostInfo, backend: DeviceBackend): CgroupDirs {
+  return {
+    cgroupV2Dir: host.cgroup2 ? `${host.cgroup2}/${path}` : '',
+    cgroupV1Devices: backend === 'v1' && host.devicesV1 ? `${host.devicesV1}/${path}` : '',
+  };
+}
+
+/** Each directory with the hierarchy it must lie in and the controller that names it in /proc/<pid>/cgroup. */
+function hierarchies(dirs: CgroupDirs, host: HostInfo) {
+  return [
+    { key: 'cgroupV2Dir', dir: dirs.cgroupV2Dir as unknown, mount: host.cgroup2, controller: null },
+    { key: 'cgroupV1Devices', dir: dirs.cgroupV1Devices as unknown, mount: host.devicesV1, controller: 'devices' },
+  ] as const;
+}
+
+/**
+ * Directories named by a handle or a state file, checked before anything is written
+ * through them (cgroup.freeze, cgroup.kill, rmdir): each '' or a directory strictly
+ * below its hierarchy's mount, spelt without "..", ".", "//" or a symlink. One that no
+ * longer exists is fine here: nothing is written through it. `bad` throws the caller's error.
+ */
+export function checkCgroupDirs(dirs: CgroupDirs, host: HostInfo, bad: (message: string) => never): void {
+  for (const { key, dir, mount } of hierarchies(dirs, host)) {
+    if (dir === '') continue;
+    const fail = (why: string): never => bad(`bad ${key} ${quote(dir)}: ${why}`);
+    if (typeof dir !== 'string') fail('not a string');
+    if (!mount) return fail('this host has no such hierarchy');
+    const d = dir as string;
+    if (!d.startsWith(`${mount}/`) || d.length <= mount.length + 1) fail(`not a directory below ${mount}`);
+    if (d.slice(mount.length + 1).split('/').some((c) => c === '' || c === '.' || c === '..')) fail('not a plain path');
+    let real: string;
+    try {
+      real = realpathSync(d);
+    } catch {
+      continue;
+    }
+    if (real !== d) fail(`it resolves to ${quote(real)}`);
+  }
+}
+
+/** And, for a live container, that its init `pid` is a member of each (/proc/<pid>/cgroup). */
+export function checkCgroupMembers(dirs: CgroupDirs, host: HostInfo, pid: number, bad: (message: string) => never): void {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':'));
+  for (const { key, dir, mount, controller } of hierarchies(dirs, host)) {
+    if (dir === '') continue;
+    const own = lines.find(([, c]) => (c !== undefined && (controller === null ? c === '' : c.split(',').includes(controller))));
+    if (!own || `${mount}${own.slice(2).join(':')}` !== dir) bad(`bad ${key} ${quote(dir)}: pid ${pid} is not in it`);
+  }
+}
+
+/** The directory whose cgroup.procs lists every process of the container. */
+function procsDir(dirs: CgroupDirs, id: string): string {
+  const dir = dirs.cgroupV2Dir || dirs.cgroupV1Devices;
+  if (!dir) throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `container ${id}: it has no cgroup to list`);
+  return dir;
+}
+
+/** The host pids of every process in the container's cgroup. */
+export async function cgroupProcesses(dirs: CgroupDirs, id: string): Promise<number[]> {
+  const text = await readFile(`${procsDir(dirs, id)}/cgroup.procs`, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENODEV') return '';
+    throw fromNative(e, `container ${id}: processes`);
+  });
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
+const FROZEN = /^frozen 1$/m;
+
+/** True while the container's cgroup2 directory is frozen (its cgroup.events says so). */
+export async function cgroupFrozen(dirs: CgroupDirs): Promise<boolean> {
+  if (!dirs.cgroupV2Dir) return false;
+  return FROZEN.test(await readFile(`${dirs.cgroupV2Dir}/cgroup.events`, 'utf8').catch(() => ''));
+}
+
+/** The same, for the runtime command line's state, which is answered without waiting. */
+export function cgroupFrozenSync(dirs: CgroupDirs): boolean {
+  if (!dirs.cgroupV2Dir) return false;
+  try {
+    return FROZEN.test(readFileSync(`${dirs.cgroupV2Dir}/cgroup.events`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Freezes (or thaws) every process of the container, and waits until the kernel says it is done. */
+export async function freezeCgroup(dirs: CgroupDirs, id: string, on: boolean): Promise<void> {
+  if (!dirs.cgroupV2Dir) {
+    throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `container ${id}: pausing needs the cgroup2 freezer, and this host has no cgroup2 hierarchy`);
+  }
+  try {
+    await writeFile(`${dirs.cgroupV2Dir}/cgroup.freeze`, on ? '1' : '0');
+  } catch (e) {
+    throw fromNative(e, `container ${id}: ${dirs.cgroupV2Dir}/cgroup.freeze`);
+  }
+  // The write asks; cgroup.events says when every task has stopped (or runs again).
+  for (let i = 0; i < 500; i++) {
+    if ((await cgroupFrozen(dirs)) === on) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new ContainerError('ETIMEDOUT', `container ${id}: the cgroup did not ${on ? 'freeze' : 'thaw'} within 1 s`);
+}
+
+/**
+ * Sends `sig` to every process of the container (runc kill --all): SIGKILL through
+ * cgroup.kill where the host has it (no process can fork away from it), else one by one.
+ */
+export async function signalCgroup(dirs: CgroupDirs, id: string, sig: number, SIGKILL: number): Promise<void> {
+  if (sig === SIGKILL && dirs.cgroupV2Dir && existsSync(`${dirs.cgroupV2Dir}/cgroup.kill`)) {
+    writeFileSync(`${dirs.cgroupV2Dir}/cgroup.kill`, '1');
+    return;
+  }
+  for (const pid of await cgroupProcesses(dirs, id)) {
+    try {
+      process.kill(pid, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+}
+
+/**
+ * What is left of a dead container's cgroups: processes that outlived its init are
+ * killed, the directories removed. The init is gone, so membership cannot be checked:
+ * the paths' form can, and the id the create marked each directory with. A directory
+ * with no marker (a hierarchy without xattrs, or named by a tampered state file) is
+ * left alone: killing it could end a service.
+ */
+export async function releaseDeadCgroups(dirs: CgroupDirs, id: string, host: HostInfo, bad: (message: string) => never): Promise<void> {
+  checkCgroupDirs(dirs, host, bad);
+  const release = { ...dirs };
+  for (const { key, dir } of hierarchies(dirs, host)) {
+    if (dir === '' || !existsSync(dir as string)) continue;
+    const marked = binding.cgroupMarkers(dir as string).id;
+    if (marked === '') {
+      debug('%s: %s carries no marker of this library: left alone', id, dir);
+      release[key] = '';
+    } else if (marked !== id) {
+      bad(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${id}`);
+    }
+  }
+  try {
+    await binding.releaseCgroups(release.cgroupV2Dir, release.cgroupV1Devices);
+  } catch (e) {
+    throw fromNative(e, `container ${id}`);
+  }
+}
+
+/**
+ * Removes the cgroup directories of containers whose creator died without destroy():
+ * under the library's parents only, and only those that carry a creator marker
+ * (trusted.nsbox.creator, set when a container that dies with its creator is made)
+ * naming a process that is provably gone (no such pid, or another start time) and
+ * that hold no process. Detached containers, other processes' live ones and
+ * directories made by anyone else carry no such proof and stay. `only` narrows it to
+ * some ids. Returns what it removed.
+ */
+export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
+    if (!parent) continue;
+    let entries: string[];
+    try {
+      entries = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      if (only && !only.has(name)) continue;
+      const dir = `${parent}/${name}`;
+      try {
+        const [pid, start] = binding.cgroupMarkers(dir).creator.split(' ');
+        if (!pid || !start || pidStartTime(Number(pid)) === start) continue;
+        if (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '') continue;
+        rmdirSync(dir);
+        removed.push(dir);
+      } catch (e) {
+        debug('stale cgroup %s: %s', dir, (e as Error).message);
+      }
+    }
+    try {
+      rmdirSync(parent);
+    } catch {
+      // Still in use, or gone already.
+    }
+  }
+  if (removed.length) debug('removed stale cgroups %o', removed);
+  return removed;
+}

@@ -1,0 +1,59 @@
+// attachContainer(): a container another process made, taken over from its handle;
+// and what is left of one whose init has exited.
+import { statSync } from 'node:fs';
+import { checkCgroupMembers, releaseDeadCgroups } from '../cgroup';
+import { ContainerError, fromNative, quote } from '../errors';
+import { hostInfo } from '../host';
+import { binding, type NativeContainer } from '../native';
+import { compileDeviceRules } from '../policy/devices';
+import { pidStartTime } from '../proc';
+import { isContainerId } from '../spec';
+import { Container } from './container';
+import { removeFifo } from './fifo';
+import { checkHandle, checkStartFifo, type ContainerHandle, handleError } from './handle';
+
+/**
+ * Takes over a container that outlives its creator, from its handle (Container.handle,
+ * stored by whoever created it). Checks that the init still runs, by pid and start
+ * time; throws ERR_CONTAINER_GONE when it does not. wait() of an attached container
+ * resolves with a null exitCode and signal: its status goes to its parent.
+ */
+export function attachContainer(handle: ContainerHandle): Container {
+  const host = hostInfo();
+  const limits = { lastCap: host.lastCap, available: host.capBounding };
+  const { handle: h, user, caps, rules } = checkHandle(handle, host, limits);
+  const { id, pid } = h;
+  const gone = () => new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
+  const started = pidStartTime(pid);
+  if (started === null || started !== h.pidStartTime) throw gone();
+  checkCgroupMembers(h, host, pid, handleError);
+  checkStartFifo(h.startFifo, pid);
+  let native: NativeContainer;
+  try {
+    native = binding.attach({
+      pid, cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, deviceBackend: h.deviceBackend,
+      // From the kernel, not the handle: how destroy() kills depends on it.
+      pidNamespace: statSync(`/proc/${pid}/ns/pid`).ino !== statSync('/proc/self/ns/pid').ino,
+    });
+  } catch (e) {
+    const err = fromNative(e, `container ${id}`);
+    if (err.errno === 3) throw gone();
+    throw err;
+  }
+  return new Container({
+    id, user, namespaces: h.namespaces, env: h.env, backend: h.deviceBackend, limits,
+    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices }, stdio: 'ignore',
+  }, { caps, rules, policy: compileDeviceRules(rules), startFifo: h.startFifo, state: h.startFifo !== null ? 'created' : 'running' }, native);
+}
+
+/**
+ * What is left of a container whose init has exited, from its handle (the runtime
+ * command line's delete): processes that outlived it are killed, its cgroups and its
+ * start FIFO removed. Not part of the public API: attachContainer(...).destroy() does
+ * this for a container that still runs.
+ */
+export async function releaseDeadContainer(handle: ContainerHandle): Promise<void> {
+  if (!isContainerId(handle.id)) handleError(`bad id ${quote(handle.id)}`);
+  await releaseDeadCgroups(handle, handle.id, hostInfo(), handleError);
+  if (handle.startFifo) removeFifo(handle.startFifo, handle.id);
+}

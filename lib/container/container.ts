@@ -1,0 +1,287 @@
+// The container lifecycle: created -> running -> stopped -> destroyed. Devices, exec
+// and the handle have files of their own; this one owns the state and its changes.
+import createDebug from 'debug';
+import { cgroupFrozen, cgroupProcesses, freezeCgroup } from '../cgroup';
+import { ContainerError, fromNative } from '../errors';
+import type { NativeContainer } from '../native';
+import type { DeviceNodeSpec } from '../policy/nodes';
+import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
+import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
+import { pidStartTime } from '../proc';
+import type { Readable, Writable } from 'node:stream';
+import { type DevicePassthrough, LiveDevices } from './devices';
+import { type ExecProcess, type ExecSpec, resolveExec, startExec } from './exec';
+import { removeFifo, startThroughFifo } from './fifo';
+import type { ContainerHandle } from './handle';
+import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
+import { type ExitStatus, exitStatus, signalNumber } from './signals';
+import { StdioPipes } from './stdio';
+
+const debug = createDebug('nsbox:container');
+
+export type ContainerState = 'created' | 'running' | 'stopped' | 'destroyed';
+
+export class Container {
+  readonly id: string;
+  /** The init's pid on the host. */
+  readonly pid: number;
+
+  readonly #record: ContainerRecord;
+  readonly #native: NativeContainer;
+  #state: ContainerState;
+  #caps: CapabilityMasks;
+  #startFifo: string | null;
+  #pidStartTime: string | undefined;
+  readonly #stdio: StdioPipes;
+  readonly #devices: LiveDevices;
+  /** The pipes of exec'd processes that nobody took as streams, closed at destroy. */
+  readonly #execPipes = new Set<StdioPipes>();
+  readonly #exit: Promise<ExitStatus>;
+  #destroying: Promise<void> | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => {
+    this.destroy().catch((e) => debug('%s: destroy on abort failed: %s', this.id, e));
+  };
+
+  /** @internal Use createContainer() or attachContainer(). */
+  constructor(record: ContainerRecord, start: ContainerStart, native: NativeContainer) {
+    this.#record = freezeRecord(record);
+    this.id = record.id;
+    this.pid = native.pid;
+    this.#native = native;
+    this.#state = start.state;
+    this.#caps = start.caps;
+    this.#startFifo = start.startFifo;
+    this.#devices = new LiveDevices(this.#record, native, {
+      caps: () => this.#caps,
+      destroying: () => this.#destroying !== undefined,
+      gone: () => this.#destroying !== undefined || this.#state === 'stopped',
+    }, start.rules, start.policy);
+    this.#exit = new Promise((resolve) => {
+      native.onExit((code, sig) => {
+        if (this.#state !== 'destroyed') this.#state = 'stopped';
+        const status = exitStatus(code, sig);
+        debug('%s: exited %o', this.id, status);
+        resolve(status);
+      });
+    });
+    const fds = native.takeStdio();
+    this.#stdio = new StdioPipes(record.stdio === 'pipe' ? fds : [-1, -1, -1], this.id);
+    this.#signal = start.signal;
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get state(): ContainerState {
+    return this.#state;
+  }
+
+  /** What attachContainer() needs to take this container over from another process. */
+  get handle(): ContainerHandle {
+    const r = this.#record;
+    return {
+      id: this.id,
+      pid: this.pid,
+      // Read when first asked for: a process we have not reaped keeps its pid.
+      pidStartTime: (this.#pidStartTime ??= pidStartTime(this.pid) ?? ''),
+      namespaces: [...r.namespaces],
+      ...r.cgroups,
+      deviceBackend: r.backend,
+      devices: this.devices.map((d) => ({ ...d })),
+      capabilities: this.capabilities,
+      user: { uid: r.user.uid, gid: r.user.gid, groups: [...r.user.groups] },
+      env: [...r.env],
+      startFifo: this.#state === 'created' ? this.#startFifo : null,
+    };
+  }
+
+  /** A pipe to the container's fd 0 when stdio is 'pipe', else null. */
+  get stdin(): Writable | null {
+    return this.#stdio.stdin;
+  }
+
+  /** A pipe from the container's fd 1 when stdio is 'pipe', else null. */
+  get stdout(): Readable | null {
+    return this.#stdio.stdout;
+  }
+
+  /** A pipe from the container's fd 2 when stdio is 'pipe', else null. */
+  get stderr(): Readable | null {
+    return this.#stdio.stderr;
+  }
+
+  /** The device rules in force, the profile's first, live changes last. */
+  get devices(): readonly DeviceRule[] {
+    return this.#devices.rules;
+  }
+
+  /** The capability sets the command runs (or will run) with. */
+  get capabilities(): CapabilitySets {
+    return capabilitySets(this.#caps);
+  }
+
+  /** The uid the command runs as. */
+  get uid(): number {
+    return this.#record.user.uid;
+  }
+
+  #requireState(op: string, ...states: ContainerState[]): void {
+    if (!states.includes(this.#state)) {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: ${op} needs state ${states.map((s) => `"${s}"`).join(' or ')}, it is "${this.#state}"`);
+    }
+  }
+
+  /**
+   * Changes the capability sets before start: { add, drop } (Docker's terms, 'ALL'
+   * works) or a full list, applied to bounding, effective and permitted. A running
+   * process's capabilities cannot be raised from outside, so only 'created' accepts it.
+   */
+  setCapabilities(change: CapabilityChange): CapabilitySets {
+    if (this.#state !== 'created') {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: setCapabilities() needs state "created", it is "${this.#state}": ` +
+        'a running process\'s capabilities cannot be raised from outside it');
+    }
+    if (this.#startFifo !== null) {
+      throw new ContainerError('ERR_CONTAINER_STATE', `container ${this.id}: the capabilities of a detached container are fixed when it is created`);
+    }
+    const { limits } = this.#record;
+    const list = applyCapabilityChange(fromMask(this.#caps.bounding), change, limits.lastCap);
+    const mask = toMask(list, limits.lastCap);
+    const missing = mask & ~limits.available;
+    if (missing) {
+      throw new ContainerError('ERR_CAPABILITY_UNAVAILABLE', `${fromMask(missing).join(', ')}: this process does not hold it itself`);
+    }
+    const inheritable = this.#caps.inheritable;
+    this.#caps = { bounding: mask, effective: mask, permitted: mask, inheritable, ambient: this.#caps.ambient & mask & inheritable };
+    debug('%s: capabilities %o', this.id, list);
+    return this.capabilities;
+  }
+
+  /**
+   * Allows a device, now: live on a running container for the next open(), on both
+   * backends. A rule ('c 10:232 rwm', an object) or a host node to pass through
+   * ({ hostPath: '/dev/fuse' }: the node is created in the container too).
+   */
+  async allowDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
+    this.#requireState('allowDevice()', 'created', 'running');
+    await this.#devices.allow(rule);
+  }
+
+  /** Takes a device away again (a deny rule; for a passthrough, of its numbers). The node stays. */
+  async denyDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
+    this.#requireState('denyDevice()', 'created', 'running');
+    await this.#devices.deny(rule);
+  }
+
+  /**
+   * Creates a device node as the container would: in its mount namespace (the path
+   * resolved inside its root), under its device cgroup, with its ids and capabilities,
+   * so the kernel applies the container's own policy.
+   */
+  async mknodInside(path: string, node: DeviceNodeSpec): Promise<void> {
+    const n = this.#devices.nodeInside(path, node);
+    this.#requireState('mknodInside()', 'created', 'running');
+    await this.#devices.mknodInside(n);
+  }
+
+  /** Executes the command. Only from 'created'. */
+  async start(): Promise<void> {
+    this.#requireState('start()', 'created');
+    this.#state = 'running';
+    if (this.#startFifo !== null) {
+      await startThroughFifo(this.#startFifo, this.id);
+      this.#startFifo = null;
+      debug('%s: started through its FIFO', this.id);
+      return;
+    }
+    try {
+      await this.#native.start(this.#caps, false);
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}`);
+    }
+    debug('%s: started', this.id);
+  }
+
+  /**
+   * Runs another process inside the running container, in all its namespaces and
+   * cgroups, as its user with its capabilities unless the spec says otherwise. Its
+   * stdio is pipes unless the spec says otherwise (or the terminal).
+   */
+  async exec(spec: ExecSpec): Promise<ExecProcess> {
+    this.#requireState('exec()', 'running');
+    const plan = resolveExec(spec, this.#record, this.capabilities);
+    return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)));
+  }
+
+  /** The pids (host view) of every process in the container's cgroup. */
+  processes(): Promise<number[]> {
+    return cgroupProcesses(this.#record.cgroups, this.id);
+  }
+
+  /** Freezes every process of the container (the cgroup2 freezer). */
+  async pause(): Promise<void> {
+    this.#requireState('pause()', 'created', 'running');
+    await freezeCgroup(this.#record.cgroups, this.id, true);
+  }
+
+  /** Thaws a paused container. */
+  async resume(): Promise<void> {
+    this.#requireState('resume()', 'created', 'running');
+    await freezeCgroup(this.#record.cgroups, this.id, false);
+  }
+
+  /** True while the container's cgroup is frozen. */
+  paused(): Promise<boolean> {
+    return cgroupFrozen(this.#record.cgroups);
+  }
+
+  /**
+   * Resolves once, when the container's init exits. Like a child process's 'exit',
+   * output may still be on its way then: read stdout/stderr to their end (or let
+   * destroy() wait for the streams being read, or use run()).
+   */
+  wait(): Promise<ExitStatus> {
+    return this.#exit;
+  }
+
+  /** Sends a signal to the container's init; false when it is not running any more. */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const sig = signalNumber(signal);
+    if (this.#state === 'stopped' || this.#state === 'destroyed') return false;
+    try {
+      return this.#native.signal(sig);
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}`);
+    }
+  }
+
+  /**
+   * Kills every process of the container if any still runs, reaps the init, removes
+   * its cgroups and closes its fds and pipes. Mounts lived only in its mount namespace
+   * and are gone with it. Safe to call more than once.
+   */
+  destroy(): Promise<void> {
+    this.#destroying ??= this.#destroy();
+    return this.#destroying;
+  }
+
+  async #destroy(): Promise<void> {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#native.killAll();
+    await this.#exit;
+    await this.#devices.settled();
+    this.#state = 'destroyed';
+    await this.#stdio.close();
+    for (const pipes of this.#execPipes) pipes.closeUntaken();
+    this.#execPipes.clear();
+    if (this.#startFifo !== null) {
+      removeFifo(this.#startFifo, this.id);
+      this.#startFifo = null;
+    }
+    try {
+      await this.#native.release();
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}`);
+    }
+    debug('%s: destroyed', this.id);
+  }
+}

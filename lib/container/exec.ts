@@ -1,0 +1,123 @@
+// exec(): another process in a running container. Its spec is checked by its own
+// resolver, with the container's identity as the default of each field.
+import { getPriority } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import createDebug from 'debug';
+import { ContainerError, fromNative, quote } from '../errors';
+import type { NativeContainer, NativeExec } from '../native';
+import { nativeRlimits } from '../plan';
+import { type CapabilitySets, resolveCapabilities } from '../policy/capabilities';
+import { onlyKnownKeys, own } from '../policy/fields';
+import { validatePath } from '../policy/paths';
+import { resolveRlimits, type RlimitSpec } from '../policy/process';
+import {
+  execCandidates, resolveBool, resolveCommand, resolveEnvList, resolveStdio, resolveTerminal, resolveUser, type StdioMode, type UserSpec,
+  withDefaultEnv,
+} from '../spec';
+import type { ContainerRecord } from './record';
+import { type ExitStatus, exitStatus } from './signals';
+import { StdioPipes } from './stdio';
+
+const debug = createDebug('nsbox:container');
+
+/** A process to run inside a running container. */
+export interface ExecSpec {
+  command: string[];
+  /** Replaces the container's environment when given. */
+  env?: Record<string, string> | string[];
+  cwd?: string;
+  /** The container's user when omitted. */
+  user?: UserSpec;
+  /** Replaces the named sets of the container's. */
+  capabilities?: Partial<CapabilitySets>;
+  noNewPrivileges?: boolean;
+  rlimits?: RlimitSpec[];
+  terminal?: { consoleSocket: string };
+  /**
+   * 'pipe' (the default): stdin/stdout/stderr streams on the process, as for a
+   * container. 'inherit' gives it this process's own fds 0..2, whatever they are
+   * (a file, a terminal, a log): the container can then read or write them, reopen them
+   * through /proc/self/fd and signal a terminal's foreground group; give it only to
+   * processes you trust with them. 'ignore': /dev/null.
+   */
+  stdio?: StdioMode;
+  /**
+   * Leave the process to itself once it runs: wait() is not available, and when the
+   * caller exits it goes to the nearest child subreaper (as with runc exec --detach).
+   */
+  detach?: boolean;
+}
+
+export interface ExecProcess {
+  /** The process's host pid. */
+  pid: number;
+  /** Pipes to the process's fds 0..2 when its stdio is 'pipe', else null. */
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** Its exit; for a detached process, rejects with ERR_CONTAINER_STATE. */
+  wait(): Promise<ExitStatus>;
+}
+
+const EXEC_KEYS = ['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach', 'stdio'];
+
+/** Checks `spec` completely, before anything runs: the plan the addon's exec takes. */
+export function resolveExec(spec: unknown, record: ContainerRecord, capabilities: CapabilitySets): NativeExec {
+  if (typeof spec !== 'object' || spec === null) throw new ContainerError('ERR_INVALID_SPEC', `exec() takes an object, got ${quote(spec)}`);
+  onlyKnownKeys(spec, EXEC_KEYS, 'exec', 'ERR_INVALID_SPEC');
+  const argv = resolveCommand(own(spec, 'command'));
+  const userValue = own(spec, 'user');
+  const { uid, gid, groups } = userValue === undefined ? record.user : resolveUser(userValue);
+  const envValue = own(spec, 'env');
+  const env = withDefaultEnv(envValue === undefined ? [...record.env] : resolveEnvList(envValue), uid);
+  const terminal = resolveTerminal(own(spec, 'terminal'));
+  return {
+    execCandidates: execCandidates(argv[0], env), argv, env, cwd: validatePath(own(spec, 'cwd') ?? '/', 'cwd'), uid, gid, groups: [...groups],
+    noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false),
+    rlimits: nativeRlimits(resolveRlimits(own(spec, 'rlimits'))),
+    terminal: terminal !== null, consoleSocket: terminal?.consoleSocket ?? '', priority: getPriority(),
+    caps: resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits),
+    detach: resolveBool(own(spec, 'detach'), 'exec detach', false),
+    stdio: resolveStdio(own(spec, 'stdio')),
+  };
+}
+
+/**
+ * Runs the plan. `track` registers the process's untaken pipes with the container,
+ * which closes them at destroy; they close with the process otherwise.
+ */
+export async function startExec(native: NativeContainer, id: string, plan: NativeExec, track: (pipes: StdioPipes, on: boolean) => void): Promise<ExecProcess> {
+  let out;
+  try {
+    out = await native.exec(plan);
+  } catch (e) {
+    throw fromNative(e, `container ${id}: exec ${plan.argv[0]}`);
+  }
+  const { pid, helper } = out;
+  const pipes = new StdioPipes(out.stdio, id);
+  if (pipes.open) track(pipes, true);
+  debug('%s: exec %s: pid %d', id, plan.argv[0], pid);
+  const exit = helper
+    ? new Promise<ExitStatus>((resolve) => {
+      helper.onExit((code, sig) => {
+        helper.release().catch(() => undefined);
+        pipes.closeUntaken();
+        track(pipes, false);
+        resolve(exitStatus(code, sig));
+      });
+    })
+    : null;
+  return {
+    pid,
+    get stdin() {
+      return pipes.stdin;
+    },
+    get stdout() {
+      return pipes.stdout;
+    },
+    get stderr() {
+      return pipes.stderr;
+    },
+    wait: () => exit ?? Promise.reject(new ContainerError('ERR_CONTAINER_STATE', `container ${id}: a detached exec cannot be waited for`)),
+  };
+}

@@ -1,0 +1,68 @@
+// A container's handle: what another process needs to take it over (attachContainer()),
+// and its checks. A handle comes from a state file or a caller: every field is checked
+// before anything is done through it.
+import { lstatSync } from 'node:fs';
+import { checkCgroupDirs, type CgroupDirs } from '../cgroup';
+import { ContainerError, quote } from '../errors';
+import type { DeviceBackend, HostInfo } from '../host';
+import { type CapabilityLimits, type CapabilitySets, resolveCapabilities } from '../policy/capabilities';
+import { type DeviceRule, parseDeviceRule } from '../policy/devices';
+import { profiles } from '../policy/profiles';
+import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
+import { holdsOpen } from './fifo';
+
+/**
+ * Everything another process needs to take over a container that outlives its
+ * creator (attachContainer()). Plain JSON: store it where the container's manager
+ * keeps its state.
+ */
+export interface ContainerHandle extends CgroupDirs {
+  id: string;
+  /** The init's host pid, and its start time (field 22 of /proc/<pid>/stat) against pid reuse. */
+  pid: number;
+  pidStartTime: string;
+  namespaces: NamespaceName[];
+  deviceBackend: DeviceBackend;
+  /** The device rules in force, in order. */
+  devices: DeviceRule[];
+  capabilities: CapabilitySets;
+  user: { uid: number; gid: number; groups: number[] };
+  /** The command's environment, the default of exec(). */
+  env: string[];
+  /** Present until the container is started. */
+  startFifo: string | null;
+}
+
+export function handleError(message: string): never {
+  throw new ContainerError('ERR_INVALID_ARG', `attachContainer(): ${message}`);
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** The form of every field, and the cgroup paths' (membership is checked once the init is known to run). */
+export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityLimits) {
+  if (typeof handle !== 'object' || handle === null) handleError(`a handle is an object, got ${quote(handle)}`);
+  const h = handle as ContainerHandle;
+  if (!isContainerId(h.id)) handleError(`bad id ${quote(h.id)}`);
+  if (!Number.isInteger(h.pid) || h.pid <= 0) handleError(`bad pid ${quote(h.pid)}`);
+  if (typeof h.pidStartTime !== 'string') handleError(`bad pidStartTime ${quote(h.pidStartTime)}`);
+  if (h.deviceBackend !== 'v1' && h.deviceBackend !== 'v2') handleError(`bad deviceBackend ${quote(h.deviceBackend)}`);
+  if (!Array.isArray(h.namespaces) || h.namespaces.some((n) => !(NAMESPACES as readonly string[]).includes(n))) {
+    handleError(`bad namespaces ${quote(h.namespaces)}`);
+  }
+  if (!isStrings(h.env) || !Array.isArray(h.devices)) handleError('env must be an array of strings and devices an array');
+  if (h.startFifo !== null && typeof h.startFifo !== 'string') handleError(`bad startFifo ${quote(h.startFifo)}`);
+  checkCgroupDirs(h, host, handleError);
+  const user = resolveUser(h.user ?? handleError('user is missing'));
+  // A set the handle leaves out is the default profile's, as for a fresh container.
+  const caps = resolveCapabilities(profiles.default.capabilities, h.capabilities, limits);
+  const rules = h.devices.map((d) => parseDeviceRule(d));
+  return { handle: h, user, caps, rules };
+}
+
+/** The FIFO the init waits on, not any file the handle names (start() writes to it, destroy() removes it). */
+export function checkStartFifo(fifo: string | null, pid: number): void {
+  if (fifo === null) return;
+  const st = lstatSync(fifo, { throwIfNoEntry: false });
+  if (st && (!st.isFIFO() || !holdsOpen(pid, fifo))) handleError(`bad startFifo ${quote(fifo)}: not the FIFO pid ${pid} waits on`);
+}

@@ -1,0 +1,26 @@
+// Signals by name and number, and exit statuses as the API reports them.
+import { constants } from 'node:os';
+import { ContainerError, quote } from '../errors';
+
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([n, v]) => [v, n as NodeJS.Signals]),
+);
+
+export interface ExitStatus {
+  /** The exit code, or null when a signal ended the process. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export function signalNumber(signal: unknown): number {
+  if (typeof signal === 'number' && Number.isInteger(signal) && signalNames.has(signal)) return signal;
+  if (typeof signal === 'string' && Object.hasOwn(constants.signals, signal)) {
+    return constants.signals[signal as keyof typeof constants.signals];
+  }
+  throw new ContainerError('ERR_INVALID_SIGNAL', `unknown signal ${quote(signal)}`);
+}
+
+/** The addon's (code, signal number) as an ExitStatus. */
+export function exitStatus(code: number | null, sig: number | null): ExitStatus {
+  return { exitCode: code, signal: sig === null ? null : signalNames.get(sig) ?? null };
+}
