@@ -3,8 +3,8 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ContainerError, createContainer, run } from '../lib';
-import { cgroupPaths, leftovers, openFds, unheldCapability } from './helpers';
+import { ContainerError, createContainer } from '../lib';
+import { cgroupPaths, leftovers, openFds, unheldCapability, exited, run } from './helpers';
 
 const badSpecs: [string, unknown, string][] = [
   ['unknown capability', { command: ['true'], capabilities: { bounding: ['CAP_NOPE'] } }, 'ERR_INVALID_CAPABILITY'],
@@ -42,9 +42,10 @@ test.serial('200 create/destroy cycles leak no fd, cgroup directory, mount or pr
   const left: string[] = [];
   for (let i = 0; i < 200; i++) {
     const c = await createContainer({ command: ['true'], deviceBackend: i % 2 ? 'v1' : 'v2' });
+    t.teardown(() => c.destroy());
     if (i % 3) {
       await c.start();
-      await c.wait();
+      await exited(c);
     }
     await c.destroy();
     left.push(...leftovers(c.id, c.pid));
@@ -59,6 +60,7 @@ test.serial('the event loop keeps turning while containers are created and start
   for (let i = 0; i < 5; i++) {
     const s = performance.now();
     const c = await createContainer({ command: ['true'], stdio: 'ignore' });
+    t.teardown(() => c.destroy());
     single.push(performance.now() - s);
     await c.destroy();
   }
@@ -80,4 +82,17 @@ test.serial('the event loop keeps turning while containers are created and start
     `event-loop delay p99 ${(h.percentile(99) / 1e6).toFixed(2)} ms, max ${maxMs.toFixed(2)} ms`);
   t.true(maxMs < 16 * createMs, `the loop stalled for ${maxMs.toFixed(1)} ms, half of 32 creates is ${(16 * createMs).toFixed(1)} ms`);
   t.true(ticks > wall / 10, `only ${ticks} timer ticks in ${wall.toFixed(0)} ms`);
+});
+
+test.serial('a test\'s bounded waits: a hung container is destroyed and a hung exec\'d process killed, and the wait fails naming it', async (t) => {
+  const c = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
+  await c.start();
+  const p = await c.exec({ command: ['sleep', '100'], stdio: 'ignore' });
+  await t.throwsAsync(exited(p, 200), { message: new RegExp(`exec'd pid ${p.pid} did not finish within 200 ms`) });
+  t.deepEqual(await exited(p), { exitCode: null, signal: 'SIGKILL' });
+  t.is(c.state, 'running', 'the container itself is left to its own wait');
+  await t.throwsAsync(exited(c, 200), { message: new RegExp(`container ${c.id} did not finish within 200 ms`) });
+  t.is(c.state, 'destroyed');
+  t.deepEqual(leftovers(c.id, c.pid), []);
 });

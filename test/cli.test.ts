@@ -2,13 +2,13 @@
 // runc: separate processes for create, start, state, kill, exec, delete, with the
 // container outliving each of them. Verdicts come from the kernel (/proc, the
 // cgroup's own files, what the container's processes print).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime } from './helpers';
+import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime, within } from './helpers';
 
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
@@ -25,12 +25,12 @@ function tempDir(prefix: string): string {
 }
 
 /** A state root and an output file the containers write their stdout/stderr to. */
-function setup() {
+function setup(t: ExecutionContext) {
   const root = tempDir('nsbox-rt-');
-  // Whatever a failed test left running goes first (cleanups run in reverse).
-  cleanups.push(() => {
+  // Whatever the test left running goes when it ends, passed or failed.
+  t.teardown(() => {
     for (const id of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
-      spawnSync(process.execPath, [RUNTIME_JS, '--root', root, 'delete', '--force', id], { env: nodeEnv(), stdio: 'ignore' });
+      spawnSync(process.execPath, [RUNTIME_JS, '--root', root, 'delete', '--force', id], { env: nodeEnv(), stdio: 'ignore', timeout: 30_000 });
     }
   });
   const outFile = join(root, 'out.txt');
@@ -67,7 +67,7 @@ function processState(pid: number): string | null {
 }
 
 test('spec writes a config for the default profile, and refuses to overwrite it', async (t) => {
-  const { root } = setup();
+  const { root } = setup(t);
   const dir = tempDir('nsbox-spec-');
   t.is((await runtime(root, ['spec', '--bundle', dir])).code, 0);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -79,7 +79,7 @@ test('spec writes a config for the default profile, and refuses to overwrite it'
 });
 
 test('run: the command\'s output and exit status, with config.json\'s settings in force', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const bundle = await makeBundle(rootfs, {
     args: ['/bin/sh', '-c', 'echo "host=$(hostname) nofile=$(ulimit -n)"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; exit 7'],
   });
@@ -100,7 +100,7 @@ function exitWithin(child: ReturnType<typeof spawn>): Promise<number | null> {
 }
 
 test('run: nosuid, nodev and noexec in a bind\'s options are applied, not dropped', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const data = tempDir('nsbox-rt-data-');
   writeFileSync(join(data, 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', '/data/run.sh; grep " /data " /proc/self/mountinfo | cut -d" " -f6'] }, (c) => {
@@ -115,7 +115,7 @@ test('run: nosuid, nodev and noexec in a bind\'s options are applied, not droppe
 });
 
 test('create: a bundle whose rootfs is a symlink to "/" is refused and leaves nothing', async (t) => {
-  const { root } = setup();
+  const { root } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/true'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   symlinkSync('/', join(bundle, 'hostroot'));
@@ -130,7 +130,7 @@ test('create: a bundle whose rootfs is a symlink to "/" is refused and leaves no
 });
 
 test('run: a bundle reached through a symlinked directory, with a relative root.path, works as with runc', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/echo', 'through-a-link'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   // root.path relative to the bundle's real directory (both live in the same tmpdir).
@@ -147,7 +147,7 @@ test('run: a bundle reached through a symlinked directory, with a relative root.
 });
 
 test('run in the foreground passes signals on to the container', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   const log = join(root, 'log.json');
@@ -162,7 +162,7 @@ test('run in the foreground passes signals on to the container', async (t) => {
 });
 
 test('a SIGUSR1 that reaches run before its container starts goes to the container, never to Node\'s inspector', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   // pid 1 ignores a signal it has no handler for: the first may come before the trap is set.
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 3" USR1; while :; do sleep 0.01; done'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
@@ -184,7 +184,7 @@ test('a SIGUSR1 that reaches run before its container starts goes to the contain
 });
 
 test('create returns with the init waiting; start from another process runs it; kill, state and delete', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const bundle = await makeBundle(rootfs, {
     args: ['/bin/sh', '-c', 'echo started; trap "echo got-term; exit 9" TERM; while :; do sleep 0.05; done'],
   }, (c) => { c.linux.cgroupsPath = '/nsbox-cli-test/c1'; });
@@ -235,7 +235,7 @@ test('create returns with the init waiting; start from another process runs it; 
 });
 
 test('exec (detached with a pid file, and waited for), ps, pause and resume, delete --force', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   // The init counts; a frozen cgroup stops the count.
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.01; done'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
@@ -291,7 +291,7 @@ test('exec (detached with a pid file, and waited for), ps, pause and resume, del
 });
 
 test('delete of a stopped container without a pid namespace ends what its init left running', async (t) => {
-  const { root, stdio, output } = setup();
+  const { root, stdio, output } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'sleep 60 & echo "left $!"'] },
     (c) => { c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid'); });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
@@ -308,7 +308,7 @@ test('delete of a stopped container without a pid namespace ends what its init l
 });
 
 test('update --resources: device rules change live, checked by open() inside', async (t) => {
-  const { root, stdio } = setup();
+  const { root, stdio } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'u1'], { stdio })).code, 0);
@@ -348,7 +348,7 @@ sys.stdout.write(out.decode(errors='replace'))
 `;
 
 test('terminal: the pty master comes over --console-socket, /dev/console is its slave (by rdev)', async (t) => {
-  const { root } = setup();
+  const { root } = setup(t);
   const bundle = await makeBundle(rootfs, {
     terminal: true,
     args: ['/bin/sh', '-c', 'echo "tty=$(tty)"; echo "rdev=$(stat -c %t:%T /dev/console) $(stat -c %t:%T $(tty))"; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty'],
@@ -359,7 +359,8 @@ test('terminal: the pty master comes over --console-socket, /dev/console is its 
   let text = '';
   server.stdout.on('data', (d: Buffer) => { text += d.toString(); });
   await until('the console socket', () => text.includes('ready'));
-  const serverDone = new Promise((r) => server.once('close', r));
+  t.teardown(() => server.kill('SIGKILL'));
+  const serverDone = within(new Promise((r) => server.once('close', r)), 'the console server', () => server.kill('SIGKILL'));
   const r = await runtime(root, ['run', '--console-socket', sock, '--bundle', bundle, 't1']);
   t.is(r.code, 0, r.log);
   await serverDone;
@@ -374,7 +375,7 @@ test('terminal: the pty master comes over --console-socket, /dev/console is its 
 });
 
 test('exec with a terminal: a new pty of the container\'s devpts, its master over --console-socket', async (t) => {
-  const { root, stdio } = setup();
+  const { root, stdio } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'tx'], { stdio })).code, 0);
@@ -383,7 +384,8 @@ test('exec with a terminal: a new pty of the container\'s devpts, its master ove
   let text = '';
   server.stdout.on('data', (d: Buffer) => { text += d.toString(); });
   await until('the console socket', () => text.includes('ready'));
-  const serverDone = new Promise((r) => server.once('close', r));
+  t.teardown(() => server.kill('SIGKILL'));
+  const serverDone = within(new Promise((r) => server.once('close', r)), 'the console server', () => server.kill('SIGKILL'));
   const pidFile = join(root, 'exec.pid');
   const r = await runtime(root, ['exec', '--tty', '--detach', '--console-socket', sock, '--pid-file', pidFile, 'tx', '/bin/sh', '-c',
     'echo "tty=$(tty) pid=$$"; [ -t 0 ] && [ -t 2 ] && echo stdio-is-tty']);
@@ -396,7 +398,7 @@ test('exec with a terminal: a new pty of the container\'s devpts, its master ove
 });
 
 test('errors: refused flags and fields say so, leave nothing, and use the wording callers match', async (t) => {
-  const { root } = setup();
+  const { root } = setup(t);
   const missing = await runtime(root, ['state', 'nope']);
   t.is(missing.code, 1);
   t.regex(lastError(missing.log), /does not exist/);

@@ -5,11 +5,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attachContainer, ContainerError, type ContainerHandle, createContainer, mknodInside, run } from '../lib';
+import { attachContainer, ContainerError, type ContainerHandle, createContainer, mknodInside } from '../lib';
 import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, exchangeRacer, leftovers, nodeEnv, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, cgroupPaths, exchangeRacer, leftovers, nodeEnv, removeRootfs, sh, textOf, exited, within, run } from './helpers';
 
 function capLine(status: string, name: string): bigint {
   const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
@@ -198,16 +198,18 @@ test('a failing setup step reports step, errno and path, and leaves nothing behi
 
 test('exec of a missing binary rejects start() with ENOENT and the container exits 127', async (t) => {
   const c = await createContainer({ command: ['/no/such/binary'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   const e = await t.throwsAsync(c.start(), { instanceOf: ContainerError });
   t.is(e?.code, 'ENOENT');
   t.is(e?.step, 'exec');
-  t.deepEqual(await c.wait(), { exitCode: 127, signal: null });
+  t.deepEqual(await exited(c), { exitCode: 127, signal: null });
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
 });
 
 test('lifecycle: created -> running -> stopped -> destroyed; start twice is a state error; wait resolves once', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'read x; echo got $x'] });
+  t.teardown(() => c.destroy());
   t.is(c.state, 'created');
   t.true(c.pid > 0);
   const out = textOf(c.stdout);
@@ -215,9 +217,9 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   t.is(c.state, 'running');
   await t.throwsAsync(c.start(), { code: 'ERR_CONTAINER_STATE' });
   c.stdin!.end('hello\n');
-  const status = await c.wait();
+  const status = await exited(c);
   t.deepEqual(status, { exitCode: 0, signal: null });
-  t.is(await c.wait(), status);
+  t.is(await exited(c), status);
   t.is(c.state, 'stopped');
   t.is(await out, 'got hello\n');
   // Its status was read, the task is freed by destroy() on a worker: a zombie until then.
@@ -230,10 +232,11 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
 test('destroy() after wait() lets the output being read arrive in full', async (t) => {
   for (let i = 0; i < 5; i++) {
     const c = await createContainer({ command: ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x'] });
+    t.teardown(() => c.destroy());
     let bytes = 0;
     c.stdout!.on('data', (d: Buffer) => (bytes += d.length));
     await c.start();
-    await c.wait();
+    await exited(c);
     await c.destroy();
     t.is(bytes, 300000);
   }
@@ -241,26 +244,30 @@ test('destroy() after wait() lets the output being read arrive in full', async (
 
 test('kill() delivers the signal; wait() reports it', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   await c.start();
   await new Promise((r) => setTimeout(r, 200));
   t.true(c.kill('SIGTERM'));
-  t.deepEqual(await c.wait(), { exitCode: 7, signal: null });
+  t.deepEqual(await exited(c), { exitCode: 7, signal: null });
   t.false(c.kill('SIGKILL'));
   await c.destroy();
   const d = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  t.teardown(() => d.destroy());
   await d.start();
   d.kill(9);
-  t.deepEqual(await d.wait(), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(d), { exitCode: null, signal: 'SIGKILL' });
   await d.destroy();
   t.throws(() => d.kill('SIGNOPE' as NodeJS.Signals), { code: 'ERR_INVALID_SIGNAL' });
 });
 
 test('destroy() of a created (never started) container and of a running one leaves nothing', async (t) => {
   const a = await createContainer({ command: ['sleep', '100'] });
+  t.teardown(() => a.destroy());
   await a.destroy();
-  t.deepEqual(await a.wait(), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(a), { exitCode: null, signal: 'SIGKILL' });
   t.deepEqual(leftovers(a.id, a.pid), []);
   const b = await createContainer({ command: ['sh', '-c', 'sleep 100 & sleep 100 & wait'], stdio: 'ignore' });
+  t.teardown(() => b.destroy());
   await b.start();
   await b.destroy();
   t.deepEqual(leftovers(b.id, b.pid), []);
@@ -269,9 +276,10 @@ test('destroy() of a created (never started) container and of a running one leav
 test('an AbortSignal destroys the container', async (t) => {
   const ac = new AbortController();
   const c = await createContainer({ command: ['sleep', '100'], signal: ac.signal, stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   await c.start();
   ac.abort();
-  t.deepEqual(await c.wait(), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(c), { exitCode: null, signal: 'SIGKILL' });
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
   await t.throwsAsync(createContainer({ command: ['true'], signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
@@ -281,9 +289,10 @@ test('stdio inherit and ignore', async (t) => {
   const ignored = await run({ command: ['sh', '-c', 'echo out; echo err >&2'], stdio: 'ignore' });
   t.deepEqual([ignored.stdout, ignored.stderr, ignored.exitCode], ['', '', 0]);
   const inherited = await createContainer({ command: ['true'], stdio: 'inherit' });
+  t.teardown(() => inherited.destroy());
   t.is(inherited.stdout, null);
   await inherited.start();
-  t.is((await inherited.wait()).exitCode, 0);
+  t.is((await exited(inherited)).exitCode, 0);
   await inherited.destroy();
 });
 
@@ -300,14 +309,16 @@ test('containers from worker threads and the main thread at once: each environme
     const { run } = require(${JSON.stringify(lib)});
     Promise.all([1, 2, 3].map(() => run({ command: ['sh', '-c', 'echo $$'] })))
       .then((rs) => parentPort.postMessage(rs.map((r) => r.stdout.trim())));`;
-  const fromWorkers = Promise.all([1, 2].map(() => new Promise<string[]>((resolve, reject) => {
+  const workers: InstanceType<typeof Worker>[] = [];
+  const fromWorkers = within(Promise.all([1, 2].map(() => new Promise<string[]>((resolve, reject) => {
     const w = new Worker(code, { eval: true });
+    workers.push(w);
     w.once('message', (m) => {
       resolve(m);
       w.terminate();
     });
     w.once('error', reject);
-  })));
+  }))), 'the workers\' containers', () => Promise.all(workers.map((w) => w.terminate())));
   const fromMain = await Promise.all([1, 2, 3].map(() => run({ command: ['sh', '-c', 'echo $$'] })));
   t.deepEqual(fromMain.map((r) => r.stdout.trim()), ['1', '1', '1']);
   t.deepEqual(await fromWorkers, [['1', '1', '1'], ['1', '1', '1']]);
@@ -315,6 +326,7 @@ test('containers from worker threads and the main thread at once: each environme
 
 test('joinNamespaces: a second container shares the first one\'s network and uts namespaces; a wrong path fails before clone', async (t) => {
   const first = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  t.teardown(() => first.destroy());
   await first.start();
   const { readlinkSync } = await import('node:fs');
   const want = ['net', 'uts', 'ipc'].map((ns) => readlinkSync(`/proc/${first.pid}/ns/${ns}`));
@@ -445,6 +457,7 @@ test('a cgroup that exists already is never removed by a create that fails on it
     }
   }
   const c = await createContainer({ command: ['sleep', '10'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   try {
     const e = await t.throwsAsync(createContainer({ command: ['true'], id: c.id }), { instanceOf: ContainerError });
     t.is(e!.code, 'ERR_CONTAINER_EXISTS');
@@ -460,12 +473,13 @@ test('a cgroup that exists already is never removed by a create that fails on it
 test('destroy() with exec\'d commands running ends and reaps them with the container, not through the host\'s pid 1', async (t) => {
   for (const deviceBackend of ['v2', 'v1'] as const) {
     const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore', deviceBackend });
+    t.teardown(() => c.destroy());
     await c.start();
     const procs = await Promise.all([1, 2, 3].map(() => c.exec({ command: ['sleep', '30'] })));
     const start = process.hrtime.bigint();
     await c.destroy();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    for (const p of procs) t.deepEqual(await p.wait(), { exitCode: null, signal: 'SIGKILL' });
+    for (const p of procs) t.deepEqual(await exited(p), { exitCode: null, signal: 'SIGKILL' });
     // Orphaned to the host's pid 1, the commands' zombies held the namespace's end for 1.5-2 s here.
     t.true(ms < 1000, `${deviceBackend}: destroy() took ${ms.toFixed(1)} ms`);
     t.deepEqual(procs.flatMap((p) => leftovers(c.id, p.pid)), []);
@@ -495,7 +509,7 @@ test('bind propagation: "slave" binds see mounts the host makes later below the 
   try {
     await c.start();
     await mknodInside(c, '/tmp/go', { type: 'c', major: 1, minor: 3 });
-    await c.wait();
+    await exited(c);
     const text = await out;
     const [s, p] = text.split('\n');
     t.is(s, 'S file', 'the slave bind sees the host\'s later mount');
@@ -572,9 +586,10 @@ test('a rootfs reached through a symlink to a host directory is refused; a bind 
 
 test('destroy() of a container without a pid namespace whose init exited kills what it left running', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'sleep 30 & echo $!'], namespaces: ['mount', 'uts', 'ipc', 'net'], stdio: 'pipe' });
+  t.teardown(() => c.destroy());
   const out = textOf(c.stdout);
   await c.start();
-  await c.wait();
+  await exited(c);
   const left = Number((await out).trim());
   t.true(left > 0 && existsSync(`/proc/${left}`), 'the sleep outlived the init');
   await c.destroy();
@@ -585,6 +600,7 @@ test('destroy() of a container without a pid namespace whose init exited kills w
 
 test('exec() of a command that cannot run rejects with its errno and step, as create does', async (t) => {
   const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   try {
     await c.start();
     const missing = await t.throwsAsync(c.exec({ command: ['/no/such/binary'] }), { instanceOf: ContainerError });
@@ -605,6 +621,7 @@ test('a bind source through /proc\'s magic links is followed as the kernel resol
   const root = busyboxRootfs();
   writeFileSync(join(root, 'etc', 'shadow'), 'inside-x\n');
   const x = await createContainer({ rootfs: root, command: ['sleep', '30'], stdio: 'ignore' });
+  t.teardown(() => x.destroy());
   try {
     await x.start();
     const e = await t.throwsAsync(sh('cat /tmp/marker', { mounts: [{ type: 'bind', source: `/proc/${x.pid}/root/etc/shadow`, destination: '/tmp/marker', readonly: true }] }),

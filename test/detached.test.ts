@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
 import { releaseDeadContainer } from '../lib/container';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, leftovers, nodeEnv, removeRootfs, textOf } from './helpers';
+import { busyboxRootfs, exitOf, leftovers, nodeEnv, removeRootfs, textOf, exited } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const rootfs = busyboxRootfs();
@@ -62,9 +62,9 @@ test('a detached container outlives its creator and is started, used and destroy
   t.not(readFileSync('/proc/sys/kernel/shmmni', 'utf8').trim(), '1234');
 
   const p = await c.exec({ command: ['/bin/sh', '-c', 'exit 3'] });
-  t.deepEqual(await p.wait(), { exitCode: 3, signal: null });
+  t.deepEqual(await exited(p), { exitCode: 3, signal: null });
   const killed = await c.exec({ command: ['/bin/sh', '-c', 'kill -9 $$'] });
-  t.deepEqual(await killed.wait(), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(killed), { exitCode: null, signal: 'SIGKILL' });
   const detached = await c.exec({ command: ['/bin/sleep', '30'], detach: true, user: { uid: 1000 } });
   t.true((await c.processes()).includes(detached.pid));
   t.regex(readFileSync(`/proc/${detached.pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);
@@ -78,11 +78,11 @@ test('a detached container outlives its creator and is started, used and destroy
 
   // Live device changes replace the creator's BPF program (found by query), not stack on it.
   const probe = 'mknod /tmp/fuse c 10 229 2>/dev/null; exec 2>/dev/null 3<>/tmp/fuse';
-  t.not((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+  t.not((await exited(await c.exec({ command: ['/bin/sh', '-c', probe] }))).exitCode, 0);
   await c.allowDevice('c 10:229 rw');
-  t.is((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+  t.is((await exited(await c.exec({ command: ['/bin/sh', '-c', probe] }))).exitCode, 0);
   await c.denyDevice('c 10:229 rw');
-  t.not((await (await c.exec({ command: ['/bin/sh', '-c', probe] })).wait()).exitCode, 0);
+  t.not((await exited(await c.exec({ command: ['/bin/sh', '-c', probe] }))).exitCode, 0);
 
   await c.destroy();
   t.false(existsSync(handle.cgroupV2Dir));
@@ -93,11 +93,12 @@ test('a detached container outlives its creator and is started, used and destroy
 test('a detached container whose init is gone cannot be started, and destroy cleans up its FIFO', async (t) => {
   const fifo = join(dir, 'b.fifo');
   const c = await createContainer({ rootfs, command: ['/bin/true'], detached: { startFifo: fifo }, stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   t.true(existsSync(fifo));
   t.throws(() => c.setCapabilities({ drop: ['CAP_MKNOD'] }), { code: 'ERR_CONTAINER_STATE' });
   const other = attachContainer(c.handle);
   process.kill(c.pid, 'SIGKILL');
-  await c.wait();
+  await exited(c);
   // Either the attached handle has seen the exit already (its pidfd), or the FIFO has no reader left.
   const e = await t.throwsAsync(other.start());
   t.true(e instanceof ContainerError && ['ERR_CONTAINER_STATE', 'ERR_CONTAINER_GONE'].includes(e.code), String(e));
@@ -126,7 +127,9 @@ test('attachContainer refuses a malformed handle', (t) => {
 
 test('a handle whose cgroup paths leave the container\'s cgroup is refused before anything is written through it', async (t) => {
   const c = await createContainer({ rootfs, command: ['/bin/sleep', '30'], stdio: 'ignore', deviceBackend: 'v1' });
+  t.teardown(() => c.destroy());
   const other = await createContainer({ rootfs, command: ['/bin/sleep', '30'], stdio: 'ignore' });
+  t.teardown(() => other.destroy());
   try {
     const h = c.handle;
     const v2 = h.cgroupV2Dir;
@@ -148,6 +151,14 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
     const foreign = join(hostInfo().cgroup2!, `nsbox-foreign-${process.pid}`);
     mkdirSync(foreign);
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.teardown(() => {
+      sleeper.kill('SIGKILL');
+      try {
+        rmdirSync(foreign);
+      } catch {
+        // removed by the test, or still holding the sleeper for a moment
+      }
+    });
     writeFileSync(join(foreign, 'cgroup.procs'), String(sleeper.pid));
     await releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '' });
     t.true(existsSync(foreign), 'the unmarked cgroup stays');
@@ -171,6 +182,7 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
 test('a handle whose startFifo names another file is refused, and no delete removes anything but a FIFO', async (t) => {
   const fifo = join(dir, `fifo-check-${process.pid}`);
   const c = await createContainer({ rootfs, command: ['/bin/true'], stdio: 'ignore', detached: { startFifo: fifo } });
+  t.teardown(() => c.destroy());
   const victim = join(dir, `victim-${process.pid}`);
   writeFileSync(victim, 'keep me');
   const otherFifo = join(dir, `other-fifo-${process.pid}`);

@@ -1,6 +1,6 @@
 // Live control of a container's devices and capabilities: hot-plug and unplug while
 // it runs, mknodInside under the container's own policy, capabilities before start.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import {
   allowDevice, type Container, ContainerError, type ContainerSpec, createContainer, denyDevice, mknodInside, setCapabilities,
 } from '../lib';
 import { toMask } from '../lib/policy/capabilities';
-import { BACKENDS, busyboxRootfs, leftovers, removeRootfs, textOf, unheldCapability } from './helpers';
+import { BACKENDS, busyboxRootfs, leftovers, removeRootfs, textOf, unheldCapability, exited, within } from './helpers';
 
 /** A shell in the container that answers each line it reads with the outcome of `probe`. */
 async function prober(spec: Omit<ContainerSpec, 'command'>, probe: string) {
@@ -28,10 +28,10 @@ async function prober(spec: Omit<ContainerSpec, 'command'>, probe: string) {
     }
   });
   await c.start();
-  const ask = () => new Promise<string>((resolve) => {
+  const ask = () => within(new Promise<string>((resolve) => {
     waiting.push(resolve);
     c.stdin!.write('?\n');
-  });
+  }), `container ${c.id}'s answer`, () => c.destroy());
   return { c, ask };
 }
 
@@ -69,7 +69,7 @@ for (const deviceBackend of BACKENDS) {
       await new Promise((r) => setTimeout(r, 1));
     }
     await mknodInside(c, '/tmp/stop', { type: 'c', major: 1, minor: 3 });
-    const status = await c.wait();
+    const status = await exited(c);
     await c.destroy();
     const text = Buffer.concat(out).toString();
     t.is(status.exitCode, 0);
@@ -103,6 +103,7 @@ test('mknodInside for a non-root container: its ambient CAP_MKNOD decides, and t
   const { c, ask } = await prober({ user: { uid: 1000, gid: 1000 },
     capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps } }, 'stat -c "%u:%g %t:%T" /tmp/k3');
   const plain = await createContainer({ command: ['sleep', '100'], user: { uid: 1000 }, stdio: 'ignore' });
+  t.teardown(() => plain.destroy());
   try {
     // As uid 1000 it can write /tmp but not /dev, like any process of that user.
     await t.throwsAsync(mknodInside(c, '/dev/k3', { type: 'c', major: 10, minor: 232 }), { code: 'EACCES' });
@@ -120,6 +121,7 @@ test('mknodInside for a non-root container: its ambient CAP_MKNOD decides, and t
 for (const [profile, reason] of [['systemd', /CAP_MKNOD/], ['strict', /CAP_MKNOD.*no rule grants m on c 10:232/], ['nspawn', /no rule grants m on c 10:232/]] as const) {
   test(`mknodInside: EPERM under ${profile}, saying which policy refused`, async (t) => {
     const c = await createContainer({ command: ['sleep', '100'], profile, stdio: 'ignore' });
+    t.teardown(() => c.destroy());
     const e = await t.throwsAsync(mknodInside(c, '/dev/kvm', { type: 'c', major: 10, minor: 232 }), { instanceOf: ContainerError });
     t.is(e?.code, 'EPERM');
     t.regex(e!.message, reason);
@@ -129,8 +131,9 @@ for (const [profile, reason] of [['systemd', /CAP_MKNOD/], ['strict', /CAP_MKNOD
 }
 
 /** Starts `script` in a container and resolves once it printed "ready". */
-async function startedWhenReady(spec: Omit<ContainerSpec, 'command'>, script: string): Promise<Container> {
+async function startedWhenReady(t: ExecutionContext, spec: Omit<ContainerSpec, 'command'>, script: string): Promise<Container> {
   const c = await createContainer({ ...spec, command: ['/bin/sh', '-c', `${script} && echo ready && exec sleep 100`] });
+  t.teardown(() => c.destroy());
   const ready = new Promise<void>((resolve, reject) => {
     let text = '';
     c.stdout!.on('data', (d: Buffer) => {
@@ -140,14 +143,14 @@ async function startedWhenReady(spec: Omit<ContainerSpec, 'command'>, script: st
     c.wait().then(() => reject(new Error(`container ended before it was ready: ${text}`)));
   });
   await c.start();
-  await ready;
+  await within(ready, `container ${c.id} to be ready`, () => c.destroy());
   return c;
 }
 
 test('mknodInside: a symlink planted in the container cannot lead it outside the container\'s root', async (t) => {
   const host = mkdtempSync(join(tmpdir(), 'nsbox-outside-'));
   const root = busyboxRootfs();
-  const c = await startedWhenReady({ rootfs: root }, `ln -s /../../../..${host} /dev/x && ln -s ${host}/evil /dev/y`);
+  const c = await startedWhenReady(t, { rootfs: root }, `ln -s /../../../..${host} /dev/x && ln -s ${host}/evil /dev/y`);
   try {
     const through = await t.throwsAsync(mknodInside(c, '/dev/x/evil', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
     t.is(through?.code, 'ENOENT', 'the link resolves inside the root, where that directory does not exist');
@@ -165,7 +168,7 @@ test('the same trick against a host-rootfs container: /dev/x -> /../../host-dir'
   // Not under /tmp, which is the container's own: this directory is visible inside.
   const host = mkdtempSync('/var/tmp/nsbox-outside-');
   symlinkSync('/etc', join(host, 'etc-link'));
-  const c = await startedWhenReady({}, `ln -s /../../..${host} /dev/x`);
+  const c = await startedWhenReady(t, {}, `ln -s /../../..${host} /dev/x`);
   try {
     const e = await t.throwsAsync(mknodInside(c, '/dev/x/evil', { type: 'c', major: 1, minor: 3 }), { instanceOf: ContainerError });
     // The container sees the host's directory, but through its own read-only view.
@@ -179,12 +182,13 @@ test('the same trick against a host-rootfs container: /dev/x -> /../../host-dir'
 
 test('setCapabilities before start takes effect at start; afterwards it is a state error', async (t) => {
   const c = await createContainer({ command: ['sh', '-c', 'grep CapBnd /proc/self/status'] });
+  t.teardown(() => c.destroy());
   const out = textOf(c.stdout);
   const sets = setCapabilities(c, { drop: ['MKNOD', 'NET_RAW'], add: ['sys_admin'] });
   t.true(sets.bounding.includes('CAP_SYS_ADMIN'));
   t.false(sets.bounding.includes('CAP_MKNOD'));
   await c.start();
-  await c.wait();
+  await exited(c);
   const want = toMask(sets.bounding);
   t.is(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(await out)![1]}`), want);
   const e = t.throws(() => setCapabilities(c, { add: ['MKNOD'] }), { instanceOf: ContainerError });
@@ -195,6 +199,7 @@ test('setCapabilities before start takes effect at start; afterwards it is a sta
 
 test('setCapabilities: drop ALL keeps only the adds; a full list replaces', async (t) => {
   const c = await createContainer({ command: ['true'] });
+  t.teardown(() => c.destroy());
   t.deepEqual(setCapabilities(c, { drop: ['ALL'], add: ['CHOWN'] }).bounding, ['CAP_CHOWN']);
   t.deepEqual(setCapabilities(c, ['KILL', 'cap_chown']).effective, ['CAP_CHOWN', 'CAP_KILL']);
   await c.destroy();
@@ -276,6 +281,7 @@ test('mknodInside racing destroy() either makes the node or rejects with a code:
   try {
     for (let round = 0; round < 10; round++) {
       const c = await createContainer({ command: ['sleep', '30'], stdio: 'ignore', mounts: [{ type: 'bind', source: dir, destination: '/tmp/data' }] });
+      t.teardown(() => c.destroy());
       await c.start();
       const calls = Array.from({ length: 20 }, (_, i) => `r${round}n${i}`).map(async (name) => {
         try {

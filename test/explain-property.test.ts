@@ -3,7 +3,7 @@
 // list, on both device backends. They must agree on every case.
 import test from 'ava';
 import { createContainer, type DeviceRule, explain, formatDeviceRule, parseDeviceRule, profiles } from '../lib';
-import { BACKENDS, deviceFixture, FIXTURE_NODES, fixtureMount, prng, removeRootfs } from './helpers';
+import { BACKENDS, deviceFixture, FIXTURE_NODES, fixtureMount, prng, removeRootfs, exited, within } from './helpers';
 
 let nodes = '';
 test.before(async () => {
@@ -62,7 +62,7 @@ for (const deviceBackend of BACKENDS) {
       const out: Buffer[] = [];
       c.stdout!.on('data', (d: Buffer) => out.push(d));
       await c.start();
-      await c.wait();
+      await exited(c);
       await c.destroy();
       const verdicts = Buffer.concat(out).toString().trim().split('\n');
       let k = 0;
@@ -108,10 +108,10 @@ for (const deviceBackend of BACKENDS) {
       }
     });
     await c.start();
-    const probe = () => new Promise<string[]>((resolve) => {
+    const probe = () => within(new Promise<string[]>((resolve) => {
       waiting = resolve;
       c.stdin!.write('\n');
-    });
+    }), `container ${c.id}'s verdicts`, () => c.destroy());
     const { singleChange, compileDeviceRules } = await import('../lib/policy/devices');
     let inPlace = 0;
     for (let step = 0; step <= LIVE_CHANGES; step++) {
@@ -135,7 +135,7 @@ for (const deviceBackend of BACKENDS) {
       }
     }
     c.stdin!.end();
-    await c.wait();
+    await exited(c);
     await c.destroy();
     t.log(`${inPlace} of ${LIVE_CHANGES} changes touched one exception`);
     // Both ways of changing a live policy were exercised: in place, and a whole new one.

@@ -58,6 +58,7 @@ test.serial('createContainer and run: 2500 specs with garbage fields', async (t)
         await run(spec as never);
       } else {
         const c = await createContainer(spec as never);
+        t.teardown(() => c.destroy());
         made.push({ id: c.id, pid: c.pid });
         await c.destroy();
       }
@@ -73,6 +74,7 @@ test.serial('createContainer and run: 2500 specs with garbage fields', async (t)
 
 test.serial('live control and pure functions: 3000 calls with garbage arguments', async (t) => {
   const c = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
   await c.start();
   const calls: (() => unknown)[] = [
     () => allowDevice(c, garbage() as never), () => denyDevice(c, garbage() as never),

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
 import { CAPABILITY_NAMES } from '../lib/policy/capabilities';
-import { run, type RunResult, type RunSpec } from '../lib/run';
+import { Container, type ExecProcess, type ExitStatus } from '../lib/container';
+import { run as libRun, type RunResult, type RunSpec } from '../lib/run';
 
 /**
  * Under `npm run test:asan` the sanitizer runtimes are preloaded into Node. Programs
@@ -51,7 +52,12 @@ export function removeRootfs(root: string): void {
  * script still running after PROCESS_WAIT_MS is destroyed (its result then shows SIGKILL).
  */
 export function sh(script: string, spec: Partial<RunSpec> = {}): Promise<RunResult> {
-  return run({ command: ['/bin/sh', '-c', script], signal: AbortSignal.timeout(PROCESS_WAIT_MS), ...spec });
+  return run({ command: ['/bin/sh', '-c', script], ...spec });
+}
+
+/** The library's run(), with the container destroyed if it still runs after PROCESS_WAIT_MS. */
+export function run(spec: RunSpec): Promise<RunResult> {
+  return libRun({ signal: AbortSignal.timeout(PROCESS_WAIT_MS), ...spec });
 }
 
 /** Paths a container with this id may own on the host. */
@@ -84,12 +90,16 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** The whole of a stream, once it ends. */
-export function textOf(stream: NodeJS.ReadableStream | null): Promise<string> {
+/**
+ * The whole of a stream, once it ends; a stream still open after `ms` (a process that
+ * hangs, or one that left its pipe to a child) is destroyed and the read rejects.
+ */
+export function textOf(stream: NodeJS.ReadableStream | null, ms = PROCESS_WAIT_MS): Promise<string> {
   if (!stream) return Promise.resolve('');
   const chunks: Buffer[] = [];
   stream.on('data', (d: Buffer) => chunks.push(d));
-  return new Promise((resolve) => stream.once('end', () => resolve(Buffer.concat(chunks).toString())));
+  const ended = new Promise<string>((resolve) => stream.once('end', () => resolve(Buffer.concat(chunks).toString())));
+  return within(ended, 'a stream', () => (stream as NodeJS.ReadableStream & { destroy(): void }).destroy(), ms);
 }
 
 export function openFds(): string[] {
@@ -194,6 +204,33 @@ export function exitOf(child: ChildProcess, what: string, ms = PROCESS_WAIT_MS):
       resolve({ code, signal });
     });
   });
+}
+
+/**
+ * `p` within `ms`: past that, `stop` ends what the test started (a container is
+ * destroyed, a process killed) and the wait rejects naming it, so a hung process fails
+ * its test, leaves nothing running, and never holds up the whole run.
+ */
+export function within<T>(p: Promise<T>, what: string, stop: () => unknown, ms = PROCESS_WAIT_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      // Past the bound, what `p` does next (a destroyed container's exit) is not the answer.
+      late = true;
+      Promise.resolve().then(stop).catch(() => undefined).finally(() => reject(new Error(`${what} did not finish within ${ms} ms: stopped`)));
+    }, ms);
+    p.then((v) => {
+      if (!late) clearTimeout(timer), resolve(v);
+    }, (e) => {
+      if (!late) clearTimeout(timer), reject(e);
+    });
+  });
+}
+
+/** The exit of a container (destroyed past `ms`) or of an exec'd process (SIGKILLed past `ms`). */
+export function exited(x: Container | ExecProcess, ms = PROCESS_WAIT_MS): Promise<ExitStatus> {
+  if (x instanceof Container) return within(x.wait(), `container ${x.id}`, () => x.destroy(), ms);
+  return within(x.wait(), `exec'd pid ${x.pid}`, () => process.kill(x.pid, 'SIGKILL'), ms);
 }
 
 const EXCHANGE = join(__dirname, '..', '..', 'test', 'fixtures', 'exchange.py');

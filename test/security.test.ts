@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ContainerError, createContainer, defineProfile, mknodInside, run } from '../lib';
+import { ContainerError, createContainer, defineProfile, mknodInside } from '../lib';
 import { removeStaleCgroups } from '../lib/cgroup';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, EXCHANGE_SCRIPT, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf } from './helpers';
+import { busyboxRootfs, cgroupPaths, EXCHANGE_SCRIPT, leftovers, nodeEnv, PYTHON, removeRootfs, sh, textOf, exited, within, run } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -59,6 +59,7 @@ test('host binary overwrite (CVE-2019-5736 class): #!/proc/self/exe and writes t
   symlinkSync('busybox', join(root, 'bin', 'date'));
   // The helper the library execs: a created container's init is it, from a sealed memfd.
   const probe = await createContainer({ command: ['true'], rootfs: root, stdio: 'ignore' });
+  t.teardown(() => probe.destroy());
   t.regex(readFileSync(`/proc/${probe.pid}/cmdline`, 'latin1'), /^nsbox-init/);
   t.regex(readlinkSync(`/proc/${probe.pid}/exe`), /^\/memfd:nsbox-init/);
   const helperBefore = sha256(`/proc/${probe.pid}/exe`);
@@ -137,7 +138,7 @@ test.serial('/proc swapped for an empty directory while containers are created n
     }
   } finally {
     writeFileSync(join(shared, 'stop'), '');
-    await attacker.wait();
+    await exited(attacker);
     await attacker.destroy();
   }
   t.log(`${tries} tries: ${created} created, ${refused} refused (${byMountId} at the mount-id check), ${won} with a writable /proc/sys; the attacker made ${(await swaps).trim()} swaps`);
@@ -179,11 +180,12 @@ test('a process the library joins into a container (mknodInside) is invisible to
     'print(len(seen), attached)',
   ].join('\n');
   const c = await createContainer({ command: ['sh', '-c', `${python} -c '${watcher}'; true`] });
+  t.teardown(() => c.destroy());
   const out = textOf(c.stdout);
   await c.start();
   for (let i = 0; i < 100; i++) await mknodInside(c, `/tmp/n${i}`, { type: 'c', major: 1, minor: 3 });
   await mknodInside(c, '/tmp/stop', { type: 'c', major: 1, minor: 3 });
-  await c.wait();
+  await exited(c);
   await c.destroy();
   t.is((await out).trim(), '0 0', 'no foreign pid seen, nothing attached');
 });
@@ -284,14 +286,15 @@ test('exec() gives the command pipes, never the creator\'s own stdin, stdout or 
 
 test('the Node process killed with SIGKILL takes its 20 containers with it; the next start removes their cgroups', async (t) => {
   const child = spawn(process.execPath, [join(fixtures, 'orphans.js')], { stdio: ['ignore', 'pipe', 'inherit'], env: nodeEnv() });
-  const list: { pid: number; id: string }[] = await new Promise((resolve, reject) => {
+  t.teardown(() => child.kill('SIGKILL'));
+  const list: { pid: number; id: string }[] = await within(new Promise((resolve, reject) => {
     let text = '';
     child.stdout.on('data', (d) => {
       text += d;
       if (text.includes('\n')) resolve(JSON.parse(text));
     });
     child.on('exit', (code) => reject(new Error(`fixture exited ${code}`)));
-  });
+  }), 'orphans.js', () => child.kill('SIGKILL'));
   t.is(list.length, 20);
   child.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 1000));
@@ -306,11 +309,13 @@ test('the Node process killed with SIGKILL takes its 20 containers with it; the 
   // Only the dead creator's go. A live container's cgroup stays; so do a stopped detached
   // container's (its manager deletes it), and a directory someone else made there.
   const live = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
+  t.teardown(() => live.destroy());
   await live.start();
   const fifo = join(mkdtempSync(join(tmpdir(), 'nsbox-stale-')), 'fifo');
   const detached = await createContainer({ command: ['true'], stdio: 'ignore', detached: { startFifo: fifo } });
+  t.teardown(() => detached.destroy());
   await detached.start();
-  await detached.wait();
+  await exited(detached);
   const foreign = join(hostInfo().cgroup2Parent!, `foreign-${process.pid}`);
   mkdirSync(foreign);
   const stale = list.flatMap((c) => cgroupPaths(c.id));
@@ -341,6 +346,7 @@ test.serial('1000 containers at concurrency 8 with random kills: every wait() re
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next++ < 1000) {
       const c = await createContainer({ command: ['sh', '-c', 'sleep 0.0$(( RANDOM % 5 ))'], stdio: 'ignore', deviceBackend: rand() < 0.5 ? 'v1' : 'v2' });
+      t.teardown(() => c.destroy());
       ids.push({ id: c.id, pid: c.pid });
       let settled = 0;
       c.wait().then(() => settled++);
@@ -352,11 +358,11 @@ test.serial('1000 containers at concurrency 8 with random kills: every wait() re
         if (fate < 0.5) c.kill(fate < 0.35 ? 'SIGKILL' : 'SIGTERM');
         if (fate < 0.7) await c.destroy();
         else {
-          await c.wait();
+          await exited(c);
           await c.destroy();
         }
       }
-      await c.wait();
+      await exited(c);
       await new Promise((r) => setImmediate(r));
       if (settled !== 1) resolvedTwice++;
     }
