@@ -51,6 +51,20 @@ function one(rest: string[], usage: string): string {
   return rest[0];
 }
 
+/** The container a command names (its first argument), its stored state and its status now. */
+function named(ctx: Ctx, rest: string[], usage: string): { id: string; s: StoredState; status: Status } {
+  const id = one(rest, usage);
+  const s = ctx.store.load(id);
+  return { id, s, status: statusOf(ctx, s) };
+}
+
+/** The same, for the commands that need its init alive. */
+function live(ctx: Ctx, rest: string[], usage: string): { id: string; s: StoredState; status: Status } {
+  const n = named(ctx, rest, usage);
+  if (n.status === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+  return n;
+}
+
 function readJsonFile(file: string, what: string): unknown {
   let text: string;
   try {
@@ -115,9 +129,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   start: {
     flags: {},
     async run(ctx, _f, rest) {
-      const id = one(rest, 'start');
-      const s = ctx.store.load(id);
-      const st = statusOf(ctx, s);
+      const { s, status: st } = named(ctx, rest, 'start');
       if (st !== 'created') fail('ERR_CONTAINER_STATE', `cannot start a container that has ${st === 'stopped' ? 'stopped' : 'already started'} (${st})`);
       await attach(ctx, s).start();
       ctx.store.save({ ...s, handle: { ...s.handle, startFifo: null } });
@@ -127,9 +139,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   state: {
     flags: {},
     async run(ctx, _f, rest) {
-      const id = one(rest, 'state');
-      const s = ctx.store.load(id);
-      const status = statusOf(ctx, s);
+      const { s, status } = named(ctx, rest, 'state');
       const out = {
         ociVersion: s.ociVersion, id: s.id, pid: status === 'stopped' ? 0 : s.handle.pid, status, bundle: s.bundle, rootfs: s.rootfs,
         created: s.created, owner: '', annotations: s.annotations,
@@ -141,10 +151,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   kill: {
     flags: { all: { alias: 'a', bool: true } },
     async run(ctx, f, rest) {
-      const id = one(rest, 'kill');
       const sig = signalArg(rest[1]);
-      const s = ctx.store.load(id);
-      if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+      const { id, s } = live(ctx, rest, 'kill');
       if (f.all) {
         // attach() checks the state file's cgroup paths against the init's own first.
         attach(ctx, s);
@@ -158,9 +166,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   delete: {
     flags: { force: { alias: 'f', bool: true } },
     async run(ctx, f, rest) {
-      const id = one(rest, 'delete');
-      const s = ctx.store.load(id);
-      const st = statusOf(ctx, s);
+      const { id, s, status: st } = named(ctx, rest, 'delete');
       if (st !== 'stopped') {
         if (!f.force) fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
         const c = attach(ctx, s);
@@ -233,9 +239,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   ps: {
     flags: { format: { alias: 'f' } },
     async run(ctx, f, rest) {
-      const id = one(rest, 'ps');
-      const s = ctx.store.load(id);
-      const pids = statusOf(ctx, s) === 'stopped' ? [] : await attach(ctx, s).processes();
+      const { s, status } = named(ctx, rest, 'ps');
+      const pids = status === 'stopped' ? [] : await attach(ctx, s).processes();
       const format = str(f, 'format') ?? 'table';
       if (format === 'json') writeFileSync(1, `${JSON.stringify(pids)}\n`);
       else if (format === 'table') writeFileSync(1, `PID\n${pids.map((p) => `${p}\n`).join('')}`);
@@ -246,9 +251,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   pause: {
     flags: {},
     async run(ctx, _f, rest) {
-      const id = one(rest, 'pause');
-      const s = ctx.store.load(id);
-      if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
+      const { s } = live(ctx, rest, 'pause');
       await attach(ctx, s).pause();
       return 0;
     },
@@ -256,9 +259,8 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   resume: {
     flags: {},
     async run(ctx, _f, rest) {
-      const id = one(rest, 'resume');
-      const s = ctx.store.load(id);
-      if (statusOf(ctx, s) !== 'paused') fail('ERR_CONTAINER_STATE', 'container not paused');
+      const { s, status } = named(ctx, rest, 'resume');
+      if (status !== 'paused') fail('ERR_CONTAINER_STATE', 'container not paused');
       await attach(ctx, s).resume();
       return 0;
     },
