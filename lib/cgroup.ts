@@ -10,8 +10,49 @@ import { ContainerError, fromNative, quote } from './errors';
 import type { DeviceBackend, HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
+import { parseCpuList, type ResourceHost } from './policy/resources';
 
 const debug = createDebug('nsbox:cgroup');
+
+/** A huge page size as the cgroup files name it: 2048 kB is "2MB", 1048576 kB "1GB". */
+export function hugepageSizeName(kB: number): string {
+  return kB % (1 << 20) === 0 ? `${kB >> 20}GB` : kB % 1024 === 0 ? `${kB >> 10}MB` : `${kB}KB`;
+}
+
+function readList(file: string, fallback: string): Set<number> {
+  let text = fallback;
+  try {
+    text = readFileSync(file, 'utf8').trim() || fallback;
+  } catch {
+    // no such file: a machine without NUMA nodes has node 0 alone
+  }
+  return parseCpuList(text, file);
+}
+
+let resourceHostCache: ResourceHost | undefined;
+
+/** What limits can use here: controllers on cgroup2 and on v1, online CPUs and memory nodes, huge page sizes. Read once. */
+export function resourceHost(h: HostInfo): ResourceHost {
+  if (resourceHostCache) return resourceHostCache;
+  let v2: string[] = [];
+  try {
+    if (h.cgroup2) v2 = readFileSync(`${h.cgroup2}/cgroup.controllers`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // a cgroup2 mount without the file: no controllers
+  }
+  let sizes: string[] = [];
+  try {
+    sizes = readdirSync('/sys/kernel/mm/hugepages').map((d) => /^hugepages-(\d+)kB$/.exec(d)).filter((m) => m !== null)
+      .map((m) => hugepageSizeName(Number(m![1])));
+  } catch {
+    // no huge pages configured
+  }
+  resourceHostCache = Object.freeze({
+    v2: new Set(v2), v1: new Set(Object.keys(h.v1)), cpus: readList('/sys/devices/system/cpu/online', '0'),
+    mems: readList('/sys/devices/system/node/online', '0'), hugepageSizes: sizes,
+  });
+  return resourceHostCache;
+}
 
 /** A container's directories, as handles and state files name them ('' where it has none). */
 export interface CgroupDirs {

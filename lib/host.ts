@@ -17,6 +17,8 @@ export interface HostInfo {
   cgroup2: string | null;
   /** Mount point of the v1 devices controller, or null. */
   devicesV1: string | null;
+  /** Every visible v1 hierarchy a limit may use, by controller. */
+  v1: Readonly<Record<string, string>>;
   /** The library's parent cgroup directories. */
   cgroup2Parent: string | null;
   devicesV1Parent: string | null;
@@ -77,6 +79,22 @@ export function visibleMounts(mounts: MountEntry[]): MountEntry[] {
   });
 }
 
+/** The v1 controllers a resource limit may use. */
+const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'hugetlb', 'freezer', 'devices'] as const;
+
+/**
+ * The visible v1 hierarchies (pure, for tests): each controller this library can use,
+ * with its mount point ("cpu" and "cpuacct" share one where the host co-mounts them).
+ */
+export function v1Hierarchies(all: MountEntry[]): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const m of visibleMounts(all)) {
+    if (m.fsType !== 'cgroup') continue;
+    for (const c of V1_CONTROLLERS) if (m.superOptions.includes(c) && !(c in out)) out[c] = m.mountPoint;
+  }
+  return Object.freeze(out);
+}
+
 /** Decides the layout from the mount table (pure, for tests): the visible mounts only. */
 export function detectCgroups(all: MountEntry[]): Pick<HostInfo, 'layout' | 'cgroup2' | 'devicesV1'> {
   const mounts = visibleMounts(all);
@@ -94,11 +112,13 @@ export function hostInfo(): HostInfo {
   if (process.getuid?.() !== 0) {
     throw new ContainerError('ERR_NOT_ROOT', 'creating containers needs root (rootless mode does not exist yet)');
   }
-  const cg = detectCgroups(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')));
+  const mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cg = detectCgroups(mounts);
   const status = readFileSync('/proc/self/status', 'utf8');
   const bnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
   const info: HostInfo = {
     ...cg,
+    v1: v1Hierarchies(mounts),
     cgroup2Parent: cg.cgroup2 ? `${cg.cgroup2}/${CGROUP_PARENT}` : null,
     devicesV1Parent: cg.devicesV1 ? `${cg.devicesV1}/${CGROUP_PARENT}` : null,
     lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()),

@@ -2,7 +2,7 @@
 // validation and host detection from sample mount tables.
 import test from 'ava';
 import { ContainerError } from '../lib/errors';
-import { detectCgroups, parseMountInfo } from '../lib/host';
+import { detectCgroups, parseMountInfo, v1Hierarchies } from '../lib/host';
 import {
   CAPABILITY_NAMES, DOCKER_DEFAULT_CAPABILITIES, fromMask, normalizeCapability, resolveCapabilities, toMask,
 } from '../lib/policy/capabilities';
@@ -229,6 +229,12 @@ test('host detection: hybrid, unified and legacy mount tables', (t) => {
   // ...and a /sys mounted over everything hides them all.
   const sysOver = parseMountInfo([...hybridLines, line('/sys', 'sysfs', 'rw', 41, 22)].join('\n'));
   t.deepEqual(detectCgroups(sysOver), { layout: 'legacy', cgroup2: null, devicesV1: null });
+  // The v1 hierarchies a limit may use: visible ones only, co-mounted controllers at one mount.
+  const v1Lines = [...hybridLines, line('/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'rw,cpu,cpuacct', 34, 31),
+    line('/sys/fs/cgroup/memory', 'cgroup', 'rw,memory', 35, 31), line('/sys/fs/cgroup/net_cls', 'cgroup', 'rw,net_cls', 36, 31)];
+  t.deepEqual(v1Hierarchies(parseMountInfo(v1Lines.join('\n'))),
+    { devices: '/sys/fs/cgroup/devices', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', memory: '/sys/fs/cgroup/memory' });
+  t.deepEqual(v1Hierarchies(parseMountInfo([...v1Lines, line('/sys/fs/cgroup', 'cgroup2', 'rw', 40, 31)].join('\n'))), {});
 });
 
 test('profiles: the five, as documented', (t) => {

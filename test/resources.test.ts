@@ -154,3 +154,11 @@ test('what is unset needs no controller: zero values and empty objects', (t) => 
   t.deepEqual(resourceControllers(resolveResources(undefined)), []);
   t.deepEqual(resourceControllers(resolveResources({ cpu: { shares: 0, quota: 0, period: 0, cpus: '', mems: '' }, blockIO: {}, memory: {}, pids: {} })), []);
 });
+
+test('huge page sizes are named as the cgroup files name them', async (t) => {
+  const { hugepageSizeName } = await import('../lib/cgroup');
+  t.is(hugepageSizeName(2048), '2MB');
+  t.is(hugepageSizeName(1048576), '1GB');
+  t.is(hugepageSizeName(64), '64KB');
+  t.is(hugepageSizeName(32768), '32MB');
+});
