@@ -2,7 +2,7 @@
 import { closeSync, constants as fsConstants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { open, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { availableParallelism, constants, getPriority as osPriority } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
@@ -12,7 +12,7 @@ export { pidStartTime } from './host';
 import { hostDevice } from './explain';
 import { Limiter } from './limiter';
 import { binding, type NativeContainer } from './native';
-import { cgroupDirs, type HostPaths, nativeException, nativePolicy, nativeRlimits, toNativePlan } from './plan';
+import { cgroupDirs, type HostPaths, nativeException, nativePolicy, toNativeExec, toNativePlan } from './plan';
 import {
   applyCapabilityChange, type CapabilityChange, type CapabilityLimits, type CapabilityMasks, type CapabilitySets,
   fromMask, resolveCapabilities, toMask,
@@ -24,9 +24,9 @@ import {
 import { explainAccess } from './policy/explain';
 import { type DeviceNode, type DeviceNodeSpec, parseDeviceNode } from './policy/nodes';
 import { validatePath } from './policy/paths';
-import { resolveRlimits, type RlimitSpec } from './policy/process';
+import type { RlimitSpec } from './policy/process';
 import {
-  type ContainerSpec, execCandidates, isContainerId, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type StdioMode, type UserSpec,
+  type ContainerSpec, isContainerId, type NamespaceName, NAMESPACES, type ResolvedSpec, resolveSpec, type StdioMode, type UserSpec,
 } from './spec';
 
 const debug = createDebug('nsbox:container');
@@ -525,12 +525,7 @@ export class Container {
     if (typeof detach !== 'boolean') throw new ContainerError('ERR_INVALID_SPEC', `exec detach must be a boolean, got ${quote(detach)}`);
     let out;
     try {
-      out = await this.#native.exec({
-        execCandidates: execCandidates(r.argv[0], r.env), argv: r.argv, env: r.env, cwd: r.cwd, uid: r.uid, gid: r.gid,
-        groups: r.groups, noNewPrivileges: r.noNewPrivileges, rlimits: nativeRlimits(resolveRlimits(spec.rlimits)),
-        terminal: r.terminal !== null, consoleSocket: r.terminal?.consoleSocket ?? '', priority: osPriority(), caps, detach,
-        stdio: r.stdio,
-      });
+      out = await this.#native.exec(toNativeExec(r, caps, detach));
     } catch (e) {
       throw fromNative(e, `container ${this.id}: exec ${r.argv[0]}`);
     }

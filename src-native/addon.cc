@@ -148,8 +148,8 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     s_ = s;
     v2_dir_ = plan.cgroup_v2_dir;
     v1_dir_ = plan.cgroup_v1_devices;
-    v2_backend_ = plan.device_backend_v2;
-    own_pidns_ = plan.clone_flags & CLONE_NEWPID;
+    v2_backend_ = plan.device_backend == kDevicesV2;
+    own_pidns_ = plan.namespaces.flags & CLONE_NEWPID;
     owned_ = owned;
   }
 
@@ -257,7 +257,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
    public:
     ExecWorker(Napi::Env env, NativeContainer* c, ExecPlan plan)
         : PromiseWorker(env, "nsbox:exec"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)), target_(c) {}
-    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_.t, plan_.proc.console_socket, &result_, err); }
+    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_.t, &result_, err); }
     // { pid, helper }: helper is a handle on the waiting helper (not detached), whose
     // exit is the command's.
     Napi::Value Result(Napi::Env env) override {
@@ -322,7 +322,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     int sync = s_.sync;
     // A detached init reads nothing more: the socket is done with once the message is out.
     if (detached) s_.sync = -1;
-    auto* w = new StartWorker(info.Env(), sync, CapsFromJs(info[0].As<Napi::Object>()), detached);
+    auto* w = new StartWorker(info.Env(), sync, FromJs<CapabilitySets>(info[0]), detached);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -330,7 +330,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   Napi::Value ExecJs(const Napi::CallbackInfo& info) {
     if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "exec");
-    auto* w = new ExecWorker(info.Env(), this, ExecFromJs(info[0].As<Napi::Object>()));
+    auto* w = new ExecWorker(info.Env(), this, FromJs<ExecPlan>(info[0]));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -340,9 +340,9 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     // info[2]: the one exception that changed ({ type, major, minor, access }, access 0
     // when it went), or null.
     bool has_single = info[2].IsObject();
-    DeviceException single = has_single ? ExceptionFromJs(info[2].As<Napi::Object>()) : DeviceException{};
-    auto* w = new UpdateDevicesWorker(info.Env(), this, PolicyFromJs(info[0].As<Napi::Object>()),
-                                      WritesFromJs(info[1].As<Napi::Array>()), has_single, single);
+    DeviceException single = has_single ? FromJs<DeviceException>(info[2]) : DeviceException{};
+    auto* w = new UpdateDevicesWorker(info.Env(), this, FromJs<DevicePolicy>(info[0]),
+                                      FromJs<std::vector<V1Write>>(info[1]), has_single, single);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -350,7 +350,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   Napi::Value JoinJs(const Napi::CallbackInfo& info) {
     if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "join");
-    auto* w = new JoinWorker(info.Env(), this, JoinFromJs(info[0].As<Napi::Object>()));
+    auto* w = new JoinWorker(info.Env(), this, FromJs<JoinPlan>(info[0]));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -565,7 +565,7 @@ class CreateWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     // The constructor of this environment (each worker thread loads its own).
     Napi::Object obj = NewNativeContainer(env);
-    NativeContainer::Unwrap(obj)->Adopt(env, spawned_, plan_, plan_.exec_fifo.empty());
+    NativeContainer::Unwrap(obj)->Adopt(env, spawned_, plan_, plan_.start_fifo.empty());
     adopted_ = true;
     return obj;
   }
@@ -589,11 +589,11 @@ class CreateWorker : public PromiseWorker {
 // directory, and the attached device program so that updates replace it.
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = info[0].As<Napi::Object>();
-  int pid = o.Get("pid").As<Napi::Number>().Int32Value();
-  std::string v2 = o.Get("cgroupV2Dir").As<Napi::String>().Utf8Value();
-  std::string v1 = o.Get("cgroupV1Devices").As<Napi::String>().Utf8Value();
-  bool v2_backend = o.Get("deviceBackend").As<Napi::String>().Utf8Value() == "v2";
+  AttachTarget t = FromJs<AttachTarget>(info[0]);
+  int pid = t.pid;
+  const std::string& v2 = t.cgroup_v2_dir;
+  const std::string& v1 = t.cgroup_v1_devices;
+  bool v2_backend = t.device_backend == kDevicesV2;
   SetupError e;
   Spawned s;
   s.pid = pid;
@@ -621,8 +621,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   ChildPlan plan;
   plan.cgroup_v2_dir = v2;
   plan.cgroup_v1_devices = v1;
-  plan.device_backend_v2 = v2_backend;
-  if (o.Get("pidNamespace").ToBoolean().Value()) plan.clone_flags = CLONE_NEWPID;
+  plan.device_backend = t.device_backend;
+  if (t.pid_namespace) plan.namespaces.flags = CLONE_NEWPID;
   Napi::Object obj = NewNativeContainer(env);
   NativeContainer::Unwrap(obj)->Adopt(env, s, plan, false);
   return obj;
@@ -649,7 +649,7 @@ Napi::Value CgroupMarkers(const Napi::CallbackInfo& info) {
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
-  auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
+  auto* w = new CreateWorker(info.Env(), FromJs<ChildPlan>(info[0]));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

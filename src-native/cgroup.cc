@@ -87,7 +87,7 @@ std::string ReadMarker(const std::string& dir, const char* name) {
 
 bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err) {
   for (const V1Write& w : writes) {
-    if (!WriteFile(dir + (w.to_allow ? "/devices.allow" : "/devices.deny"), w.rule, "device-rules", err, w.rule))
+    if (!WriteFile(dir + (w.file == kDevicesAllow ? "/devices.allow" : "/devices.deny"), w.rule, "device-rules", err, w.rule))
       return false;
   }
   return true;

@@ -8,10 +8,14 @@
 
 namespace nsbox {
 
-struct Spawned {
+// A launched helper: its pid, its pidfd and our end of its report socket.
+struct Helper {
   int pid = -1;
   int pidfd = -1;
-  int sync = -1;                  // handshake socket, kept until start
+  int sync = -1;
+};
+
+struct Spawned : Helper {         // sync: the handshake socket, kept until start
   int stdio[3] = {-1, -1, -1};    // parent ends of the pipes (stdio 'pipe')
   int cgroup_v2_dir = -1;         // for live device updates and cgroup.kill
   int device_prog = -1;           // the attached BPF program, replaced on larger updates
@@ -21,7 +25,8 @@ struct Spawned {
 // Creates cgroups, clones the init, waits for its kReady, applies the device rules.
 // On failure nothing is left: the child is killed and reaped, cgroups removed, fds
 // closed.
-bool Spawn(const ChildPlan& plan, Spawned* out, SetupError* err);
+// Fills in the fd fields of `plan` (closed again before it returns).
+bool Spawn(ChildPlan& plan, Spawned* out, SetupError* err);
 
 // Sends the start message and waits until execve succeeded (EOF) or a step after
 // start (credentials, exec) failed (a Report). A detached init is not waited for: it
@@ -38,7 +43,7 @@ struct JoinTarget {
 
 // Makes one node inside a created or running container (init/join.cc); waits for the
 // helper's report and reaps it.
-bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err);
+bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err);
 
 struct ExecResult {
   int pid = -1;         // the command's host pid
@@ -49,9 +54,9 @@ struct ExecResult {
 
 // Runs a process inside a running container (init/exec.cc): waits for the helper's
 // report of the command's pid. Detached, the helper is reaped here; otherwise it
-// stays, waiting for the command, and ends the way it ends.
-bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
-            SetupError* err);
+// stays, waiting for the command, and ends the way it ends. Fills in the fd fields of
+// `plan` (closed again before it returns).
+bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err);
 
 // Kills and reaps a child we still own (used on failure paths and by destroy()).
 void KillAndReap(int pidfd);
