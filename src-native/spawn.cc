@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "bpf_devices.h"
 #include "cgroup.h"
 #include "clone_exec.h"
 #include "handshake.h"
@@ -88,15 +87,6 @@ bool ChildVanished(int pidfd, const char* step, SetupError* err) {
   std::string how = si.si_code == CLD_EXITED ? "exited with status " + std::to_string(si.si_status)
                                              : "killed by signal " + std::to_string(si.si_status);
   return err->Set(step, "handshake", "the container's init " + how + " before reporting", ECHILD);
-}
-
-bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
-  if (plan.device_backend == kDevicesV1) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.v1_writes, err);
-  DeviceProgram prog;
-  if (!LoadDeviceProgram(plan.device_policy, &prog, err)) return false;
-  s->device_prog = prog.prog;
-  s->device_map = prog.map;
-  return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
 }
 
 // Writes `bytes` (an encoded plan) into a memfd the helper reads.
@@ -255,7 +245,8 @@ void KillAndReap(int pidfd) {
 
 void DiscardSpawned(Spawned* s) {
   if (s->pidfd >= 0) KillAndReap(s->pidfd);
-  for (int* fd : {&s->sync, &s->pidfd, &s->device_prog, &s->device_map, &s->cgroup_v2_dir}) CloseFd(fd);
+  for (int* fd : {&s->sync, &s->pidfd, &s->cgroup_v2_dir}) CloseFd(fd);
+  s->devices.reset();
   for (int& fd : s->stdio) CloseFd(&fd);
 }
 
@@ -292,8 +283,7 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
     if (made_fifo) unlink(plan.start_fifo.c_str());
     CloseFd(&cg.v1_procs);
     SetupError ignored;
-    if (cg.made_v1) RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
-    if (cg.made_v2) RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
+    RemoveCgroupDirs(cg.made_v1 ? plan.cgroup_v1_devices : "", cg.made_v2 ? plan.cgroup_v2_dir : "", &ignored);
     return false;
   };
 
@@ -318,7 +308,8 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   if (!RunHelper("init", "setup", plan, plan.stdio == kInherit, plan.namespaces.flags & ~uint64_t(CLONE_NEWCGROUP),
                  cg.v2_dir, s, &r, err))
     return fail();
-  if (!ApplyDeviceRules(plan, s, err)) return fail();
+  s->devices = NewDeviceBackend(plan.device_backend, plan.cgroup_v1_devices, plan.cgroup_v2_dir);
+  if (!s->devices->Apply(plan.device_policy, plan.v1_writes, s->cgroup_v2_dir, err)) return fail();
   return true;
 }
 

@@ -1,8 +1,10 @@
 // Parent side of container creation and start; runs on a libuv worker thread.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "device_backend.h"
 #include "plan.h"
 #include "setup_error.h"
 
@@ -17,15 +19,13 @@ struct Helper {
 
 struct Spawned : Helper {         // sync: the handshake socket, kept until start
   int stdio[3] = {-1, -1, -1};    // parent ends of the pipes (stdio 'pipe')
-  int cgroup_v2_dir = -1;         // for live device updates and cgroup.kill
-  int device_prog = -1;           // the attached BPF program, replaced on larger updates
-  int device_map = -1;            // its map of exceptions, updated in place on small ones
+  int cgroup_v2_dir = -1;         // for live device updates, joins and execs
+  std::unique_ptr<DeviceBackend> devices;
 };
 
 // Creates cgroups, clones the init, waits for its kReady, applies the device rules.
 // On failure nothing is left: the child is killed and reaped, cgroups removed, fds
-// closed.
-// Fills in the fd fields of `plan` (closed again before it returns).
+// closed. Fills in the fd fields of `plan` (closed again before it returns).
 bool Spawn(ChildPlan& plan, Spawned* out, SetupError* err);
 
 // Sends the start message and waits until execve succeeded (EOF) or a step after
