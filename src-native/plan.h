@@ -32,14 +32,29 @@ enum FieldUse : unsigned { kJs = 1, kInit = 2, kJsInit = kJs | kInit, kPassed = 
     LIST(NSBOX_VISIT)                                    \
   }
 
-// An enum read from JS by name: EnumNames<E>::v lists each name with its value.
+// The enums of the plan. In JS each value is a name: NamesOf(E) lists them (the
+// encoding carries the value, and the decoder accepts only those listed).
+enum DevType : char { kCharDev = 'c', kBlockDev = 'b' };
+enum MountKind { kBind, kTmpfs };
+enum V1File { kDevicesDeny, kDevicesAllow };  // which of the v1 devices.* files a line goes to
+enum DeviceBackendKind { kDevicesV1, kDevicesV2 };
+enum Stdio { kPipe, kInherit, kIgnore };
+
 template <class E>
 struct Named {
   const char* name;
   E value;
 };
-template <class E>
-struct EnumNames;
+inline constexpr Named<DevType> kDevTypeNames[] = {{"c", kCharDev}, {"b", kBlockDev}};
+inline constexpr Named<MountKind> kMountKindNames[] = {{"bind", kBind}, {"tmpfs", kTmpfs}};
+inline constexpr Named<V1File> kV1FileNames[] = {{"deny", kDevicesDeny}, {"allow", kDevicesAllow}};
+inline constexpr Named<DeviceBackendKind> kBackendNames[] = {{"v1", kDevicesV1}, {"v2", kDevicesV2}};
+inline constexpr Named<Stdio> kStdioNames[] = {{"pipe", kPipe}, {"inherit", kInherit}, {"ignore", kIgnore}};
+constexpr auto& NamesOf(DevType) { return kDevTypeNames; }
+constexpr auto& NamesOf(MountKind) { return kMountKindNames; }
+constexpr auto& NamesOf(V1File) { return kV1FileNames; }
+constexpr auto& NamesOf(DeviceBackendKind) { return kBackendNames; }
+constexpr auto& NamesOf(Stdio) { return kStdioNames; }
 
 // The CLONE_NEW* flag of each namespace lib names.
 inline constexpr Named<uint64_t> kNamespaceFlags[] = {
@@ -53,11 +68,6 @@ struct Namespace {
   uint64_t flag = 0;
 };
 
-enum DevType : char { kCharDev = 'c', kBlockDev = 'b' };
-template <>
-struct EnumNames<DevType> {
-  static constexpr Named<DevType> v[] = {{"c", kCharDev}, {"b", kBlockDev}};
-};
 
 // The fd numbers the parent hands a helper (-1: none); all above 2, so the helper's
 // dup2 onto 0..2 never overwrites one.
@@ -72,11 +82,6 @@ struct PassedFds {
   NSBOX_FIELDS(NSBOX_PASSED_FDS)
 };
 
-enum MountKind { kBind, kTmpfs };
-template <>
-struct EnumNames<MountKind> {
-  static constexpr Named<MountKind> v[] = {{"bind", kBind}, {"tmpfs", kTmpfs}};
-};
 
 #define NSBOX_MOUNT_FIELDS(F)                                   \
   F(MountKind, kind, "kind", kJsInit, kBind)                    \
@@ -114,11 +119,6 @@ struct DevicePolicy {
 };
 
 // One line for a v1 devices cgroup, in order.
-enum V1File { kDevicesDeny, kDevicesAllow };
-template <>
-struct EnumNames<V1File> {
-  static constexpr Named<V1File> v[] = {{"deny", kDevicesDeny}, {"allow", kDevicesAllow}};
-};
 #define NSBOX_V1WRITE_FIELDS(F)                      \
   F(V1File, file, "file", kJs, kDevicesAllow)        \
   F(std::string, rule, "rule", kJs, {})
@@ -126,18 +126,10 @@ struct V1Write {
   NSBOX_FIELDS(NSBOX_V1WRITE_FIELDS)
 };
 
-enum DeviceBackendKind { kDevicesV1, kDevicesV2 };
-template <>
-struct EnumNames<DeviceBackendKind> {
-  static constexpr Named<DeviceBackendKind> v[] = {{"v1", kDevicesV1}, {"v2", kDevicesV2}};
-};
-
-#define NSBOX_CAPS_FIELDS(F)                          \
-  F(uint64_t, bounding, "bounding", kJsInit, 0)       \
-  F(uint64_t, effective, "effective", kJsInit, 0)     \
-  F(uint64_t, permitted, "permitted", kJsInit, 0)     \
-  F(uint64_t, inheritable, "inheritable", kJsInit, 0) \
-  F(uint64_t, ambient, "ambient", kJsInit, 0)
+#define NSBOX_CAPS_FIELDS(F)                                                                        \
+  F(uint64_t, bounding, "bounding", kJsInit, 0)                                                     \
+  F(uint64_t, effective, "effective", kJsInit, 0) F(uint64_t, permitted, "permitted", kJsInit, 0)   \
+  F(uint64_t, inheritable, "inheritable", kJsInit, 0) F(uint64_t, ambient, "ambient", kJsInit, 0)
 struct CapabilitySets {
   NSBOX_FIELDS(NSBOX_CAPS_FIELDS)
 };
@@ -146,11 +138,9 @@ struct CapabilitySets {
 #define NSBOX_NODE_FIELDS(F)                     \
   F(std::string, path, "path", kJsInit, {})  /* absolute, inside the rootfs */ \
   F(DevType, type, "type", kJsInit, kCharDev)    \
-  F(uint32_t, major, "major", kJsInit, 0)        \
-  F(uint32_t, minor, "minor", kJsInit, 0)        \
-  F(uint32_t, mode, "mode", kJsInit, 0666)       \
-  F(uint32_t, uid, "uid", kJsInit, 0)            \
-  F(uint32_t, gid, "gid", kJsInit, 0)
+  F(uint32_t, major, "major", kJsInit, 0) F(uint32_t, minor, "minor", kJsInit, 0) \
+  F(uint32_t, mode, "mode", kJsInit, 0666)                                        \
+  F(uint32_t, uid, "uid", kJsInit, 0) F(uint32_t, gid, "gid", kJsInit, 0)
 struct NodePlan {
   NSBOX_FIELDS(NSBOX_NODE_FIELDS)
 };
@@ -183,11 +173,6 @@ struct JoinNamespace {
   NSBOX_FIELDS(NSBOX_JOIN_NS_FIELDS)
 };
 
-enum Stdio { kPipe, kInherit, kIgnore };
-template <>
-struct EnumNames<Stdio> {
-  static constexpr Named<Stdio> v[] = {{"pipe", kPipe}, {"inherit", kInherit}, {"ignore", kIgnore}};
-};
 
 // What to run: shared by a container's plan and an exec plan. exec_candidates are the
 // absolute paths tried in order (the PATH search is done before clone, inside-root

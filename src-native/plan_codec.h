@@ -117,7 +117,7 @@ std::enable_if_t<std::is_integral_v<I>> Get(PlanReader* r, I* v) {
 template <class E>
 std::enable_if_t<std::is_enum_v<E>> Get(PlanReader* r, E* v) {
   int64_t x = static_cast<int64_t>(r->U64());
-  for (const auto& n : EnumNames<E>::v)
+  for (const auto& n : NamesOf(E{}))
     if (static_cast<int64_t>(n.value) == x) {
       *v = n.value;
       return;

@@ -32,7 +32,7 @@ template <class E>
 std::enable_if_t<std::is_enum_v<E>> Read(const Napi::Value& v, const std::string& key, E* out) {
   std::string name;
   Read(v, key, &name);
-  for (const auto& n : EnumNames<E>::v)
+  for (const auto& n : NamesOf(E{}))
     if (name == n.name) {
       *out = n.value;
       return;
