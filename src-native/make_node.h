@@ -9,8 +9,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "plan.h"
 #include "sys.h"
@@ -63,5 +65,8 @@ inline const char* MakeNodeInRoot(const NodePlan& n, bool same_is_fine, bool* in
   errno = e;
   return call;
 }
+
+// The directory MakeNodeInRoot resolves, for its error messages.
+inline std::string NodeDir(const std::string& path) { return path.substr(0, std::max<size_t>(path.rfind('/'), 1)); }
 
 }  // namespace nsbox

@@ -194,7 +194,8 @@ bool RunHelper(const char* mode, const char* step, P& plan, bool inherit_stdio, 
   return true;
 }
 
-// Waits for a helper that ends on its own (or was killed) and closes what we hold of it.
+}  // namespace
+
 void Reap(Helper* h, bool kill_first) {
   if (h->pidfd >= 0) {
     if (kill_first) sys::pidfd_send_signal(h->pidfd, SIGKILL);
@@ -204,6 +205,8 @@ void Reap(Helper* h, bool kill_first) {
   CloseFd(&h->pidfd);
   CloseFd(&h->sync);
 }
+
+namespace {
 
 // Opens the namespaces to join and checks each is a namespace of the kind named, so a
 // wrong path fails here, before clone, with the path in the error.
@@ -237,15 +240,9 @@ int ConnectUnix(const std::string& path, SetupError* err) {
 
 }  // namespace
 
-void KillAndReap(int pidfd) {
-  sys::pidfd_send_signal(pidfd, SIGKILL);
-  siginfo_t si;
-  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
-}
-
 void DiscardSpawned(Spawned* s) {
-  if (s->pidfd >= 0) KillAndReap(s->pidfd);
-  for (int* fd : {&s->sync, &s->pidfd, &s->cgroup_v2_dir}) CloseFd(fd);
+  Reap(s, true);
+  CloseFd(&s->cgroup_v2_dir);
   s->devices.reset();
   for (int& fd : s->stdio) CloseFd(&fd);
 }
@@ -382,8 +379,7 @@ bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* e
   CloseFd(&pidfd);
   const std::string& path = plan.node.path;
   if (j.err) {
-    std::string dir = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
-    std::string where = j.call == std::string("write") ? target.v1_dir : j.in_dir ? dir : path;
+    std::string where = j.call == std::string("write") ? target.v1_dir : j.in_dir ? NodeDir(path) : path;
     return err->Set(j.step, j.call, where, j.err);
   }
   // Killed before it could say (the container's cgroup.kill, while it is destroyed):

@@ -58,8 +58,9 @@ struct ExecResult {
 // `plan` (closed again before it returns).
 bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err);
 
-// Kills and reaps a child we still own (used on failure paths and by destroy()).
-void KillAndReap(int pidfd);
+// Waits for a helper that ends on its own, or kills it first, and closes what we hold
+// of it (its pidfd and report socket).
+void Reap(Helper* h, bool kill_first);
 
 // Kills and reaps a spawned init and closes every fd `s` holds (its cgroups stay).
 void DiscardSpawned(Spawned* s);

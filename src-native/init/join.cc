@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <linux/capability.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "../make_node.h"
@@ -36,8 +35,7 @@ void RunJoin(const JoinPlan& j) {
   bool in_dir;
   // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
   if (const char* call = MakeNodeInRoot(j.node, !j.as_container, &in_dir)) {
-    std::string dir = j.node.path.substr(0, std::max<size_t>(j.node.path.rfind('/'), 1));
-    Fail("mknod", call, in_dir ? dir.c_str() : j.node.path.c_str());
+    Fail("mknod", call, in_dir ? NodeDir(j.node.path).c_str() : j.node.path.c_str());
   }
   ReportSuccess();
 }
