@@ -1,79 +1,59 @@
 // The addon, loaded once from the package root (prebuilds/ first, then build/).
 import { join } from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
+import type { CapabilityMasks } from './policy/capabilities';
 import type { V1Write } from './policy/devices';
+import type { ResolvedMount } from './policy/mounts';
+import type { DeviceNode } from './policy/nodes';
+import type { ResolvedSpec } from './spec';
 
-/** The plan object src-native/plan_from_js.cc reads. */
-export interface NativePlan {
-  id: string;
+/**
+ * The resolved spec's fields the addon reads as they are, same name and same shape
+ * (src-native/plan.h: NSBOX_COMMAND_FIELDS, then NSBOX_CONTAINER_FIELDS; the addon
+ * ignores keys it does not list). lib/plan.ts copies them; every other field of the
+ * native plan is mapped there.
+ */
+export const COMMAND_AS_RESOLVED = ['execCandidates', 'argv', 'env', 'cwd', 'uid', 'gid', 'groups', 'noNewPrivileges', 'rlimits', 'stdio'] as const;
+export const CONTAINER_AS_RESOLVED = ['id', 'namespaces', 'joinNamespaces', 'readonlyRootfs', 'nodes', 'sysctl'] as const;
+
+/** What to run, in a new container or an existing one. */
+export type NativeCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number]> & {
+  terminal: boolean;
+  /** Where the terminal's master goes ("" without a terminal). */
+  consoleSocket: string;
+  /** The creator's nice value: setup runs lower, the command gets this back. */
+  priority: number;
+};
+
+/** The plan object src-native/plan_from_js.cc reads for create(). */
+export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS_RESOLVED)[number]> & {
   creator: string;
   rootfs: string;
-  hostRoot: boolean;
-  stagingDir: string;
-  execCandidates: string[];
-  argv: string[];
-  env: string[];
-  cwd: string;
-  hostname: string;
-  uid: number;
-  gid: number;
-  groups: number[];
-  namespaces: string[];
-  /** Namespaces joined by path (the parent opens them, the init enters them first). */
-  joinNamespaces: { type: string; path: string }[];
-  loopbackUp: boolean;
   rootfsDev: bigint;
   rootfsIno: bigint;
-  mounts: { kind: string; source: string; sourceDev: bigint; sourceIno: bigint; destination: string; readonly: boolean; recursive: boolean; nosuid: boolean; nodev: boolean; noexec: boolean; atime: string; propagation: string; mode: string; size: string }[];
-  readonlyRootfs: boolean;
+  hostRoot: boolean;
+  stagingDir: string;
+  hostname: string;
+  loopbackUp: boolean;
+  /** The source as the library resolved it, and the file found there. */
+  mounts: (ResolvedMount & { sourceDev: bigint; sourceIno: bigint })[];
   sysReadonly: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
-  nodes: NativeNode[];
-  noNewPrivileges: boolean;
   dieWithParent: boolean;
-  /** The creator's nice value: setup runs lower, the command gets this back. */
-  priority: number;
-  stdio: string;
-  rlimits: NativeRlimit[];
-  /** Paths below /proc/sys and their values. */
-  sysctlKeys: string[];
-  sysctlValues: string[];
   /** Detached containers: the FIFO the init waits on after the start message ("" otherwise). */
-  execFifo: string;
-  terminal: boolean;
-  consoleSocket: string;
+  startFifo: string;
   cgroupV2Dir: string;
   cgroupV1Devices: string;
   deviceBackend: 'v1' | 'v2';
   devicePolicy: NativePolicy;
   v1Writes: V1Write[];
-}
+};
 
-export interface NativeRlimit {
-  resource: number;
-  soft: bigint;
-  hard: bigint;
-}
+export type NativeCaps = CapabilityMasks;
 
 /** A process to run in a running container (src-native/init/exec.cc). */
-export interface NativeExec {
-  execCandidates: string[];
-  argv: string[];
-  env: string[];
-  cwd: string;
-  uid: number;
-  gid: number;
-  groups: number[];
-  noNewPrivileges: boolean;
-  rlimits: NativeRlimit[];
-  terminal: boolean;
-  consoleSocket: string;
-  priority: number;
-  caps: NativeCaps;
-  detach: boolean;
-  stdio: 'pipe' | 'inherit' | 'ignore';
-}
+export type NativeExec = NativeCommand & { caps: NativeCaps; detach: boolean };
 
 export interface NativeAttach {
   pid: number;
@@ -82,16 +62,6 @@ export interface NativeAttach {
   deviceBackend: 'v1' | 'v2';
   /** The init leads a pid namespace of its own (its death ends every process in it). */
   pidNamespace: boolean;
-}
-
-export interface NativeNode {
-  path: string;
-  type: 'b' | 'c';
-  major: number;
-  minor: number;
-  mode: number;
-  uid: number;
-  gid: number;
 }
 
 /** -1 for '*'; access is the BPF_DEVCG_ACC_* bits. */
@@ -107,22 +77,12 @@ export interface NativePolicy {
   exceptions: NativeException[];
 }
 
-export interface NativeCaps {
-  bounding: bigint;
-  effective: bigint;
-  permitted: bigint;
-  inheritable: bigint;
-  ambient: bigint;
-}
-
-export interface NativeJoin {
-  node: NativeNode;
+export type NativeJoin = Pick<ResolvedSpec, 'uid' | 'gid' | 'groups'> & {
+  node: DeviceNode;
   asContainer: boolean;
-  uid: number;
-  gid: number;
-  groups: number[];
+  /** Effective and permitted. */
   caps: bigint;
-}
+};
 
 export interface NativeContainer {
   readonly pid: number;

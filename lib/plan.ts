@@ -1,20 +1,15 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
 import os from 'node:os';
+import { cgroupDirs } from './cgroup';
 import type { HostInfo } from './host';
-import type { NativeException, NativePlan, NativePolicy } from './native';
+import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
 import type { ResolvedSpec } from './spec';
 
-/** The container's cgroup directories; `path` is relative to each hierarchy's root. */
-export function cgroupDirs(path: string, host: HostInfo, backend: 'v1' | 'v2') {
-  return {
-    cgroupV2Dir: host.cgroup2 ? `${host.cgroup2}/${path}` : '',
-    cgroupV1Devices: backend === 'v1' && host.devicesV1 ? `${host.devicesV1}/${path}` : '',
-  };
-}
-
-export function nativeRlimits(r: ResolvedSpec['rlimits']) {
-  return r.map((l) => ({ resource: l.resource, soft: l.soft, hard: l.hard }));
+function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
 
 export function nativeException(e: DeviceException): NativeException {
@@ -38,48 +33,48 @@ export interface HostPaths {
   mounts: (ResolvedHostPath | null)[];
 }
 
+/** The resolved fields of what to run: a container's command, or an exec'd one's (container/exec.ts). */
+export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number] | 'terminal'>;
+
+/** What to run, for create() and exec(). */
+function nativeCommand(r: ResolvedCommand): NativeCommand {
+  return {
+    ...pick(r, COMMAND_AS_RESOLVED),
+    terminal: r.terminal !== null,
+    consoleSocket: r.terminal?.consoleSocket ?? '',
+    priority: os.getPriority(),
+  };
+}
+
+/** `caps`: the sets the process runs with; `detach`: the helper leaves once it started. */
+export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boolean): NativeExec {
+  return { ...nativeCommand(r), caps, detach };
+}
+
 /** `policy` is compileDeviceRules(r.devices), made once by the caller, who keeps it. */
 export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths): NativePlan {
   return {
-    id: r.id,
+    ...nativeCommand(r),
+    ...pick(r, CONTAINER_AS_RESOLVED),
     rootfs: paths.rootfs?.path ?? '/',
     rootfsDev: paths.rootfs?.dev ?? 0n,
     rootfsIno: paths.rootfs?.ino ?? 0n,
     hostRoot: 'host' in r.rootfs,
     stagingDir: host.stagingDir,
-    execCandidates: r.execCandidates,
-    argv: r.argv,
-    env: r.env,
-    cwd: r.cwd,
     hostname: r.namespaces.includes('uts') ? r.hostname : '',
-    uid: r.uid,
-    gid: r.gid,
-    groups: r.groups,
-    namespaces: r.namespaces,
-    joinNamespaces: r.joinNamespaces.map((j) => ({ ...j })),
     loopbackUp: r.namespaces.includes('net'),
     mounts: r.mounts.map((m, i) => {
       const src = paths.mounts[i];
       return { ...m, source: src?.path ?? m.source, sourceDev: src?.dev ?? 0n, sourceIno: src?.ino ?? 0n };
     }),
-    readonlyRootfs: r.readonlyRootfs,
     sysReadonly: r.profile.sysReadonly,
     // The host's view also hides its private files, with the same masks.
     maskedPaths: 'host' in r.rootfs ? [...r.profile.maskedPaths, ...r.rootfs.hide] : [...r.profile.maskedPaths],
     readonlyPaths: [...r.profile.readonlyPaths],
-    nodes: r.nodes.map((n) => ({ ...n })),
-    noNewPrivileges: r.noNewPrivileges,
     // A detached container outlives its creator; its start FIFO replaces the handshake.
     dieWithParent: !r.detached,
     creator: r.detached ? '' : host.creator,
-    priority: os.getPriority(),
-    stdio: r.stdio,
-    rlimits: nativeRlimits(r.rlimits),
-    sysctlKeys: r.sysctl.map((s) => s.path),
-    sysctlValues: r.sysctl.map((s) => s.value),
-    execFifo: r.detached?.startFifo ?? '',
-    terminal: r.terminal !== null,
-    consoleSocket: r.terminal?.consoleSocket ?? '',
+    startFifo: r.detached?.startFifo ?? '',
     ...cgroupDirs(r.cgroupPath, host, backend),
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),

@@ -16,7 +16,6 @@
 #include <atomic>
 #include <sys/wait.h>
 
-#include "bpf_devices.h"
 #include "cgroup.h"
 #include "low_priority.h"
 #include "plan_from_js.h"
@@ -80,6 +79,13 @@ class PromiseWorker : public Napi::AsyncWorker {
   bool ok_ = false;
 };
 
+// Queues `w`; its promise settles when it is done.
+Napi::Promise Queued(PromiseWorker* w) {
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 // Removes a container's cgroup directories, off the event loop. `kill_first`: any
 // process still in them (a container without a pid namespace whose init is gone) is
 // killed first, as the init's death would have done.
@@ -98,8 +104,7 @@ class ReleaseWorker : public PromiseWorker {
       SetupError ignored;  // gone already, or a kernel without cgroup.kill
       KillCgroup(v2_, &ignored);
     }
-    bool ok = RemoveCgroupDir(v1_, err);
-    ok = RemoveCgroupDir(v2_, err) && ok;
+    bool ok = RemoveCgroupDirs(v1_, v2_, err);
     // Each container's plan, handles and buffers are malloc'd on the main thread
     // and on workers, and freed; glibc keeps the freed pages of every arena. Now
     // and then they go back to the system, here, off the event loop (a trim of a few
@@ -143,13 +148,13 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   // `owned`: this environment made the container and it dies with its creator (not
   // detached, not attached from a handle): it is destroyed when the environment ends.
-  void Adopt(Napi::Env env, const Spawned& s, const ChildPlan& plan, bool owned) {
+  void Adopt(Napi::Env env, Spawned&& s, const std::string& v2_dir, const std::string& v1_dir, bool own_pidns,
+             bool owned) {
     Link(env);
-    s_ = s;
-    v2_dir_ = plan.cgroup_v2_dir;
-    v1_dir_ = plan.cgroup_v1_devices;
-    v2_backend_ = plan.device_backend_v2;
-    own_pidns_ = plan.clone_flags & CLONE_NEWPID;
+    s_ = std::move(s);
+    v2_dir_ = v2_dir;
+    v1_dir_ = v1_dir;
+    own_pidns_ = own_pidns;
     owned_ = owned;
   }
 
@@ -173,42 +178,24 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     bool detached_;
   };
 
-  // A live change of the device policy. On the v2 backend a change of one exception
-  // (`single`) is one update of the program's map; anything else loads a new program
-  // with a new map and swaps it in atomically. On v1, the writes lib computed.
+  // A live change of the device rules, on a copy of the container's backend (its own
+  // fds: release() may close the container's meanwhile), which becomes the
+  // container's when it succeeded.
   class UpdateDevicesWorker : public PromiseWorker {
    public:
     UpdateDevicesWorker(Napi::Env env, NativeContainer* c, DevicePolicy policy, std::vector<V1Write> writes,
                         bool has_single, DeviceException single)
         : PromiseWorker(env, "nsbox:devices"), c_(c), ref_(Napi::Persistent(c->Value())), policy_(std::move(policy)),
-          writes_(std::move(writes)), v2_(c->v2_backend_), cgroup_fd_(Dup(c->s_.cgroup_v2_dir)), old_prog_(Dup(c->s_.device_prog)),
-          map_(Dup(c->s_.device_map)), has_single_(has_single), single_(single), v1_dir_(c->v1_dir_), v2_dir_(c->v2_dir_) {}
-    // Its own copies of the container's fds: release() may close those meanwhile.
-    ~UpdateDevicesWorker() override {
-      for (int* fd : {&cgroup_fd_, &old_prog_, &map_}) CloseFd(fd);
-      CloseDeviceProgram(&new_);
-    }
+          writes_(std::move(writes)), devices_(c->s_.devices ? c->s_.devices->Copy() : nullptr),
+          cgroup_fd_(Dup(c->s_.cgroup_v2_dir)), has_single_(has_single), single_(single) {}
+    ~UpdateDevicesWorker() override { CloseFd(&cgroup_fd_); }
     bool Run(SetupError* err) override {
-      if (!v2_) return WriteV1DeviceRules(v1_dir_, writes_, err);
-      if (has_single_ && map_ >= 0) {
-        SetupError in_place;
-        if (SetDeviceException(map_, single_, v2_dir_, &in_place)) return true;
-        // The map is full (E2BIG) or gone: a new program holds the whole policy.
-      }
-      if (!LoadDeviceProgram(policy_, &new_, err)) return false;
-      if (AttachDeviceProgram(cgroup_fd_, new_.prog, old_prog_, v2_dir_, err)) return true;
-      CloseDeviceProgram(&new_);
-      return false;
+      if (!devices_) return err->Set("device-rules", "pidfd", "the container is released", ESRCH);
+      return devices_->Update(policy_, writes_, has_single_ ? &single_ : nullptr, cgroup_fd_, err);
     }
     Napi::Value Result(Napi::Env env) override {
       // A container released meanwhile keeps nothing (the destructor closes ours).
-      if (new_.prog >= 0 && !c_->released_) {
-        CloseFd(&c_->s_.device_prog);
-        CloseFd(&c_->s_.device_map);
-        c_->s_.device_prog = new_.prog;
-        c_->s_.device_map = new_.map;
-        new_.prog = new_.map = -1;
-      }
+      if (!c_->released_) c_->s_.devices = std::move(devices_);
       return env.Undefined();
     }
 
@@ -217,12 +204,10 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     Napi::ObjectReference ref_;  // keeps the container alive while we run
     DevicePolicy policy_;
     std::vector<V1Write> writes_;
-    bool v2_;
-    int cgroup_fd_, old_prog_, map_;
+    std::unique_ptr<DeviceBackend> devices_;
+    int cgroup_fd_;
     bool has_single_;
     DeviceException single_;
-    DeviceProgram new_;
-    std::string v1_dir_, v2_dir_;
   };
 
   // A join or an exec works on its own copies of the container's pidfd and cgroup
@@ -257,7 +242,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
    public:
     ExecWorker(Napi::Env env, NativeContainer* c, ExecPlan plan)
         : PromiseWorker(env, "nsbox:exec"), ref_(Napi::Persistent(c->Value())), plan_(std::move(plan)), target_(c) {}
-    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_.t, plan_.proc.console_socket, &result_, err); }
+    bool Run(SetupError* err) override { return nsbox::ExecIn(plan_, target_.t, &result_, err); }
     // { pid, helper }: helper is a handle on the waiting helper (not detached), whose
     // exit is the command's.
     Napi::Value Result(Napi::Env env) override {
@@ -275,7 +260,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
         result_.pidfd = -1;
         NativeContainer* h = NativeContainer::Unwrap(helper);
         h->Link(env);
-        h->s_ = s;
+        h->s_ = std::move(s);
         out.Set("helper", helper);
       } else {
         out.Set("helper", env.Null());
@@ -322,38 +307,26 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     int sync = s_.sync;
     // A detached init reads nothing more: the socket is done with once the message is out.
     if (detached) s_.sync = -1;
-    auto* w = new StartWorker(info.Env(), sync, CapsFromJs(info[0].As<Napi::Object>()), detached);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return Queued(new StartWorker(info.Env(), sync, FromJs<CapabilitySets>(info[0]), detached));
   }
 
   Napi::Value ExecJs(const Napi::CallbackInfo& info) {
     if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "exec");
-    auto* w = new ExecWorker(info.Env(), this, ExecFromJs(info[0].As<Napi::Object>()));
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return Queued(new ExecWorker(info.Env(), this, FromJs<ExecPlan>(info[0])));
   }
 
   Napi::Value UpdateDevices(const Napi::CallbackInfo& info) {
     // info[2]: the one exception that changed ({ type, major, minor, access }, access 0
     // when it went), or null.
     bool has_single = info[2].IsObject();
-    DeviceException single = has_single ? ExceptionFromJs(info[2].As<Napi::Object>()) : DeviceException{};
-    auto* w = new UpdateDevicesWorker(info.Env(), this, PolicyFromJs(info[0].As<Napi::Object>()),
-                                      WritesFromJs(info[1].As<Napi::Array>()), has_single, single);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    DeviceException single = has_single ? FromJs<DeviceException>(info[2]) : DeviceException{};
+    return Queued(new UpdateDevicesWorker(info.Env(), this, FromJs<DevicePolicy>(info[0]),
+                                          FromJs<std::vector<V1Write>>(info[1]), has_single, single));
   }
 
   Napi::Value JoinJs(const Napi::CallbackInfo& info) {
     if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "join");
-    auto* w = new JoinWorker(info.Env(), this, JoinFromJs(info[0].As<Napi::Object>()));
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return Queued(new JoinWorker(info.Env(), this, FromJs<JoinPlan>(info[0])));
   }
 
   // kill(signal) on the init; a pidfd cannot hit a recycled pid.
@@ -510,8 +483,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     }
     if (c->owned_) {
       SetupError ignored;
-      RemoveCgroupDir(c->v1_dir_, &ignored);
-      RemoveCgroupDir(c->v2_dir_, &ignored);
+      RemoveCgroupDirs(c->v1_dir_, c->v2_dir_, &ignored);
     }
     c->CloseAll();  // stops polling and unlinks
   }
@@ -522,10 +494,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     if (zombie_) std::swap(zombie, s_.pidfd);
     zombie_ = false;
     CloseAll();
-    auto* w = new ReleaseWorker(info.Env(), v2_dir_, v1_dir_, false, zombie);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return Queued(new ReleaseWorker(info.Env(), v2_dir_, v1_dir_, false, zombie));
   }
 
   void CloseAll() {
@@ -539,14 +508,12 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     CloseFd(&s_.sync);
     CloseFd(&s_.pidfd);
     CloseFd(&s_.cgroup_v2_dir);
-    CloseFd(&s_.device_prog);
-    CloseFd(&s_.device_map);
+    s_.devices.reset();
     for (int& fd : s_.stdio) CloseFd(&fd);
   }
 
   Spawned s_;
   std::string v2_dir_, v1_dir_;
-  bool v2_backend_ = true;
   bool exited_ = false;
   bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
   bool owned_ = false;
@@ -565,7 +532,8 @@ class CreateWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     // The constructor of this environment (each worker thread loads its own).
     Napi::Object obj = NewNativeContainer(env);
-    NativeContainer::Unwrap(obj)->Adopt(env, spawned_, plan_, plan_.exec_fifo.empty());
+    NativeContainer::Unwrap(obj)->Adopt(env, std::move(spawned_), plan_.cgroup_v2_dir, plan_.cgroup_v1_devices,
+                                        plan_.namespaces.flags & CLONE_NEWPID, plan_.start_fifo.empty());
     adopted_ = true;
     return obj;
   }
@@ -574,8 +542,7 @@ class CreateWorker : public PromiseWorker {
     if (adopted_ || spawned_.pidfd < 0) return;
     DiscardSpawned(&spawned_);
     SetupError ignored;
-    RemoveCgroupDir(plan_.cgroup_v1_devices, &ignored);
-    RemoveCgroupDir(plan_.cgroup_v2_dir, &ignored);
+    RemoveCgroupDirs(plan_.cgroup_v1_devices, plan_.cgroup_v2_dir, &ignored);
   }
 
  private:
@@ -589,52 +556,39 @@ class CreateWorker : public PromiseWorker {
 // directory, and the attached device program so that updates replace it.
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = info[0].As<Napi::Object>();
-  int pid = o.Get("pid").As<Napi::Number>().Int32Value();
-  std::string v2 = o.Get("cgroupV2Dir").As<Napi::String>().Utf8Value();
-  std::string v1 = o.Get("cgroupV1Devices").As<Napi::String>().Utf8Value();
-  bool v2_backend = o.Get("deviceBackend").As<Napi::String>().Utf8Value() == "v2";
+  AttachTarget t = FromJs<AttachTarget>(info[0]);
   SetupError e;
   Spawned s;
-  s.pid = pid;
-  s.pidfd = sys::pidfd_open(pid);
+  // Not ours to kill: only our fds on it close.
+  auto fail = [&]() {
+    CloseFd(&s.pidfd);
+    CloseFd(&s.cgroup_v2_dir);
+    return ToJsError(env, e);
+  };
+  s.pid = t.pid;
+  s.pidfd = sys::pidfd_open(t.pid);
   if (s.pidfd < 0) {
-    e.Set("attach", "pidfd_open", std::to_string(pid));
-    throw ToJsError(env, e);
+    e.Set("attach", "pidfd_open", std::to_string(t.pid));
+    throw fail();
   }
-  if (!v2.empty()) {
-    s.cgroup_v2_dir = open(v2.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  s.devices = NewDeviceBackend(t.device_backend, t.cgroup_v1_devices, t.cgroup_v2_dir);
+  if (!t.cgroup_v2_dir.empty()) {
+    s.cgroup_v2_dir = open(t.cgroup_v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s.cgroup_v2_dir < 0) {
-      e.Set("attach", "open", v2);
-      CloseFd(&s.pidfd);
-      throw ToJsError(env, e);
+      e.Set("attach", "open", t.cgroup_v2_dir);
+      throw fail();
     }
-    DeviceProgram prog;
-    if (v2_backend && !AttachedDeviceProgram(s.cgroup_v2_dir, v2, &prog, &e)) {
-      CloseFd(&s.pidfd);
-      CloseFd(&s.cgroup_v2_dir);
-      throw ToJsError(env, e);
-    }
-    s.device_prog = prog.prog;
-    s.device_map = prog.map;
+    if (!s.devices->Find(s.cgroup_v2_dir, &e)) throw fail();
   }
-  ChildPlan plan;
-  plan.cgroup_v2_dir = v2;
-  plan.cgroup_v1_devices = v1;
-  plan.device_backend_v2 = v2_backend;
-  if (o.Get("pidNamespace").ToBoolean().Value()) plan.clone_flags = CLONE_NEWPID;
   Napi::Object obj = NewNativeContainer(env);
-  NativeContainer::Unwrap(obj)->Adopt(env, s, plan, false);
+  NativeContainer::Unwrap(obj)->Adopt(env, std::move(s), t.cgroup_v2_dir, t.cgroup_v1_devices, t.pid_namespace, false);
   return obj;
 }
 
 // The cgroups of a container whose init is gone, from its handle (another process
 // made it): releaseCgroups(v2Dir, v1Dir).
 Napi::Value ReleaseCgroups(const Napi::CallbackInfo& info) {
-  auto* w = new ReleaseWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), true);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Queued(new ReleaseWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), true));
 }
 
 // cgroupMarkers(dir): { id, creator } of a cgroup directory this library made ("" for
@@ -649,10 +603,7 @@ Napi::Value CgroupMarkers(const Napi::CallbackInfo& info) {
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "create(plan): plan must be an object");
-  auto* w = new CreateWorker(info.Env(), PlanFromJs(info[0].As<Napi::Object>()));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Queued(new CreateWorker(info.Env(), FromJs<ChildPlan>(info[0])));
 }
 
 }  // namespace

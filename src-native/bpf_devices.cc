@@ -2,9 +2,11 @@
 #include "bpf_devices.h"
 
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 
+#include "device_backend.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -190,6 +192,11 @@ bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string
   return true;
 }
 
+namespace {
+
+// The device program attached to `cgroup_fd` (for a container created by another
+// process) and its map. False with err filled on failure; true with out->prog -1 when
+// none is attached. Our containers carry exactly one.
 bool AttachedDeviceProgram(int cgroup_fd, const std::string& where, DeviceProgram* out, SetupError* err) {
   uint32_t ids[8] = {};
   union bpf_attr attr;
@@ -225,5 +232,46 @@ bool AttachedDeviceProgram(int cgroup_fd, const std::string& where, DeviceProgra
   out->map = map;
   return true;
 }
+
+int Dup(int fd) { return fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1; }
+
+// The cgroup2 backend: a program with the policy's default and a map of its
+// exceptions. A change of one exception is one map update; anything else loads a new
+// program with a new map and swaps it in atomically.
+class BpfDevices : public DeviceBackend {
+ public:
+  explicit BpfDevices(std::string dir, DeviceProgram prog = {}) : dir_(std::move(dir)), prog_(prog) {}
+  ~BpfDevices() override { CloseDeviceProgram(&prog_); }
+  bool Apply(const DevicePolicy& policy, const std::vector<V1Write>&, int cgroup_fd, SetupError* err) override {
+    if (!LoadDeviceProgram(policy, &prog_, err)) return false;
+    return AttachDeviceProgram(cgroup_fd, prog_.prog, -1, dir_, err);
+  }
+  bool Update(const DevicePolicy& policy, const std::vector<V1Write>&, const DeviceException* single, int cgroup_fd,
+              SetupError* err) override {
+    if (single && prog_.map >= 0) {
+      SetupError in_place;
+      if (SetDeviceException(prog_.map, *single, dir_, &in_place)) return true;
+      // The map is full (E2BIG) or gone: a new program holds the whole policy.
+    }
+    DeviceProgram next;
+    if (!LoadDeviceProgram(policy, &next, err)) return false;
+    if (!AttachDeviceProgram(cgroup_fd, next.prog, prog_.prog, dir_, err)) return CloseDeviceProgram(&next), false;
+    CloseDeviceProgram(&prog_);
+    prog_ = next;
+    return true;
+  }
+  bool Find(int cgroup_fd, SetupError* err) override { return AttachedDeviceProgram(cgroup_fd, dir_, &prog_, err); }
+  std::unique_ptr<DeviceBackend> Copy() const override {
+    return std::make_unique<BpfDevices>(dir_, DeviceProgram{Dup(prog_.prog), Dup(prog_.map)});
+  }
+
+ private:
+  std::string dir_;
+  DeviceProgram prog_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceBackend> NewBpfDevices(const std::string& v2_dir) { return std::make_unique<BpfDevices>(v2_dir); }
 
 }  // namespace nsbox

@@ -44,11 +44,8 @@ bool SetDeviceException(int map_fd, const DeviceException& e, const std::string&
 bool AttachDeviceProgram(int cgroup_fd, int prog, int replace, const std::string& where,
                          SetupError* err);
 
-// The device program attached to `cgroup_fd` (for a container created by another
-// process) and its map. False with err filled on failure; true with out->prog -1 when
-// none is attached. Our containers carry exactly one.
-bool AttachedDeviceProgram(int cgroup_fd, const std::string& where, DeviceProgram* out, SetupError* err);
-
 void CloseDeviceProgram(DeviceProgram* p);
+
+// The cgroup2 backend of device_backend.h is NewBpfDevices().
 
 }  // namespace nsbox

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device_backend.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -85,16 +86,45 @@ std::string ReadMarker(const std::string& dir, const char* name) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err) {
-  for (const V1Write& w : writes) {
-    if (!WriteFile(dir + (w.to_allow ? "/devices.allow" : "/devices.deny"), w.rule, "device-rules", err, w.rule))
-      return false;
+namespace {
+
+// The v1 backend: each line lib computed, in order, to devices.allow or devices.deny.
+// The kernel applies them as lib's compiled policy says, at create and live alike.
+class V1Devices : public DeviceBackend {
+ public:
+  explicit V1Devices(std::string dir) : dir_(std::move(dir)) {}
+  bool Apply(const DevicePolicy&, const std::vector<V1Write>& writes, int, SetupError* err) override {
+    for (const V1Write& w : writes) {
+      if (!WriteFile(dir_ + (w.file == kDevicesAllow ? "/devices.allow" : "/devices.deny"), w.rule, "device-rules", err, w.rule))
+        return false;
+    }
+    return true;
   }
-  return true;
+  bool Update(const DevicePolicy& policy, const std::vector<V1Write>& writes, const DeviceException*, int cgroup_fd,
+              SetupError* err) override {
+    return Apply(policy, writes, cgroup_fd, err);
+  }
+  bool Find(int, SetupError*) override { return true; }
+  std::unique_ptr<DeviceBackend> Copy() const override { return std::make_unique<V1Devices>(dir_); }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceBackend> NewDeviceBackend(DeviceBackendKind kind, const std::string& v1_dir, const std::string& v2_dir) {
+  if (kind == kDevicesV1) return std::make_unique<V1Devices>(v1_dir);
+  return NewBpfDevices(v2_dir);
 }
 
 bool KillCgroup(const std::string& v2_dir, SetupError* err) {
   return WriteFile(v2_dir + "/cgroup.kill", "1", "kill", err, "1");
+}
+
+bool RemoveCgroupDirs(const std::string& v1_dir, const std::string& v2_dir, SetupError* err) {
+  bool ok = RemoveCgroupDir(v1_dir, err);
+  return RemoveCgroupDir(v2_dir, err) && ok;
 }
 
 bool RemoveCgroupDir(const std::string& dir, SetupError* err) {

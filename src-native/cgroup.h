@@ -36,8 +36,6 @@ std::string ReadMarker(const std::string& dir, const char* name);
 extern const char kCreatorXattr[];
 extern const char kIdXattr[];
 
-// v1: each line, in order, to devices.allow or devices.deny (lib computes them).
-bool WriteV1DeviceRules(const std::string& dir, const std::vector<V1Write>& writes, SetupError* err);
 
 // Writes "1" to cgroup.kill (every process, however deep, gets SIGKILL).
 bool KillCgroup(const std::string& v2_dir, SetupError* err);
@@ -45,6 +43,8 @@ bool KillCgroup(const std::string& v2_dir, SetupError* err);
 // rmdir of a container's directory (a no-op for ""); retries briefly while the kernel
 // still counts an exiting task. Removes the library's parent too once it is empty.
 bool RemoveCgroupDir(const std::string& dir, SetupError* err);
+// Both of a container's directories; tries the second when the first fails.
+bool RemoveCgroupDirs(const std::string& v1_dir, const std::string& v2_dir, SetupError* err);
 
 void CloseFd(int* fd);
 

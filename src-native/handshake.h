@@ -1,28 +1,34 @@
-// The parent/child handshake, spoken over one SOCK_SEQPACKET socketpair.
+// The handshake between the parent and a helper (the one place it is written down),
+// spoken over one SOCK_SEQPACKET socketpair per helper: the helper's end is SYNC of
+// its fd contract (init/main.cc). The parent's side is spawn.cc (RunHelper for the
+// first report of every helper, Start for the init's start), the helper's child.cc
+// (Fail, ReportSuccess, AwaitStart).
 //
-//   child  -> parent  Report{kReady}        setup finished: namespaces, cgroups joined,
+// The container's init:
+//   init   -> parent  Report{kReady}        setup finished: namespaces, cgroups joined,
 //                                           root pivoted, /dev and /proc built, fds
 //                                           closed, cwd entered.
-//   child  -> parent  Report{kError, ...}   a setup step failed; the child exits 127.
-//   parent -> child   StartMessage          start: set these capability sets (they may
+//   init   -> parent  Report{kError, ...}   a setup step failed; the init exits 127.
+//   parent -> init    StartMessage          start: set these capability sets (they may
 //                                           have changed since create), exec the command.
 //   parent closes     (EOF)                 the creator is gone or destroyed the
-//                                           container before start: the child exits.
-//   child  -> parent  EOF                   execve succeeded (the socket is close-on-exec).
-//   child  -> parent  Report{kError,"exec"} execve failed.
+//                                           container before start: the init exits.
+//   init   -> parent  EOF                   execve succeeded (the socket is close-on-exec).
+//   init   -> parent  Report{kError,"exec"} execve failed.
 //
 // The device rules are applied by the parent between kReady and the container's
 // `created` state, so setup itself (mknod of /dev/null & co.) never depends on them.
 // Credentials and capabilities are set after the start message, right before exec.
 //
-// A container that outlives its creator (ChildPlan::exec_fifo) gets its start message
+// A container that outlives its creator (ChildPlan::start_fifo) gets its start message
 // right after kReady, from its creator; it then waits for a byte on the FIFO, written
 // by whichever process starts it (the creator may be long gone). Failures from then
 // on go to the container's stderr, since nobody reads the socket any more.
 //
-// The join helper (mknodInside, device passthrough) speaks a shorter dialect on its
-// own socketpair: it sends one Report, kReady for success or kError, and exits. The
-// exec helper does the same, with the started process's pid in kReady.
+// The join helper (mknodInside, device passthrough) and the exec helper send one
+// Report, kReady for success (exec: with the started process's pid) or kError. The
+// join helper then exits; the exec helper waits for the command unless detached.
+// A helper that closes the socket without a report is described by how it ended.
 #pragma once
 
 #include <cstdint>

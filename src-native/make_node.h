@@ -9,9 +9,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "plan.h"
+#include "sys.h"
 
 namespace nsbox {
 
@@ -19,7 +23,7 @@ namespace nsbox {
 // there with the same type and numbers counts as made (idempotent callers). Returns
 // nullptr, or the name of the call that failed with errno set.
 inline const char* MakeNodeAt(int dirfd, const char* name, const NodePlan& n, bool same_is_fine) {
-  mode_t type = n.type == 'b' ? S_IFBLK : S_IFCHR;
+  mode_t type = n.type == kBlockDev ? S_IFBLK : S_IFCHR;
   dev_t dev = makedev(n.major, n.minor);
   struct stat st;
   if (syscall(SYS_mknodat, dirfd, name, type | (n.mode & 07777), dev) < 0) {
@@ -35,5 +39,34 @@ inline const char* MakeNodeAt(int dirfd, const char* name, const NodePlan& n, bo
     return "fchownat";
   return nullptr;
 }
+
+// The node at n.path of a joined container, every component of its directory resolved
+// inside the caller's root (the container's, after setns), with umask 0. No allocation
+// (the in-process join). Returns nullptr, or the failed call with errno set and
+// `*in_dir` telling whether it was about the directory (else the node).
+inline const char* MakeNodeInRoot(const NodePlan& n, bool same_is_fine, bool* in_dir) {
+  char dir[4096];
+  size_t len = n.path.size();
+  *in_dir = true;
+  if (len >= sizeof(dir)) return errno = ENAMETOOLONG, "openat2";
+  memcpy(dir, n.path.c_str(), len + 1);
+  char* slash = strrchr(dir, '/');
+  if (!slash) return errno = EINVAL, "openat2";
+  const char* name = n.path.c_str() + (slash - dir) + 1;
+  if (slash == dir) slash++;  // the node is in "/"
+  *slash = '\0';
+  syscall(SYS_umask, 0);
+  int dirfd = sys::openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (dirfd < 0) return "openat2";
+  *in_dir = false;
+  const char* call = MakeNodeAt(dirfd, name, n, same_is_fine);
+  int e = errno;
+  syscall(SYS_close, dirfd);
+  errno = e;
+  return call;
+}
+
+// The directory MakeNodeInRoot resolves, for its error messages.
+inline std::string NodeDir(const std::string& path) { return path.substr(0, std::max<size_t>(path.rfind('/'), 1)); }
 
 }  // namespace nsbox

@@ -1,10 +1,14 @@
 // The container plan: everything the child needs, serialized before clone.
 //
-// The TypeScript layer validates and composes the spec; plan_from_js.cc copies the
-// result into this structure on the main thread. The init helper receives the
-// fields it needs encoded (plan_codec.h); the cgroup and device-rule fields are
-// the parent's.
+// Each structure is written once, as a field list: C++ type, member, the key of the
+// object lib/plan.ts makes, where the field goes, default. The list generates the
+// members and a Visit() over them; plan_from_js.cc reads the kJs fields from JS and
+// plan_codec.h encodes and decodes the kInit fields for the init helper, both by
+// walking Visit(). A new field is one line here, one in lib/plan.ts or lib/native.ts,
+// and its use.
 #pragma once
+
+#include <sched.h>
 
 #include <cstdint>
 #include <string>
@@ -12,153 +16,272 @@
 
 namespace nsbox {
 
+// Where a field goes. kJs: read from the plan object. kInit: encoded for the init
+// helper. kFd: an fd number the parent fills in and the helper inherits (every kFd
+// field of an encoded plan is passed, and nothing else but SYNC and PLAN: init/main.cc).
+enum FieldUse : unsigned { kJs = 1, kInit = 2, kJsInit = kJs | kInit, kPassed = 4, kFd = kInit | kPassed };
+
+#define NSBOX_MEMBER(type, name, key, use, ...) type name = __VA_ARGS__;
+#define NSBOX_VISIT(type, name, key, use, ...) v(key, use, s.name);
+// The members and Visit(s, v), which calls v(key, use, member) for each field of s.
+#define NSBOX_FIELDS(LIST)                               \
+  LIST(NSBOX_MEMBER)                                     \
+  static constexpr bool kIsPlan = true;                  \
+  template <class S, class V>                            \
+  static void Visit(S& s, V&& v) {                       \
+    LIST(NSBOX_VISIT)                                    \
+  }
+
+// The enums of the plan. In JS each value is a name: NamesOf(E) lists them (the
+// encoding carries the value, and the decoder accepts only those listed).
+enum DevType : char { kCharDev = 'c', kBlockDev = 'b' };
+enum MountKind { kBind, kTmpfs };
+enum V1File { kDevicesDeny, kDevicesAllow };  // which of the v1 devices.* files a line goes to
+enum DeviceBackendKind { kDevicesV1, kDevicesV2 };
+enum Stdio { kPipe, kInherit, kIgnore };
+
+template <class E>
+struct Named {
+  const char* name;
+  E value;
+};
+inline constexpr Named<DevType> kDevTypeNames[] = {{"c", kCharDev}, {"b", kBlockDev}};
+inline constexpr Named<MountKind> kMountKindNames[] = {{"bind", kBind}, {"tmpfs", kTmpfs}};
+inline constexpr Named<V1File> kV1FileNames[] = {{"deny", kDevicesDeny}, {"allow", kDevicesAllow}};
+inline constexpr Named<DeviceBackendKind> kBackendNames[] = {{"v1", kDevicesV1}, {"v2", kDevicesV2}};
+inline constexpr Named<Stdio> kStdioNames[] = {{"pipe", kPipe}, {"inherit", kInherit}, {"ignore", kIgnore}};
+constexpr auto& NamesOf(DevType) { return kDevTypeNames; }
+constexpr auto& NamesOf(MountKind) { return kMountKindNames; }
+constexpr auto& NamesOf(V1File) { return kV1FileNames; }
+constexpr auto& NamesOf(DeviceBackendKind) { return kBackendNames; }
+constexpr auto& NamesOf(Stdio) { return kStdioNames; }
+
+// The CLONE_NEW* flag of each namespace lib names.
+inline constexpr Named<uint64_t> kNamespaceFlags[] = {
+    {"mount", CLONE_NEWNS}, {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS},
+    {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
+// A set of namespaces (JS: an array of names) and one namespace (JS: a name).
+struct Namespaces {
+  uint64_t flags = 0;
+};
+struct Namespace {
+  uint64_t flag = 0;
+};
+
+
+// The fd numbers the parent hands a helper (-1: none); all above 2, so the helper's
+// dup2 onto 0..2 never overwrites one.
+#define NSBOX_PASSED_FDS(F)                        \
+  F(int, stdin_fd, "", kFd, -1)  /* sources for the command's fds 0..2; -1 keeps the helper's own */ \
+  F(int, stdout_fd, "", kFd, -1)                   \
+  F(int, stderr_fd, "", kFd, -1)                   \
+  F(int, v1_procs, "", kFd, -1)  /* the v1 devices cgroup's cgroup.procs, for writing */ \
+  F(int, console, "", kFd, -1)   /* the connected console socket (terminal) */ \
+  F(int, target_pidfd, "", kFd, -1)  /* join and exec: the container's init */
+struct PassedFds {
+  NSBOX_FIELDS(NSBOX_PASSED_FDS)
+};
+
+
+#define NSBOX_MOUNT_FIELDS(F)                                   \
+  F(MountKind, kind, "kind", kJsInit, kBind)                    \
+  F(std::string, source, "source", kJsInit, {})  /* host path for binds, resolved by lib (no symlink in it) */ \
+  F(uint64_t, source_dev, "sourceDev", kJsInit, 0)  /* what lib found there: the init checks it opened the same */ \
+  F(uint64_t, source_ino, "sourceIno", kJsInit, 0)              \
+  F(std::string, destination, "destination", kJsInit, {})  /* absolute path inside the rootfs */ \
+  F(bool, readonly, "readonly", kJsInit, false)                 \
+  F(bool, recursive, "recursive", kJsInit, true)                \
+  F(bool, nosuid, "nosuid", kJsInit, false)                     \
+  F(bool, nodev, "nodev", kJsInit, false)                       \
+  F(bool, noexec, "noexec", kJsInit, false)                     \
+  F(std::string, atime, "atime", kJsInit, {})  /* "", "relatime", "strictatime" or "noatime" */ \
+  F(std::string, propagation, "propagation", kJsInit, {})  /* binds: "private" or "slave" (of the host's mount) */ \
+  F(std::string, tmpfs_mode, "mode", kJsInit, {})  /* e.g. "1777"; empty for the default */ \
+  F(std::string, tmpfs_size, "size", kJsInit, {})  /* e.g. "64m"; empty for the default */
 struct MountPlan {
-  enum Kind { kBind, kTmpfs } kind = kBind;
-  std::string source;       // host path for binds, resolved by lib (no symlink in it)
-  uint64_t source_dev = 0, source_ino = 0;  // what lib found there: the init checks it opened the same
-  std::string destination;  // absolute path inside the rootfs
-  bool readonly = false;
-  bool recursive = true;
-  bool nosuid = false, nodev = false, noexec = false;
-  std::string atime;        // "", "relatime", "strictatime" or "noatime"
-  std::string propagation;  // binds: "private" or "slave" (of the host's mount)
-  std::string tmpfs_mode;   // e.g. "1777"; empty for the default
-  std::string tmpfs_size;   // e.g. "64m"; empty for the default
+  NSBOX_FIELDS(NSBOX_MOUNT_FIELDS)
 };
 
 // The compiled device policy (lib/policy/devices.ts): a default and exceptions.
+#define NSBOX_EXCEPTION_FIELDS(F)                 \
+  F(DevType, type, "type", kJs, kCharDev)         \
+  F(int64_t, major, "major", kJs, -1)  /* -1 for '*' */ \
+  F(int64_t, minor, "minor", kJs, -1)  /* -1 for '*' */ \
+  F(uint32_t, access, "access", kJs, 0)  /* bit 0 mknod, bit 1 read, bit 2 write (the BPF_DEVCG_ACC_* values) */
 struct DeviceException {
-  char type = 'c';      // 'b' or 'c'
-  int64_t major = -1;   // -1 for '*'
-  int64_t minor = -1;   // -1 for '*'
-  uint32_t access = 0;  // bit 0 mknod, bit 1 read, bit 2 write (the BPF_DEVCG_ACC_* values)
+  NSBOX_FIELDS(NSBOX_EXCEPTION_FIELDS)
 };
+#define NSBOX_POLICY_FIELDS(F)                               \
+  F(bool, default_allow, "defaultAllow", kJs, false)         \
+  F(std::vector<DeviceException>, exceptions, "exceptions", kJs, {})
 struct DevicePolicy {
-  bool default_allow = false;
-  std::vector<DeviceException> exceptions;
-};
-// One line for a v1 devices cgroup, in order.
-struct V1Write {
-  bool to_allow = true;  // devices.allow, else devices.deny
-  std::string rule;
+  NSBOX_FIELDS(NSBOX_POLICY_FIELDS)
 };
 
+// One line for a v1 devices cgroup, in order.
+#define NSBOX_V1WRITE_FIELDS(F)                      \
+  F(V1File, file, "file", kJs, kDevicesAllow)        \
+  F(std::string, rule, "rule", kJs, {})
+struct V1Write {
+  NSBOX_FIELDS(NSBOX_V1WRITE_FIELDS)
+};
+
+#define NSBOX_CAPS_FIELDS(F)                                                                        \
+  F(uint64_t, bounding, "bounding", kJsInit, 0)                                                     \
+  F(uint64_t, effective, "effective", kJsInit, 0) F(uint64_t, permitted, "permitted", kJsInit, 0)   \
+  F(uint64_t, inheritable, "inheritable", kJsInit, 0) F(uint64_t, ambient, "ambient", kJsInit, 0)
 struct CapabilitySets {
-  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+  NSBOX_FIELDS(NSBOX_CAPS_FIELDS)
 };
 
 // A device node the init creates in the rootfs (OCI linux.devices).
+#define NSBOX_NODE_FIELDS(F)                     \
+  F(std::string, path, "path", kJsInit, {})  /* absolute, inside the rootfs */ \
+  F(DevType, type, "type", kJsInit, kCharDev)    \
+  F(uint32_t, major, "major", kJsInit, 0) F(uint32_t, minor, "minor", kJsInit, 0) \
+  F(uint32_t, mode, "mode", kJsInit, 0666)                                        \
+  F(uint32_t, uid, "uid", kJsInit, 0) F(uint32_t, gid, "gid", kJsInit, 0)
 struct NodePlan {
-  std::string path;  // absolute, inside the rootfs
-  char type = 'c';
-  uint32_t major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
+  NSBOX_FIELDS(NSBOX_NODE_FIELDS)
 };
 
 // A resource limit set with prlimit before exec (OCI process.rlimits).
+#define NSBOX_RLIMIT_FIELDS(F)                         \
+  F(uint32_t, resource, "resource", kJsInit, 0)  /* RLIMIT_* */ \
+  F(uint64_t, soft, "soft", kJsInit, 0)                \
+  F(uint64_t, hard, "hard", kJsInit, 0)
 struct RlimitPlan {
-  uint32_t resource = 0;  // RLIMIT_*
-  uint64_t soft = 0, hard = 0;
+  NSBOX_FIELDS(NSBOX_RLIMIT_FIELDS)
 };
 
+// A sysctl written in the container's own namespaces, through its fresh /proc (lib
+// checks that each is namespaced).
+#define NSBOX_SYSCTL_FIELDS(F)                      \
+  F(std::string, path, "path", kJsInit, {})  /* below /proc/sys, e.g. "net/ipv4/ip_forward" */ \
+  F(std::string, value, "value", kJsInit, {})
+struct SysctlPlan {
+  NSBOX_FIELDS(NSBOX_SYSCTL_FIELDS)
+};
+
+// A namespace joined instead of made: the parent opens the path and checks it before
+// clone; the init gets the fd and enters it first.
+#define NSBOX_JOIN_NS_FIELDS(F)                   \
+  F(Namespace, type, "type", kJsInit, {})         \
+  F(std::string, path, "path", kJs, {})           \
+  F(int, fd, "", kFd, -1)
+struct JoinNamespace {
+  NSBOX_FIELDS(NSBOX_JOIN_NS_FIELDS)
+};
+
+
+// What to run: shared by a container's plan and an exec plan. exec_candidates are the
+// absolute paths tried in order (the PATH search is done before clone, inside-root
+// resolution is left to the kernel).
+#define NSBOX_COMMAND_FIELDS(F)                                          \
+  F(std::vector<std::string>, exec_candidates, "execCandidates", kJsInit, {}) \
+  F(std::vector<std::string>, argv, "argv", kJsInit, {})                 \
+  F(std::vector<std::string>, env, "env", kJsInit, {})                   \
+  F(std::string, cwd, "cwd", kJsInit, "/")                               \
+  F(uint32_t, uid, "uid", kJsInit, 0)                                    \
+  F(uint32_t, gid, "gid", kJsInit, 0)                                    \
+  F(std::vector<uint32_t>, groups, "groups", kJsInit, {})                \
+  F(bool, no_new_privileges, "noNewPrivileges", kJsInit, false)          \
+  F(std::vector<RlimitPlan>, rlimits, "rlimits", kJsInit, {})            \
+  F(bool, terminal, "terminal", kJsInit, false)  /* a pty allocated inside the container */ \
+  F(std::string, console_socket, "consoleSocket", kJs, {})  /* where its master goes; connected by the parent */ \
+  F(int, priority, "priority", kJsInit, 0)  /* the creator's nice value, which the command gets back before exec */ \
+  F(Stdio, stdio, "stdio", kJsInit, kPipe)                               \
+  F(PassedFds, fds, "", kInit, {})
+
+// The rest of a container's plan. The root filesystem is a host directory (resolved by
+// lib, no symlink in it, with the device and inode lib found there), or the host's own
+// "/" made read-only. Namespaces: CLONE_NEW* of those asked for; the cgroup namespace
+// is unshared by the init after it joined its cgroups, so the ns root is ours.
+#define NSBOX_CONTAINER_FIELDS(F)                                          \
+  F(std::string, id, "id", kJsInit, {})                                    \
+  F(std::string, rootfs, "rootfs", kJsInit, {})                            \
+  F(uint64_t, rootfs_dev, "rootfsDev", kJsInit, 0)                         \
+  F(uint64_t, rootfs_ino, "rootfsIno", kJsInit, 0)                         \
+  F(bool, host_root, "hostRoot", kJsInit, false)                           \
+  F(std::string, staging_dir, "stagingDir", kJsInit, {})  /* where the new root is assembled in the child's mount ns */ \
+  F(std::string, hostname, "hostname", kJsInit, {})  /* empty: keep */     \
+  F(Namespaces, namespaces, "namespaces", kJsInit, {})                     \
+  F(std::vector<JoinNamespace>, join_namespaces, "joinNamespaces", kJsInit, {}) \
+  F(bool, loopback_up, "loopbackUp", kJsInit, false)                       \
+  F(std::vector<MountPlan>, mounts, "mounts", kJsInit, {})                 \
+  F(bool, readonly_rootfs, "readonlyRootfs", kJsInit, false)               \
+  F(bool, sys_readonly, "sysReadonly", kJsInit, true)                      \
+  F(std::vector<std::string>, masked_paths, "maskedPaths", kJsInit, {})    \
+  F(std::vector<std::string>, readonly_paths, "readonlyPaths", kJsInit, {}) \
+  F(std::vector<NodePlan>, nodes, "nodes", kJsInit, {})                    \
+  F(bool, die_with_parent, "dieWithParent", kJsInit, true)                 \
+  F(std::vector<SysctlPlan>, sysctls, "sysctl", kJsInit, {})               \
+  /* A container that outlives its creator: the init keeps this FIFO (made by the  \
+     parent) open and, after the start message, waits for one byte on it from     \
+     whichever process starts the container. */                            \
+  F(std::string, start_fifo, "startFifo", kJsInit, {})                     \
+  F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})  /* empty when the host has no cgroup2 hierarchy */ \
+  F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJsInit, {})  /* empty unless the v1 device backend is used */ \
+  F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \
+  F(DevicePolicy, device_policy, "devicePolicy", kJs, {})  /* for the v2 backend */ \
+  F(std::vector<V1Write>, v1_writes, "v1Writes", kJs, {})  /* for the v1 backend */ \
+  /* "<pid> <start time>" of the creating process, written as the cgroups'          \
+     trusted.nsbox.creator when the container dies with its creator, so that a     \
+     later sweep removes them only once that process is provably gone. Empty for a \
+     detached container. */                                                \
+  F(std::string, creator, "creator", kJs, {})
+
+#define NSBOX_CHILD_FIELDS(F) NSBOX_COMMAND_FIELDS(F) NSBOX_CONTAINER_FIELDS(F)
 struct ChildPlan {
-  std::string id;
-
-  // Root filesystem: a host directory (resolved by lib, no symlink in it, with the
-  // device and inode lib found there), or the host's own "/" made read-only.
-  std::string rootfs;
-  uint64_t rootfs_dev = 0, rootfs_ino = 0;
-  bool host_root = false;
-  std::string staging_dir;  // where the new root is assembled inside the child's mount ns
-
-  // What to run. exec_candidates are the absolute paths tried in order (the PATH
-  // search is done before clone, inside-root resolution is left to the kernel).
-  std::vector<std::string> exec_candidates;
-  std::vector<std::string> argv;
-  std::vector<std::string> env;
-  std::string cwd = "/";
-
-  std::string hostname;  // empty: keep
-  uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> groups;
-
-  uint64_t clone_flags = 0;  // CLONE_NEW* for the namespaces asked for
-  // Namespaces joined instead (parent side: opened and checked before clone; the init
-  // gets the fds and enters them first).
-  struct JoinNamespace {
-    uint64_t type;  // CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWCGROUP
-    std::string path;
-  };
-  std::vector<JoinNamespace> join_namespaces;
-  bool new_cgroupns = false;  // unshared after joining the cgroups, so the ns root is ours
-  bool loopback_up = false;
-
-  std::vector<MountPlan> mounts;
-  bool readonly_rootfs = false;
-  bool sys_readonly = true;
-  std::vector<std::string> masked_paths;
-  std::vector<std::string> readonly_paths;
-
-  std::vector<NodePlan> nodes;
-  bool no_new_privileges = false;
-  bool die_with_parent = true;
-  int priority = 0;  // the creator's nice value, which the command gets back before exec
-
-  enum Stdio { kPipe, kInherit, kIgnore } stdio = kPipe;
-
-  std::vector<RlimitPlan> rlimits;
-  // sysctls written in the container's own namespaces, through its fresh /proc, as
-  // "net/ipv4/ip_forward" -> "1" (lib checks that each is namespaced).
-  std::vector<std::string> sysctl_keys, sysctl_values;
-
-  // A container that outlives its creator: the init keeps this FIFO (made by the
-  // parent) open and, after the start message, waits for one byte on it from
-  // whichever process starts the container.
-  std::string exec_fifo;
-  // A pty allocated inside the container for the command; its master is sent over
-  // the unix socket at console_socket (parent side: connected before clone).
-  bool terminal = false;
-  std::string console_socket;
-
-  // cgroups
-  std::string cgroup_v2_dir;       // empty when the host has no cgroup2 hierarchy
-  std::string cgroup_v1_devices;   // empty unless the v1 device backend is used
-  bool device_backend_v2 = true;
-  DevicePolicy device_policy;      // for the v2 backend
-  std::vector<V1Write> v1_writes;  // for the v1 backend
-  // Parent side only (not encoded for the init): "<pid> <start time>" of the creating
-  // process, written as the cgroups' trusted.nsbox.creator when the container dies
-  // with its creator, so that a later sweep removes them only once that process is
-  // provably gone. Empty for a detached container.
-  std::string creator;
+  NSBOX_FIELDS(NSBOX_CHILD_FIELDS)
 };
 
-// A node made inside a running or created container's mount namespace by the join
-// helper (mknodInside, device passthrough).
+// A node made inside a created or running container's mount namespace (mknodInside,
+// device passthrough). `as_container`: as the container would, with its device cgroup
+// (the caller clones into the cgroup2 directory and passes the v1 one), its ids and
+// its capabilities (`caps`, effective and permitted); otherwise with the runtime's
+// own privileges (device passthrough is the runtime's act).
+#define NSBOX_JOIN_FIELDS(F)                               \
+  F(NodePlan, node, "node", kJsInit, {})                   \
+  F(bool, as_container, "asContainer", kJsInit, false)     \
+  F(uint32_t, uid, "uid", kJsInit, 0)                      \
+  F(uint32_t, gid, "gid", kJsInit, 0)                      \
+  F(std::vector<uint32_t>, groups, "groups", kJsInit, {})  \
+  F(uint64_t, caps, "caps", kJsInit, 0)                    \
+  F(PassedFds, fds, "", kInit, {})
 struct JoinPlan {
-  NodePlan node;
-  // As the container would: its device cgroup (the caller clones into the cgroup2
-  // directory and passes the v1 one), its ids and its capabilities. Otherwise with
-  // the runtime's own privileges (device passthrough is the runtime's act).
-  bool as_container = false;
-  uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> groups;
-  uint64_t caps = 0;  // effective and permitted
+  NSBOX_FIELDS(NSBOX_JOIN_FIELDS)
 };
 
-// A process run inside an existing container (exec): the command fields of `proc`
-// (argv, env, cwd, ids, rlimits, terminal, no_new_privileges) with these sets.
+// A process run inside an existing container (exec): the command fields of `proc` with
+// these sets. It enters all of the init's namespaces, its own and those it joined:
+// entering one it shares with us changes nothing.
+#define NSBOX_EXEC_FIELDS(F)                                                       \
+  F(CapabilitySets, caps, "caps", kJsInit, {})                                     \
+  F(bool, detach, "detach", kJsInit, false)  /* report the pid and leave; else wait and pass the status on */ \
+  F(Namespaces, setns_flags, "", kInit,                                            \
+    {CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP})
+#define NSBOX_VISIT_PROC(type, name, key, use, ...) v(key, use, s.proc.name);
 struct ExecPlan {
-  ChildPlan proc;
-  CapabilitySets caps;
-  uint64_t setns_flags = 0;  // the namespaces to enter, CLONE_NEW*
-  bool detach = false;       // report the pid and leave; else wait and pass the status on
+  ChildPlan proc;  // only its command fields are read and encoded
+  NSBOX_EXEC_FIELDS(NSBOX_MEMBER)
+  static constexpr bool kIsPlan = true;
+  template <class S, class V>
+  static void Visit(S& s, V&& v) {
+    NSBOX_COMMAND_FIELDS(NSBOX_VISIT_PROC)
+    NSBOX_EXEC_FIELDS(NSBOX_VISIT)
+  }
 };
 
 // An existing container found by its init's pid (from another process than its creator).
+#define NSBOX_ATTACH_FIELDS(F)                                             \
+  F(int, pid, "pid", kJs, 0)                                               \
+  F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})                    \
+  F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJs, {})            \
+  F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \
+  F(bool, pid_namespace, "pidNamespace", kJs, false)  /* the init leads a pid namespace of its own */
 struct AttachTarget {
-  int pid = 0;
-  std::string cgroup_v2_dir, cgroup_v1_devices;
-  bool device_backend_v2 = true;
+  NSBOX_FIELDS(NSBOX_ATTACH_FIELDS)
 };
 
 }  // namespace nsbox

@@ -1,221 +1,96 @@
 #include "plan_from_js.h"
 
-#include <sched.h>
+#include <type_traits>
+
+#include "plan_codec.h"
 
 namespace nsbox {
 namespace {
 
-Napi::Value Field(const Napi::Object& o, const char* name) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " is missing");
-  return v;
+[[noreturn]] void Bad(const Napi::Value& v, const std::string& key, const char* what) {
+  throw Napi::TypeError::New(v.Env(), (key.empty() ? "plan " : "plan." + key + " ") + what);
 }
-std::string Str(const Napi::Object& o, const char* name) {
-  Napi::Value v = Field(o, name);
-  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
+
+void Read(const Napi::Value& v, const std::string& key, std::string* out) {
+  if (!v.IsString()) Bad(v, key, "must be a string");
+  *out = v.As<Napi::String>().Utf8Value();
 }
-bool Bool(const Napi::Object& o, const char* name) { return Field(o, name).ToBoolean().Value(); }
-int64_t Int(const Napi::Object& o, const char* name) {
-  Napi::Value v = Field(o, name);
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a number");
+void Read(const Napi::Value& v, const std::string&, bool* out) { *out = v.ToBoolean().Value(); }
+int64_t Number(const Napi::Value& v, const std::string& key) {
+  if (!v.IsNumber()) Bad(v, key, "must be a number");
   return v.As<Napi::Number>().Int64Value();
 }
-uint64_t U64(const Napi::Object& o, const char* name) {
-  Napi::Value v = Field(o, name);
-  if (!v.IsBigInt()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be a bigint");
+void Read(const Napi::Value& v, const std::string& key, int64_t* out) { *out = Number(v, key); }
+void Read(const Napi::Value& v, const std::string& key, int* out) { *out = static_cast<int>(Number(v, key)); }
+void Read(const Napi::Value& v, const std::string& key, uint32_t* out) { *out = static_cast<uint32_t>(Number(v, key)); }
+void Read(const Napi::Value& v, const std::string& key, uint64_t* out) {
+  if (!v.IsBigInt()) Bad(v, key, "must be a bigint");
   bool lossless = true;
-  return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
 }
-Napi::Array Arr(const Napi::Object& o, const char* name) {
-  Napi::Value v = Field(o, name);
-  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("plan.") + name + " must be an array");
+template <class E>
+std::enable_if_t<std::is_enum_v<E>> Read(const Napi::Value& v, const std::string& key, E* out) {
+  std::string name;
+  Read(v, key, &name);
+  for (const auto& n : NamesOf(E{}))
+    if (name == n.name) {
+      *out = n.value;
+      return;
+    }
+  Bad(v, key, ("has no value " + name).c_str());
+}
+uint64_t NamespaceFlag(const Napi::Value& v, const std::string& key) {
+  std::string name;
+  Read(v, key, &name);
+  for (const auto& n : kNamespaceFlags)
+    if (name == n.name) return n.value;
+  Bad(v, key, ("names no namespace " + name).c_str());
+}
+void Read(const Napi::Value& v, const std::string& key, Namespace* out) { out->flag = NamespaceFlag(v, key); }
+Napi::Array Array(const Napi::Value& v, const std::string& key) {
+  if (!v.IsArray()) Bad(v, key, "must be an array");
   return v.As<Napi::Array>();
 }
-std::vector<uint32_t> Uint32s(const Napi::Object& o, const char* name) {
-  Napi::Array a = Arr(o, name);
-  std::vector<uint32_t> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
-  return out;
+void Read(const Napi::Value& v, const std::string& key, Namespaces* out) {
+  Napi::Array a = Array(v, key);
+  for (uint32_t i = 0; i < a.Length(); i++) out->flags |= NamespaceFlag(a.Get(i), key);
 }
-std::vector<std::string> Strings(const Napi::Object& o, const char* name) {
-  Napi::Array a = Arr(o, name);
-  std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
-  return out;
+template <class T>
+void Read(const Napi::Value& v, const std::string& key, std::vector<T>* out);
+template <class T>
+std::enable_if_t<IsPlan<T>::value> Read(const Napi::Value& v, const std::string& key, T* out) {
+  if (!v.IsObject()) Bad(v, key, "must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  T::Visit(*out, [&o](const char* k, unsigned use, auto& f) {
+    if (!(use & kJs)) return;
+    Napi::Value field = o.Get(k);
+    if (field.IsUndefined()) Bad(o, k, "is missing");
+    Read(field, k, &f);
+  });
 }
-
-uint64_t NamespaceFlag(const std::string& ns) {
-  if (ns == "mount") return CLONE_NEWNS;
-  if (ns == "pid") return CLONE_NEWPID;
-  if (ns == "uts") return CLONE_NEWUTS;
-  if (ns == "ipc") return CLONE_NEWIPC;
-  if (ns == "net") return CLONE_NEWNET;
-  return 0;  // "cgroup" is unshared by the child after it joined its cgroups
-}
-
-NodePlan NodeFromJs(const Napi::Object& n) {
-  NodePlan np;
-  np.path = Str(n, "path");
-  np.type = Str(n, "type") == "b" ? 'b' : 'c';
-  np.major = static_cast<uint32_t>(Int(n, "major"));
-  np.minor = static_cast<uint32_t>(Int(n, "minor"));
-  np.mode = static_cast<uint32_t>(Int(n, "mode"));
-  np.uid = static_cast<uint32_t>(Int(n, "uid"));
-  np.gid = static_cast<uint32_t>(Int(n, "gid"));
-  return np;
+template <class T>
+void Read(const Napi::Value& v, const std::string& key, std::vector<T>* out) {
+  Napi::Array a = Array(v, key);
+  out->resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) Read(a.Get(i), key, &(*out)[i]);
 }
 
 }  // namespace
 
-JoinPlan JoinFromJs(const Napi::Object& o) {
-  JoinPlan j;
-  j.node = NodeFromJs(Field(o, "node").As<Napi::Object>());
-  j.as_container = Bool(o, "asContainer");
-  j.uid = static_cast<uint32_t>(Int(o, "uid"));
-  j.gid = static_cast<uint32_t>(Int(o, "gid"));
-  j.groups = Uint32s(o, "groups");
-  j.caps = U64(o, "caps");
-  return j;
-}
-
-CapabilitySets CapsFromJs(const Napi::Object& caps) {
-  CapabilitySets c;
-  c.bounding = U64(caps, "bounding");
-  c.effective = U64(caps, "effective");
-  c.permitted = U64(caps, "permitted");
-  c.inheritable = U64(caps, "inheritable");
-  c.ambient = U64(caps, "ambient");
-  return c;
-}
-
-DevicePolicy PolicyFromJs(const Napi::Object& o) {
-  DevicePolicy p;
-  p.default_allow = Bool(o, "defaultAllow");
-  Napi::Array list = Arr(o, "exceptions");
-  for (uint32_t i = 0; i < list.Length(); i++) p.exceptions.push_back(ExceptionFromJs(list.Get(i).As<Napi::Object>()));
-  return p;
-}
-
-DeviceException ExceptionFromJs(const Napi::Object& e) {
-  DeviceException x;
-  x.type = Str(e, "type") == "b" ? 'b' : 'c';
-  x.major = Int(e, "major");
-  x.minor = Int(e, "minor");
-  x.access = static_cast<uint32_t>(Int(e, "access"));
-  return x;
-}
-
-std::vector<V1Write> WritesFromJs(const Napi::Array& a) {
-  std::vector<V1Write> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Object w = a.Get(i).As<Napi::Object>();
-    out.push_back({Str(w, "file") == "allow", Str(w, "rule")});
-  }
+template <class T>
+T FromJs(const Napi::Value& v) {
+  T out;
+  Read(v, "", &out);
   return out;
 }
 
-namespace {
-
-std::vector<RlimitPlan> RlimitsFromJs(const Napi::Object& o) {
-  Napi::Array a = Arr(o, "rlimits");
-  std::vector<RlimitPlan> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Object l = a.Get(i).As<Napi::Object>();
-    out.push_back({static_cast<uint32_t>(Int(l, "resource")), U64(l, "soft"), U64(l, "hard")});
-  }
-  return out;
-}
-
-// The command fields, shared by a container's plan and an exec plan.
-void CommandFromJs(const Napi::Object& o, ChildPlan* p) {
-  std::string stdio = Str(o, "stdio");
-  p->stdio = stdio == "inherit" ? ChildPlan::kInherit : stdio == "ignore" ? ChildPlan::kIgnore : ChildPlan::kPipe;
-  p->exec_candidates = Strings(o, "execCandidates");
-  p->argv = Strings(o, "argv");
-  p->env = Strings(o, "env");
-  p->cwd = Str(o, "cwd");
-  p->uid = static_cast<uint32_t>(Int(o, "uid"));
-  p->gid = static_cast<uint32_t>(Int(o, "gid"));
-  p->groups = Uint32s(o, "groups");
-  p->no_new_privileges = Bool(o, "noNewPrivileges");
-  p->rlimits = RlimitsFromJs(o);
-  p->terminal = Bool(o, "terminal");
-  p->console_socket = Str(o, "consoleSocket");
-  p->priority = static_cast<int>(Int(o, "priority"));
-}
-
-}  // namespace
-
-ExecPlan ExecFromJs(const Napi::Object& o) {
-  ExecPlan e;
-  CommandFromJs(o, &e.proc);
-  e.caps = CapsFromJs(Field(o, "caps").As<Napi::Object>());
-  // All of the init's namespaces, its own and those it joined: entering one it shares
-  // with us changes nothing.
-  e.setns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
-  e.detach = Bool(o, "detach");
-  return e;
-}
-
-ChildPlan PlanFromJs(const Napi::Object& o) {
-  ChildPlan p;
-  p.id = Str(o, "id");
-  p.rootfs = Str(o, "rootfs");
-  p.rootfs_dev = U64(o, "rootfsDev");
-  p.rootfs_ino = U64(o, "rootfsIno");
-  p.host_root = Bool(o, "hostRoot");
-  p.staging_dir = Str(o, "stagingDir");
-  CommandFromJs(o, &p);
-  p.hostname = Str(o, "hostname");
-  for (const std::string& ns : Strings(o, "namespaces")) {
-    p.clone_flags |= NamespaceFlag(ns);
-    if (ns == "cgroup") p.new_cgroupns = true;
-  }
-  Napi::Array joins = Arr(o, "joinNamespaces");
-  for (uint32_t i = 0; i < joins.Length(); i++) {
-    Napi::Object j = joins.Get(i).As<Napi::Object>();
-    std::string type = Str(j, "type");
-    p.join_namespaces.push_back({type == "cgroup" ? static_cast<uint64_t>(CLONE_NEWCGROUP) : NamespaceFlag(type), Str(j, "path")});
-  }
-  p.loopback_up = Bool(o, "loopbackUp");
-  Napi::Array mounts = Arr(o, "mounts");
-  for (uint32_t i = 0; i < mounts.Length(); i++) {
-    Napi::Object m = mounts.Get(i).As<Napi::Object>();
-    MountPlan mp;
-    mp.kind = Str(m, "kind") == "tmpfs" ? MountPlan::kTmpfs : MountPlan::kBind;
-    mp.source = Str(m, "source");
-    mp.source_dev = U64(m, "sourceDev");
-    mp.source_ino = U64(m, "sourceIno");
-    mp.destination = Str(m, "destination");
-    mp.readonly = Bool(m, "readonly");
-    mp.recursive = Bool(m, "recursive");
-    mp.nosuid = Bool(m, "nosuid");
-    mp.nodev = Bool(m, "nodev");
-    mp.noexec = Bool(m, "noexec");
-    mp.atime = Str(m, "atime");
-    mp.propagation = Str(m, "propagation");
-    mp.tmpfs_mode = Str(m, "mode");
-    mp.tmpfs_size = Str(m, "size");
-    p.mounts.push_back(mp);
-  }
-  p.readonly_rootfs = Bool(o, "readonlyRootfs");
-  p.sys_readonly = Bool(o, "sysReadonly");
-  p.masked_paths = Strings(o, "maskedPaths");
-  p.readonly_paths = Strings(o, "readonlyPaths");
-  Napi::Array nodes = Arr(o, "nodes");
-  for (uint32_t i = 0; i < nodes.Length(); i++) p.nodes.push_back(NodeFromJs(nodes.Get(i).As<Napi::Object>()));
-  p.die_with_parent = Bool(o, "dieWithParent");
-  p.creator = Str(o, "creator");
-  p.sysctl_keys = Strings(o, "sysctlKeys");
-  p.sysctl_values = Strings(o, "sysctlValues");
-  p.exec_fifo = Str(o, "execFifo");
-  p.cgroup_v2_dir = Str(o, "cgroupV2Dir");
-  p.cgroup_v1_devices = Str(o, "cgroupV1Devices");
-  p.device_backend_v2 = Str(o, "deviceBackend") == "v2";
-  p.device_policy = PolicyFromJs(Field(o, "devicePolicy").As<Napi::Object>());
-  p.v1_writes = WritesFromJs(Arr(o, "v1Writes"));
-  return p;
-}
+template ChildPlan FromJs<ChildPlan>(const Napi::Value&);
+template ExecPlan FromJs<ExecPlan>(const Napi::Value&);
+template JoinPlan FromJs<JoinPlan>(const Napi::Value&);
+template AttachTarget FromJs<AttachTarget>(const Napi::Value&);
+template CapabilitySets FromJs<CapabilitySets>(const Napi::Value&);
+template DevicePolicy FromJs<DevicePolicy>(const Napi::Value&);
+template DeviceException FromJs<DeviceException>(const Napi::Value&);
+template std::vector<V1Write> FromJs<std::vector<V1Write>>(const Napi::Value&);
 
 }  // namespace nsbox

@@ -1,4 +1,5 @@
-// Copies the plan object made by lib/plan.ts into a ChildPlan (main thread only).
+// Copies the plan objects made by lib/plan.ts into the structures of plan.h (main
+// thread only), by their field lists.
 #pragma once
 
 #include <napi.h>
@@ -7,15 +8,11 @@
 
 namespace nsbox {
 
-// Throws a JS TypeError naming the field when the object is not of the expected shape
-// (lib/ validates the spec; this only guards the boundary).
-ChildPlan PlanFromJs(const Napi::Object& o);
-
-DevicePolicy PolicyFromJs(const Napi::Object& o);
-DeviceException ExceptionFromJs(const Napi::Object& e);
-CapabilitySets CapsFromJs(const Napi::Object& caps);
-JoinPlan JoinFromJs(const Napi::Object& o);
-ExecPlan ExecFromJs(const Napi::Object& o);
-std::vector<V1Write> WritesFromJs(const Napi::Array& a);
+// Reads every kJs field of T from `v`. Throws a JS TypeError naming the key when the
+// value is not of the expected shape (lib/ validates the spec; this only guards the
+// boundary). Instantiated for ChildPlan, ExecPlan, JoinPlan, AttachTarget,
+// CapabilitySets, DevicePolicy, DeviceException and std::vector<V1Write>.
+template <class T>
+T FromJs(const Napi::Value& v);
 
 }  // namespace nsbox

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "bpf_devices.h"
 #include "cgroup.h"
 #include "clone_exec.h"
 #include "handshake.h"
@@ -90,15 +89,6 @@ bool ChildVanished(int pidfd, const char* step, SetupError* err) {
   return err->Set(step, "handshake", "the container's init " + how + " before reporting", ECHILD);
 }
 
-bool ApplyDeviceRules(const ChildPlan& plan, Spawned* s, SetupError* err) {
-  if (!plan.device_backend_v2) return WriteV1DeviceRules(plan.cgroup_v1_devices, plan.v1_writes, err);
-  DeviceProgram prog;
-  if (!LoadDeviceProgram(plan.device_policy, &prog, err)) return false;
-  s->device_prog = prog.prog;
-  s->device_map = prog.map;
-  return AttachDeviceProgram(s->cgroup_v2_dir, s->device_prog, -1, plan.cgroup_v2_dir, err);
-}
-
 // Writes `bytes` (an encoded plan) into a memfd the helper reads.
 int BytesFd(const char* name, const std::string& bytes, SetupError* err) {
   int fd = AboveStdio(memfd_create(name, MFD_CLOEXEC));
@@ -116,36 +106,55 @@ int BytesFd(const char* name, const std::string& bytes, SetupError* err) {
   return fd;
 }
 
-void Cleanup(const ChildPlan& plan, Spawned* s, CgroupFds* cg, int child_ends[6], bool made_fifo) {
-  DiscardSpawned(s);
-  for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
-  if (made_fifo) unlink(plan.exec_fifo.c_str());
-  CloseFd(&cg->v1_procs);
-  SetupError ignored;
-  if (cg->made_v1) RemoveCgroupDir(plan.cgroup_v1_devices, &ignored);
-  if (cg->made_v2) RemoveCgroupDir(plan.cgroup_v2_dir, &ignored);
+template <class P>
+void CloseAllPassed(P& plan) {
+  ForEachPassedFd(plan, [](int& fd) { CloseFd(&fd); });
 }
 
+// An fd of ours for the helper: a plan's fds are the plan's, closed once it runs.
+int DupForHelper(int fd, const char* step, SetupError* err) {
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) err->Set(step, "fcntl(F_DUPFD_CLOEXEC)", "the container's pidfd");
+  return copy;
+}
+
+int OpenV1Procs(const std::string& dir, const char* step, SetupError* err) {
+  std::string procs = dir + "/cgroup.procs";
+  int fd = AboveStdio(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd < 0) err->Set(step, "open", procs);
+  return fd;
+}
 
 // Clones a child (namespaces and cgroup as in `flags` and `cgroup_fd`) that execs
-// nsbox-init with `words` as its argv, inheriting the fds in `pass`.
-bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>& words,
-                  const std::vector<int>& pass, int* pid, int* pidfd, SetupError* err) {
+// nsbox-init in `mode` with `plan` (init/main.cc has the contract): the helper
+// inherits its report socket, the plan's memfd and the plan's kFd fields, and with
+// `inherit_stdio` fds 0..2.
+template <class P>
+bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t flags, int cgroup_fd, Helper* h,
+                  SetupError* err) {
   int helper = HelperFd(err);
   if (helper < 0) return false;
-  std::vector<char*> argv;
-  for (const std::string& w : words) argv.push_back(const_cast<char*>(w.c_str()));
-  argv.push_back(nullptr);
+  int child_sync = -1;
+  if (!SocketPair(&h->sync, &child_sync, err)) return false;
+  int plan_fd = BytesFd((std::string("nsbox-") + mode).c_str(), EncodePlan(plan), err);
+  if (plan_fd < 0) return CloseFd(&child_sync), false;
+  std::string words[] = {"nsbox-init", mode, std::to_string(child_sync), std::to_string(plan_fd)};
+  char* argv[] = {words[0].data(), words[1].data(), words[2].data(), words[3].data(), nullptr};
+  std::vector<int> pass = {child_sync, plan_fd};
+  ForEachPassedFd(plan, [&pass](int fd) { pass.push_back(fd); });
+  // Node opens its own fds 0..2 close-on-exec; a child that inherits them gets them
+  // passed like the other fds (cleared of the flag in its copy of the table only).
+  if (inherit_stdio) pass.insert(pass.end(), {0, 1, 2});
   HelperLaunch launch;
   launch.helper_fd = helper;
-  launch.argv = argv.data();
+  launch.argv = argv;
   launch.pass_fds = pass.data();
   launch.npass = static_cast<int>(pass.size());
 
   struct clone_args args;
   memset(&args, 0, sizeof(args));
   args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
-  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.pidfd = reinterpret_cast<uint64_t>(&h->pidfd);
   // No SIGCHLD: Node's own handler (libuv's) has nothing to do with our children,
   // and a signal pending on this worker thread would make the BPF verifier give up
   // with EAGAIN. Exits are seen through the pidfd; waitid then needs __WALL.
@@ -160,41 +169,56 @@ bool LaunchHelper(uint64_t flags, int cgroup_fd, const std::vector<std::string>&
   long child = CloneExec(&args, &launch);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (child < 0) return err->Set("clone", "clone3", words[0], clone_errno);
-  *pid = static_cast<int>(child);
+  CloseFd(&child_sync);
+  CloseFd(&plan_fd);
+  if (child < 0) return err->Set("clone", "clone3", mode, clone_errno);
+  h->pid = static_cast<int>(child);
   if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
   return true;
 }
 
-std::string Num(int fd) { return std::to_string(fd); }
-
-// Opens the namespaces to join and checks each is a namespace of the kind named, so a
-// wrong path fails here, before clone, with the path in the error. Fills `arg` with
-// "type:fd,..." for the init's command line.
-bool OpenJoinedNamespaces(const ChildPlan& plan, std::vector<int>* fds, std::string* arg, SetupError* err) {
-  for (const auto& j : plan.join_namespaces) {
-    int fd = AboveStdio(open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd < 0) return err->Set("namespace-join", "open", j.path);
-    fds->push_back(fd);
-    int type = ioctl(fd, NS_GET_NSTYPE);
-    if (type < 0) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": not a namespace");
-    if (static_cast<uint64_t>(type) != j.type) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": a namespace of another kind", EINVAL);
-    *arg += (arg->empty() ? "" : ",") + std::to_string(j.type) + ":" + std::to_string(fd);
-  }
-  if (arg->empty()) *arg = "-";
+// The parent's side of every helper (the init, join, exec): launches it, closes the
+// fds the plan passed, and waits for its first Report (handshake.h). True on kReady,
+// with the report in `r`. A helper that ends without a report is reaped here (its
+// pidfd closed); otherwise the caller kills or keeps it.
+template <class P>
+bool RunHelper(const char* mode, const char* step, P& plan, bool inherit_stdio, uint64_t flags, int cgroup_fd,
+               Helper* h, Report* r, SetupError* err) {
+  bool launched = LaunchHelper(mode, plan, inherit_stdio, flags, cgroup_fd, h, err);
+  CloseAllPassed(plan);
+  if (!launched) return false;
+  int got = ReadReport(h->sync, r, step, err);
+  if (got < 0) return false;
+  if (got == 1) return ChildVanished(h->pidfd, step, err), CloseFd(&h->pidfd), false;
+  if (r->kind != Report::kReady) return FromReport(*r, err);
   return true;
 }
 
-std::vector<int> Concat(std::vector<int> a, const std::vector<int>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
+}  // namespace
+
+void Reap(Helper* h, bool kill_first) {
+  if (h->pidfd >= 0) {
+    if (kill_first) sys::pidfd_send_signal(h->pidfd, SIGKILL);
+    siginfo_t si;
+    sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), h->pidfd, &si, WEXITED | __WALL); });
+  }
+  CloseFd(&h->pidfd);
+  CloseFd(&h->sync);
 }
 
-// Node opens its own fds 0..2 close-on-exec; a child that inherits them gets them
-// passed like the other fds (cleared of the flag in its copy of the table only).
-std::vector<int> StdioPass(bool inherit, std::vector<int> fds) {
-  if (inherit) fds.insert(fds.end(), {0, 1, 2});
-  return fds;
+namespace {
+
+// Opens the namespaces to join and checks each is a namespace of the kind named, so a
+// wrong path fails here, before clone, with the path in the error.
+bool OpenJoinedNamespaces(ChildPlan* plan, SetupError* err) {
+  for (JoinNamespace& j : plan->join_namespaces) {
+    j.fd = AboveStdio(open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (j.fd < 0) return err->Set("namespace-join", "open", j.path);
+    int type = ioctl(j.fd, NS_GET_NSTYPE);
+    if (type < 0) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": not a namespace");
+    if (static_cast<uint64_t>(type) != j.type.flag) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": a namespace of another kind", EINVAL);
+  }
+  return true;
 }
 
 // A stream socket connected to `path` (the console socket of a terminal).
@@ -216,92 +240,73 @@ int ConnectUnix(const std::string& path, SetupError* err) {
 
 }  // namespace
 
-void KillAndReap(int pidfd) {
-  sys::pidfd_send_signal(pidfd, SIGKILL);
-  siginfo_t si;
-  sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
-}
-
 void DiscardSpawned(Spawned* s) {
-  if (s->pidfd >= 0) KillAndReap(s->pidfd);
-  for (int* fd : {&s->sync, &s->pidfd, &s->device_prog, &s->device_map, &s->cgroup_v2_dir}) CloseFd(fd);
+  Reap(s, true);
+  CloseFd(&s->cgroup_v2_dir);
+  s->devices.reset();
   for (int& fd : s->stdio) CloseFd(&fd);
 }
 
-// The sources of a process's fds 0..2 (`child`, -1 where it inherits ours; three
-// distinct fds the caller closes) and our ends of its pipes (`ours`): pipes, /dev/null
-// for all three, or nothing to do for 'inherit' (the caller passes fds 0..2 along).
-bool StdioSources(ChildPlan::Stdio mode, int child[3], int ours[3], SetupError* err) {
-  if (mode == ChildPlan::kPipe) {
+// The sources of a process's fds 0..2 (`fds`, -1 where it inherits ours) and our ends
+// of its pipes (`ours`): pipes, /dev/null for all three, or nothing to do for
+// 'inherit' (the caller passes fds 0..2 along).
+bool StdioSources(Stdio mode, PassedFds* fds, int ours[3], SetupError* err) {
+  int* child[3] = {&fds->stdin_fd, &fds->stdout_fd, &fds->stderr_fd};
+  if (mode == kPipe) {
     for (int i = 0; i < 3; i++) {
       int p[2];
       if (!MakePipe(p, err)) return false;
       // stdin: the child reads; stdout/stderr: the child writes.
-      child[i] = i == 0 ? p[0] : p[1];
+      *child[i] = i == 0 ? p[0] : p[1];
       ours[i] = i == 0 ? p[1] : p[0];
     }
-  } else if (mode == ChildPlan::kIgnore) {
+  } else if (mode == kIgnore) {
     for (int i = 0; i < 3; i++) {
-      child[i] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
-      if (child[i] < 0) return err->Set("stdio", "open", "/dev/null");
+      *child[i] = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (*child[i] < 0) return err->Set("stdio", "open", "/dev/null");
     }
   }
   return true;
 }
 
-bool Spawn(const ChildPlan& plan, Spawned* s, SetupError* err) {
+bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   LowPriority low(plan.priority);
   CgroupFds cg;
-  // Fds for the child: [0] handshake, [1..3] stdio sources, [4] the plan, [5] the
-  // console socket. Closed in the parent once the helper runs.
-  int child_ends[6] = {-1, -1, -1, -1, -1, -1};
   bool made_fifo = false;
-  std::vector<int> ns_fds;
-  std::string ns_arg;
 
   auto fail = [&]() {
-    for (int& fd : ns_fds) CloseFd(&fd);
-    Cleanup(plan, s, &cg, child_ends, made_fifo);
+    CloseAllPassed(plan);
+    DiscardSpawned(s);
+    if (made_fifo) unlink(plan.start_fifo.c_str());
+    CloseFd(&cg.v1_procs);
+    SetupError ignored;
+    RemoveCgroupDirs(cg.made_v1 ? plan.cgroup_v1_devices : "", cg.made_v2 ? plan.cgroup_v2_dir : "", &ignored);
     return false;
   };
 
-  if (!OpenJoinedNamespaces(plan, &ns_fds, &ns_arg, err)) return fail();
-
-  if (!plan.exec_fifo.empty()) {
-    if (mknod(plan.exec_fifo.c_str(), S_IFIFO | 0600, 0) < 0) return err->Set("start-fifo", "mknod", plan.exec_fifo), fail();
+  if (!OpenJoinedNamespaces(&plan, err)) return fail();
+  if (!plan.start_fifo.empty()) {
+    if (mknod(plan.start_fifo.c_str(), S_IFIFO | 0600, 0) < 0) return err->Set("start-fifo", "mknod", plan.start_fifo), fail();
     made_fifo = true;
   }
   if (!plan.console_socket.empty()) {
-    child_ends[5] = ConnectUnix(plan.console_socket, err);
-    if (child_ends[5] < 0) return fail();
+    plan.fds.console = ConnectUnix(plan.console_socket, err);
+    if (plan.fds.console < 0) return fail();
   }
   if (!CreateCgroups(plan, &cg, err)) return fail();
-  // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
-  cg.v1_procs = AboveStdio(cg.v1_procs);
   MarkCgroups(plan, cg);
+  // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
+  plan.fds.v1_procs = AboveStdio(cg.v1_procs);
+  cg.v1_procs = -1;
   s->cgroup_v2_dir = cg.v2_dir;
-  if (!SocketPair(&s->sync, &child_ends[0], err)) return fail();
-  if (!StdioSources(plan.stdio, &child_ends[1], s->stdio, err)) return fail();
-  child_ends[4] = BytesFd("nsbox-plan", EncodePlan(plan), err);
-  if (child_ends[4] < 0) return fail();
-
-  int in = child_ends[1], out = child_ends[2], errfd = child_ends[3];
-  if (!LaunchHelper(plan.clone_flags, cg.v2_dir,
-                    {"nsbox-init", Num(child_ends[0]), Num(child_ends[4]), Num(in), Num(out), Num(errfd), Num(cg.v1_procs),
-                     Num(child_ends[5]), ns_arg},
-                    Concat(StdioPass(plan.stdio == ChildPlan::kInherit, {child_ends[0], child_ends[4], in, out, errfd, cg.v1_procs, child_ends[5]}), ns_fds),
-                    &s->pid, &s->pidfd, err))
-    return fail();
-  for (int i = 0; i < 6; i++) CloseFd(&child_ends[i]);
-  for (int& fd : ns_fds) CloseFd(&fd);
-  CloseFd(&cg.v1_procs);
-
+  if (!StdioSources(plan.stdio, &plan.fds, s->stdio, err)) return fail();
+  // The cgroup namespace is unshared by the init once it is in its cgroups.
   Report r;
-  int got = ReadReport(s->sync, &r, "setup", err);
-  if (got < 0) return fail();
-  if (got == 1) return ChildVanished(s->pidfd, "setup", err), CloseFd(&s->pidfd), fail();
-  if (r.kind != Report::kReady) return FromReport(r, err), fail();
-  if (!ApplyDeviceRules(plan, s, err)) return fail();
+  if (!RunHelper("init", "setup", plan, plan.stdio == kInherit, plan.namespaces.flags & ~uint64_t(CLONE_NEWCGROUP),
+                 cg.v2_dir, s, &r, err))
+    return fail();
+  s->devices = NewDeviceBackend(plan.device_backend, plan.cgroup_v1_devices, plan.cgroup_v2_dir);
+  if (!s->devices->Apply(plan.device_policy, plan.v1_writes, s->cgroup_v2_dir, err)) return fail();
   return true;
 }
 
@@ -311,11 +316,10 @@ namespace {
 struct FastJoin {
   const JoinPlan* plan;
   int target_pidfd, v1_procs;
-  const char* dir;
-  const char* name;
   int err = 0;
   const char* step = "";
   const char* call = "";
+  bool in_dir = false;
 };
 
 int Failed(FastJoin* j, const char* step, const char* call) {
@@ -337,11 +341,8 @@ int FastJoinChild(void* arg) {
     for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = static_cast<uint32_t>(p.caps >> (32 * i));
     if (syscall(SYS_capset, &hdr, data) < 0) return Failed(j, "join-credentials", "capset");
   }
-  syscall(SYS_umask, 0);
-  int dirfd = sys::openat2(AT_FDCWD, j->dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  if (dirfd < 0) return Failed(j, "mknod", "openat2");
   // The runtime's passthrough is idempotent; mknodInside reports EEXIST like mknod(2).
-  if (const char* call = MakeNodeAt(dirfd, j->name, p.node, !p.as_container)) return Failed(j, "mknod", call);
+  if (const char* call = MakeNodeInRoot(p.node, !p.as_container, &j->in_dir)) return Failed(j, "mknod", call);
   return 0;
 }
 
@@ -352,15 +353,10 @@ bool NeedsNoExec(const JoinPlan& p) {
 }
 
 bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
-  const std::string& path = plan.node.path;
-  size_t slash = path.rfind('/');
-  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  std::string name = path.substr(slash + 1);
-  FastJoin j{&plan, target.pidfd, -1, dir.c_str(), name.c_str()};
+  FastJoin j{&plan, target.pidfd, -1};
   if (plan.as_container && !target.v1_dir.empty()) {
-    std::string procs = target.v1_dir + "/cgroup.procs";
-    j.v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (j.v1_procs < 0) return err->Set("join", "open", procs);
+    j.v1_procs = OpenV1Procs(target.v1_dir, "join", err);
+    if (j.v1_procs < 0) return false;
   }
   struct clone_args args;
   memset(&args, 0, sizeof(args));
@@ -381,8 +377,9 @@ bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* e
   memset(&si, 0, sizeof(si));
   sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
   CloseFd(&pidfd);
+  const std::string& path = plan.node.path;
   if (j.err) {
-    std::string where = j.call == std::string("openat2") ? dir : j.call == std::string("write") ? target.v1_dir : path;
+    std::string where = j.call == std::string("write") ? target.v1_dir : j.in_dir ? NodeDir(path) : path;
     return err->Set(j.step, j.call, where, j.err);
   }
   // Killed before it could say (the container's cgroup.kill, while it is destroyed):
@@ -393,39 +390,17 @@ bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* e
 
 }  // namespace
 
-bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
+bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err) {
   if (NeedsNoExec(plan)) return JoinInProcess(plan, target, err);
-  int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, pid = -1, pidfd = -1;
-  auto done = [&](bool ok) {
-    if (pidfd >= 0) {
-      if (!ok) sys::pidfd_send_signal(pidfd, SIGKILL);
-      siginfo_t si;
-      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL); });
-    }
-    for (int* fd : {&sync, &child_sync, &plan_fd, &v1_procs, &pidfd}) CloseFd(fd);
-    return ok;
-  };
-  if (!SocketPair(&sync, &child_sync, err)) return done(false);
-  plan_fd = BytesFd("nsbox-join", EncodeJoin(plan), err);
-  if (plan_fd < 0) return done(false);
-  if (plan.as_container && !target.v1_dir.empty()) {
-    std::string procs = target.v1_dir + "/cgroup.procs";
-    v1_procs = AboveStdio(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (v1_procs < 0) return err->Set("join", "open", procs), done(false);
-  }
-  int cgroup = plan.as_container ? target.cgroup_v2_fd : -1;
-  if (!LaunchHelper(0, cgroup, {"nsbox-init", "join", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs)},
-                    {child_sync, plan_fd, target.pidfd, v1_procs}, &pid, &pidfd, err))
-    return done(false);
-  CloseFd(&child_sync);
-  CloseFd(&plan_fd);
-  CloseFd(&v1_procs);
+  Helper h;
   Report r;
-  int got = ReadReport(sync, &r, "join", err);
-  if (got < 0) return done(false);
-  if (got == 1) return ChildVanished(pidfd, "join", err), CloseFd(&pidfd), done(false);
-  if (r.kind != Report::kReady) return FromReport(r, err), done(false);
-  return done(true);
+  bool ok = (plan.fds.target_pidfd = DupForHelper(target.pidfd, "join", err)) >= 0 &&
+            (!plan.as_container || target.v1_dir.empty() ||
+             (plan.fds.v1_procs = OpenV1Procs(target.v1_dir, "join", err)) >= 0) &&
+            RunHelper("join", "join", plan, false, 0, plan.as_container ? target.cgroup_v2_fd : -1, &h, &r, err);
+  CloseAllPassed(plan);
+  Reap(&h, !ok);
+  return ok;
 }
 
 bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err) {
@@ -443,64 +418,32 @@ bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err)
   return FromReport(r, err);
 }
 
-}  // namespace nsbox
-
-namespace nsbox {
-
-bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
-            SetupError* err) {
-  int sync = -1, child_sync = -1, plan_fd = -1, v1_procs = -1, console = -1;
-  int sources[3] = {-1, -1, -1};
+bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err) {
+  PassedFds& fds = plan.proc.fds;
   out->pid = out->pidfd = -1;
-  auto done = [&](bool ok) {
-    for (int& fd : sources) CloseFd(&fd);
-    if (!ok)
-      for (int& fd : out->stdio) CloseFd(&fd);
-    if (!ok && out->pidfd >= 0) KillAndReap(out->pidfd);
-    if ((!ok || plan.detach) && out->pidfd >= 0) {
-      // A detached helper leaves right after its report; reap it here.
-      siginfo_t si;
-      sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), out->pidfd, &si, WEXITED | __WALL); });
-      CloseFd(&out->pidfd);
-    }
-    for (int* fd : {&sync, &child_sync, &plan_fd, &v1_procs, &console}) CloseFd(fd);
-    return ok;
-  };
-  if (!SocketPair(&sync, &child_sync, err)) return done(false);
-  plan_fd = BytesFd("nsbox-exec", EncodeExec(plan), err);
-  if (plan_fd < 0) return done(false);
-  if (!target.v1_dir.empty()) {
-    std::string procs = target.v1_dir + "/cgroup.procs";
-    v1_procs = AboveStdio(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (v1_procs < 0) return err->Set("exec-join", "open", procs), done(false);
-  }
-  if (!console_socket.empty()) {
-    console = ConnectUnix(console_socket, err);
-    if (console < 0) return done(false);
-  }
+  Helper h;
+  Report r;
   // The command's stdio is what its spec asks for: never this process's fds 0..2 unless
   // 'inherit' says so (a terminal replaces them inside).
-  if (!StdioSources(plan.proc.terminal ? ChildPlan::kIgnore : plan.proc.stdio, sources, out->stdio, err)) return done(false);
-  bool inherit = !plan.proc.terminal && plan.proc.stdio == ChildPlan::kInherit;
-  int helper_pid = -1;
-  if (!LaunchHelper(0, target.cgroup_v2_fd,
-                    {"nsbox-init", "exec", Num(child_sync), Num(plan_fd), Num(target.pidfd), Num(v1_procs), Num(console),
-                     Num(sources[0]), Num(sources[1]), Num(sources[2])},
-                    StdioPass(inherit, {child_sync, plan_fd, target.pidfd, v1_procs, console, sources[0], sources[1], sources[2]}),
-                    &helper_pid, &out->pidfd, err))
-    return done(false);
-  out->helper_pid = helper_pid;
-  CloseFd(&child_sync);
-  CloseFd(&plan_fd);
-  CloseFd(&v1_procs);
-  CloseFd(&console);
-  Report r;
-  int got = ReadReport(sync, &r, "exec", err);
-  if (got < 0) return done(false);
-  if (got == 1) return ChildVanished(out->pidfd, "exec", err), CloseFd(&out->pidfd), done(false);
-  if (r.kind != Report::kReady) return FromReport(r, err), done(false);
+  bool inherit = !plan.proc.terminal && plan.proc.stdio == kInherit;
+  bool ok = (fds.target_pidfd = DupForHelper(target.pidfd, "exec-join", err)) >= 0 &&
+            (target.v1_dir.empty() || (fds.v1_procs = OpenV1Procs(target.v1_dir, "exec-join", err)) >= 0) &&
+            (plan.proc.console_socket.empty() || (fds.console = ConnectUnix(plan.proc.console_socket, err)) >= 0) &&
+            StdioSources(plan.proc.terminal ? kIgnore : plan.proc.stdio, &fds, out->stdio, err) &&
+            RunHelper("exec", "exec", plan, inherit, 0, target.cgroup_v2_fd, &h, &r, err);
+  CloseAllPassed(plan);
+  if (!ok) {
+    for (int& fd : out->stdio) CloseFd(&fd);
+    Reap(&h, true);
+    return false;
+  }
   out->pid = r.pid;
-  return done(true);
+  out->helper_pid = h.pid;
+  CloseFd(&h.sync);
+  // A detached helper leaves right after its report; reap it here.
+  if (plan.detach) Reap(&h, false);
+  out->pidfd = h.pidfd;
+  return true;
 }
 
 }  // namespace nsbox

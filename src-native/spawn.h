@@ -1,27 +1,32 @@
 // Parent side of container creation and start; runs on a libuv worker thread.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "device_backend.h"
 #include "plan.h"
 #include "setup_error.h"
 
 namespace nsbox {
 
-struct Spawned {
+// A launched helper: its pid, its pidfd and our end of its report socket.
+struct Helper {
   int pid = -1;
   int pidfd = -1;
-  int sync = -1;                  // handshake socket, kept until start
+  int sync = -1;
+};
+
+struct Spawned : Helper {         // sync: the handshake socket, kept until start
   int stdio[3] = {-1, -1, -1};    // parent ends of the pipes (stdio 'pipe')
-  int cgroup_v2_dir = -1;         // for live device updates and cgroup.kill
-  int device_prog = -1;           // the attached BPF program, replaced on larger updates
-  int device_map = -1;            // its map of exceptions, updated in place on small ones
+  int cgroup_v2_dir = -1;         // for live device updates, joins and execs
+  std::unique_ptr<DeviceBackend> devices;
 };
 
 // Creates cgroups, clones the init, waits for its kReady, applies the device rules.
 // On failure nothing is left: the child is killed and reaped, cgroups removed, fds
-// closed.
-bool Spawn(const ChildPlan& plan, Spawned* out, SetupError* err);
+// closed. Fills in the fd fields of `plan` (closed again before it returns).
+bool Spawn(ChildPlan& plan, Spawned* out, SetupError* err);
 
 // Sends the start message and waits until execve succeeded (EOF) or a step after
 // start (credentials, exec) failed (a Report). A detached init is not waited for: it
@@ -38,7 +43,7 @@ struct JoinTarget {
 
 // Makes one node inside a created or running container (init/join.cc); waits for the
 // helper's report and reaps it.
-bool Join(const JoinPlan& plan, const JoinTarget& target, SetupError* err);
+bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err);
 
 struct ExecResult {
   int pid = -1;         // the command's host pid
@@ -49,12 +54,13 @@ struct ExecResult {
 
 // Runs a process inside a running container (init/exec.cc): waits for the helper's
 // report of the command's pid. Detached, the helper is reaped here; otherwise it
-// stays, waiting for the command, and ends the way it ends.
-bool ExecIn(const ExecPlan& plan, const JoinTarget& target, const std::string& console_socket, ExecResult* out,
-            SetupError* err);
+// stays, waiting for the command, and ends the way it ends. Fills in the fd fields of
+// `plan` (closed again before it returns).
+bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err);
 
-// Kills and reaps a child we still own (used on failure paths and by destroy()).
-void KillAndReap(int pidfd);
+// Waits for a helper that ends on its own, or kills it first, and closes what we hold
+// of it (its pidfd and report socket).
+void Reap(Helper* h, bool kill_first);
 
 // Kills and reaps a spawned init and closes every fd `s` holds (its cgroups stay).
 void DiscardSpawned(Spawned* s);

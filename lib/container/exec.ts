@@ -1,11 +1,10 @@
 // exec(): another process in a running container. Its spec is checked by its own
 // resolver, with the container's identity as the default of each field.
-import { getPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from '../errors';
 import type { NativeContainer, NativeExec } from '../native';
-import { nativeRlimits } from '../plan';
+import { toNativeExec } from '../plan';
 import { type CapabilitySets, resolveCapabilities } from '../policy/capabilities';
 import { onlyKnownKeys, own } from '../policy/fields';
 import { validatePath } from '../policy/paths';
@@ -70,16 +69,13 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
   const { uid, gid, groups } = userValue === undefined ? record.user : resolveUser(userValue);
   const envValue = own(spec, 'env');
   const env = withDefaultEnv(envValue === undefined ? [...record.env] : resolveEnvList(envValue), uid);
-  const terminal = resolveTerminal(own(spec, 'terminal'));
-  return {
+  const command = {
     execCandidates: execCandidates(argv[0], env), argv, env, cwd: validatePath(own(spec, 'cwd') ?? '/', 'cwd'), uid, gid, groups: [...groups],
-    noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false),
-    rlimits: nativeRlimits(resolveRlimits(own(spec, 'rlimits'))),
-    terminal: terminal !== null, consoleSocket: terminal?.consoleSocket ?? '', priority: getPriority(),
-    caps: resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits),
-    detach: resolveBool(own(spec, 'detach'), 'exec detach', false),
-    stdio: resolveStdio(own(spec, 'stdio')),
+    noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false), rlimits: resolveRlimits(own(spec, 'rlimits')),
+    stdio: resolveStdio(own(spec, 'stdio')), terminal: resolveTerminal(own(spec, 'terminal')),
   };
+  const caps = resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits);
+  return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false));
 }
 
 /**

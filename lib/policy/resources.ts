@@ -271,8 +271,21 @@ function unavailable(controller: string, why: string): never {
   throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `resources: ${why} needs the ${controller} controller, and this host offers it on no hierarchy this library can use`);
 }
 
-function v2Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
+/** cpuset and pids take the same files and values on both hierarchies. */
+function sameOnBoth(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
   const out: CgroupWrite[] = [];
+  const w = (file: string, value: string) => out.push({ controller, file, value });
+  if (controller === 'cpuset' && r.cpu) {
+    if (r.cpu.cpus !== undefined) w('cpuset.cpus', r.cpu.cpus);
+    if (r.cpu.mems !== undefined) w('cpuset.mems', r.cpu.mems);
+  } else if (controller === 'pids' && r.pids) {
+    w('pids.max', max(r.pids.limit));
+  }
+  return out;
+}
+
+function v2Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
+  const out: CgroupWrite[] = sameOnBoth(r, controller);
   const w = (file: string, value: string | number) => out.push({ controller, file, value: String(value) });
   const refuse = (what: string) => unavailable(controller, `${what} (a v1-only setting)`);
   if (controller === 'memory' && r.memory) {
@@ -292,11 +305,6 @@ function v2Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
     if (weight !== undefined) w('cpu.weight', weight);
     if (c.quota !== undefined || c.period !== undefined) w('cpu.max', `${c.quota === undefined ? 'max' : max(c.quota)} ${c.period ?? 100000}`);
     if (c.burst !== undefined) w('cpu.max.burst', c.burst);
-  } else if (controller === 'cpuset' && r.cpu) {
-    if (r.cpu.cpus !== undefined) w('cpuset.cpus', r.cpu.cpus);
-    if (r.cpu.mems !== undefined) w('cpuset.mems', r.cpu.mems);
-  } else if (controller === 'pids' && r.pids) {
-    w('pids.max', max(r.pids.limit));
   } else if (controller === 'io' && r.blockIO) {
     const b = r.blockIO;
     if (b.leafWeight !== undefined || b.weightDevice?.some((d) => d.leafWeight !== undefined)) refuse('blockIO.leafWeight');
@@ -312,7 +320,7 @@ function v2Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
 }
 
 function v1Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
-  const out: CgroupWrite[] = [];
+  const out: CgroupWrite[] = sameOnBoth(r, controller);
   const w = (file: string, value: string | number) => out.push({ controller, file, value: String(value) });
   const refuse = (what: string) => unavailable(`cgroup2 ${controller}`, what);
   if (controller === 'memory' && r.memory) {
@@ -336,11 +344,6 @@ function v1Writes(r: ResourcesSpec, controller: Controller): CgroupWrite[] {
     if (c.quota !== undefined) w('cpu.cfs_quota_us', c.quota);
     if (c.realtimePeriod !== undefined) w('cpu.rt_period_us', c.realtimePeriod);
     if (c.realtimeRuntime !== undefined) w('cpu.rt_runtime_us', c.realtimeRuntime);
-  } else if (controller === 'cpuset' && r.cpu) {
-    if (r.cpu.cpus !== undefined) w('cpuset.cpus', r.cpu.cpus);
-    if (r.cpu.mems !== undefined) w('cpuset.mems', r.cpu.mems);
-  } else if (controller === 'pids' && r.pids) {
-    w('pids.max', max(r.pids.limit));
   } else if (controller === 'io' && r.blockIO) {
     const b = r.blockIO;
     if (b.weight !== undefined) w('blkio.weight', b.weight);

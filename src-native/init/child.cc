@@ -84,33 +84,41 @@ void NewSession() {
 
 namespace {
 
-void SetupStdio(const ChildFds& fds) {
-  for (int i = 0; i < 3; i++) {
-    if (fds.stdio[i] < 0) continue;
-    // The parent keeps every source above 2, so dup2 never clobbers another source.
-    if (dup2(fds.stdio[i], i) < 0) Fail("stdio", "dup2");
-  }
+}  // namespace
+
+// The parent keeps every source above 2, so dup2 never clobbers another source.
+void SetupStdio(const PassedFds& fds) {
+  int sources[3] = {fds.stdin_fd, fds.stdout_fd, fds.stderr_fd};
+  for (int i = 0; i < 3; i++)
+    if (sources[i] >= 0 && dup2(sources[i], i) < 0) Fail("stdio", "dup2");
+  for (int fd : sources)
+    if (fd > 2) close(fd);
 }
+
+namespace {
 
 // Namespaces given by path (a pod's shared network, say): entered first, as the
 // clone's own new namespaces were made first.
-void JoinNamespaces(const ChildFds& fds) {
-  for (const ChildFds::Joined& j : fds.join_namespaces) {
-    const char* kind = j.type == CLONE_NEWNET ? "net" : j.type == CLONE_NEWIPC ? "ipc" : j.type == CLONE_NEWUTS ? "uts" : "cgroup";
-    if (setns(j.fd, static_cast<int>(j.type)) < 0) Fail("namespace-join", "setns", kind, " namespace");
+void JoinNamespaces(const ChildPlan& plan) {
+  for (const JoinNamespace& j : plan.join_namespaces) {
+    const char* kind = "";
+    for (const auto& n : kNamespaceFlags)
+      if (n.value == j.type.flag) kind = n.name;
+    if (setns(j.fd, static_cast<int>(j.type.flag)) < 0) Fail("namespace-join", "setns", kind, " namespace");
     close(j.fd);
   }
 }
 
-void JoinCgroups(const ChildPlan& plan, const ChildFds& fds) {
+void JoinCgroups(const ChildPlan& plan) {
+  const PassedFds& fds = plan.fds;
   // cgroup2 placement happened at clone time (CLONE_INTO_CGROUP). The v1 devices
   // hierarchy has no such thing: "0" moves the writer itself.
-  if (fds.cgroup_v1_procs >= 0) {
-    if (sys::retry_eintr([&] { return write(fds.cgroup_v1_procs, "0", 1); }) < 0)
+  if (fds.v1_procs >= 0) {
+    if (sys::retry_eintr([&] { return write(fds.v1_procs, "0", 1); }) < 0)
       Fail("cgroup-join", "write", plan.cgroup_v1_devices.c_str(), "/cgroup.procs");
   }
   // Unshared only now, so that the namespace root is the container's own cgroup.
-  if (plan.new_cgroupns && syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)
+  if ((plan.namespaces.flags & CLONE_NEWCGROUP) && syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)
     Fail("cgroup-namespace", "unshare");
 }
 
@@ -118,14 +126,14 @@ void JoinCgroups(const ChildPlan& plan, const ChildFds& fds) {
 // by any later opener wakes us. It is opened before the mount namespace changes,
 // while the host path still resolves.
 int OpenStartFifo(const ChildPlan& plan) {
-  if (plan.exec_fifo.empty()) return -1;
-  int fd = open(plan.exec_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) Fail("start-fifo", "open", plan.exec_fifo.c_str());
+  if (plan.start_fifo.empty()) return -1;
+  int fd = open(plan.start_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) Fail("start-fifo", "open", plan.start_fifo.c_str());
   struct stat st;
-  if (fstat(fd, &st) < 0) Fail("start-fifo", "fstat", plan.exec_fifo.c_str());
+  if (fstat(fd, &st) < 0) Fail("start-fifo", "fstat", plan.start_fifo.c_str());
   if (!S_ISFIFO(st.st_mode)) {
     errno = EINVAL;
-    Fail("start-fifo", "fstat", plan.exec_fifo.c_str());
+    Fail("start-fifo", "fstat", plan.start_fifo.c_str());
   }
   return fd;
 }
@@ -211,22 +219,22 @@ void Fail(const char* step, const char* call, const char* detail, const char* de
   _exit(127);
 }
 
-void RunChild(const ChildPlan& plan, const ChildFds& fds) {
-  SetReportFd(fds.sync);
+void RunChild(const ChildPlan& plan) {
+  const PassedFds& fds = plan.fds;
   // Setup runs at the lowered priority it was cloned with (spawn.cc); the command
   // gets the creator's priority back below.
   ResetSignals();
   NewSession();
   syscall(SYS_umask, 0);  // modes of the nodes and dirs we create are exact
   SetupStdio(fds);
-  JoinNamespaces(fds);
-  JoinCgroups(plan, fds);
+  JoinNamespaces(plan);
+  JoinCgroups(plan);
   SetupNetwork(plan);
   int fifo = OpenStartFifo(plan);
   SetupMountNamespace(plan);
   // Before the terminal's lookups by name: once nothing of the host's fd table is
   // open, a name inside the pivoted root can only lead inside it.
-  CloseOtherFds({fds.sync, fifo, plan.terminal ? fds.console : -1});
+  CloseOtherFds({ReportFd(), fifo, plan.terminal ? fds.console : -1});
   if (plan.terminal) SetupTerminal(fds.console, true);
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
   // The creator's priority, with a long slice (sched_slice.h); setpriority alone where

@@ -14,31 +14,18 @@
 
 namespace nsbox {
 
-// Everything the init receives from the parent besides the plan (fd numbers on its
-// command line).
-struct ChildFds {
-  int sync = -1;              // our end of the handshake socketpair
-  int stdio[3] = {-1, -1, -1};  // sources for fds 0..2; -1 keeps the inherited one
-  int cgroup_v1_procs = -1;   // devices cgroup's cgroup.procs, opened for writing
-  int console = -1;           // connected console socket (terminal), or -1
-  struct Joined {
-    uint64_t type;  // CLONE_NEW*
-    int fd;
-  };
-  std::vector<Joined> join_namespaces;  // entered before anything else
-};
-
-[[noreturn]] void RunChild(const ChildPlan& plan, const ChildFds& fds);
+[[noreturn]] void RunChild(const ChildPlan& plan);
 
 // The join mode (join.cc): one node inside an existing container, then a Report.
-void RunJoin(const JoinPlan& plan, int target_pidfd, int v1_procs);
+void RunJoin(const JoinPlan& plan);
 
-// The exec mode (exec.cc): one process inside an existing container; `stdio` are the
-// sources of its fds 0..2 (-1: the helper's own, for 'inherit').
-[[noreturn]] void RunExec(const ExecPlan& plan, int target_pidfd, int v1_procs, int console, const int stdio[3]);
+// The exec mode (exec.cc): one process inside an existing container.
+[[noreturn]] void RunExec(const ExecPlan& plan);
 
 // Shared by the init and the exec helper (child.cc, child_terminal.cc).
 void ResetSignals();
+// The plan's stdio sources onto fds 0..2 (-1 keeps the inherited one), the sources closed.
+void SetupStdio(const PassedFds& fds);
 void NewSession();
 void SetRlimits(const ChildPlan& plan);
 [[noreturn]] void Exec(const ChildPlan& plan);
@@ -65,7 +52,11 @@ void CloseOtherFds(std::vector<int> keep);
 // Stages (child_mounts.cc, child_creds.cc).
 void SetupMountNamespace(const ChildPlan& plan);  // rootfs, /dev, /proc, /sys, mounts, pivot_root
 void SetupNetwork(const ChildPlan& plan);         // hostname, loopback
-void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);  // groups, uid/gid, capabilities, no_new_privs
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);  // bounding set, credentials, ambient, no_new_privs
+// The ids and capability sets of a container process (the init, an exec'd command, a
+// join); the steps name a failure of either.
+void SetCredentials(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& groups, const CapabilitySets& caps,
+                    const char* ids_step, const char* caps_step);
 void CreateNodes(const ChildPlan& plan, int root);  // OCI linux.devices, inside the rootfs
 
 // Small string helper usable in the child: copies a then b into dst, NUL-terminated.

@@ -31,23 +31,7 @@ void DropBounding(uint64_t keep) {
   }
 }
 
-void SetIds(const ChildPlan& plan) {
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail("credentials", "prctl(PR_SET_KEEPCAPS)");
-  const gid_t* groups = plan.groups.empty() ? nullptr : plan.groups.data();
-  if (sys::setgroups(plan.groups.size(), groups) < 0) Fail("credentials", "setgroups");
-  if (sys::setresgid(plan.gid, plan.gid, plan.gid) < 0) Fail("credentials", "setresgid");
-  if (sys::setresuid(plan.uid, plan.uid, plan.uid) < 0) Fail("credentials", "setresuid");
-}
-
-void SetCapabilitySets(const CapabilitySets& c) {
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  for (int i = 0; i < 2; i++) {
-    data[i].effective = static_cast<uint32_t>(c.effective >> (32 * i));
-    data[i].permitted = static_cast<uint32_t>(c.permitted >> (32 * i));
-    data[i].inheritable = static_cast<uint32_t>(c.inheritable >> (32 * i));
-  }
-  if (syscall(SYS_capset, &hdr, data) < 0) Fail("capabilities", "capset");
+void SetAmbient(const CapabilitySets& c) {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
     Fail("capabilities", "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   for (int cap = 0; cap <= kMaxCap; cap++)
@@ -56,6 +40,24 @@ void SetCapabilitySets(const CapabilitySets& c) {
 }
 
 }  // namespace
+
+// keep-caps carries the permitted set over the uid change; capset then sets
+// effective, permitted and inheritable.
+void SetCredentials(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& groups, const CapabilitySets& caps,
+                    const char* ids_step, const char* caps_step) {
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail(ids_step, "prctl(PR_SET_KEEPCAPS)");
+  if (sys::setgroups(groups.size(), groups.empty() ? nullptr : groups.data()) < 0) Fail(ids_step, "setgroups");
+  if (sys::setresgid(gid, gid, gid) < 0) Fail(ids_step, "setresgid");
+  if (sys::setresuid(uid, uid, uid) < 0) Fail(ids_step, "setresuid");
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = static_cast<uint32_t>(caps.effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(caps.permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(caps.inheritable >> (32 * i));
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0) Fail(caps_step, "capset");
+}
 
 void SetupNetwork(const ChildPlan& plan) {
   if (!plan.hostname.empty() &&
@@ -75,8 +77,8 @@ void SetupNetwork(const ChildPlan& plan) {
 
 void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps) {
   DropBounding(caps.bounding);
-  SetIds(plan);
-  SetCapabilitySets(caps);
+  SetCredentials(plan.uid, plan.gid, plan.groups, caps, "credentials", "capabilities");
+  SetAmbient(caps);
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     Fail("no-new-privileges", "prctl(PR_SET_NO_NEW_PRIVS)");
 }

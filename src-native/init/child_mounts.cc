@@ -166,7 +166,7 @@ void UserMounts(const ChildPlan& plan, int root) {
     unsigned attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) | (m.nosuid ? MOUNT_ATTR_NOSUID : 0) |
                      (m.nodev ? MOUNT_ATTR_NODEV : 0) | (m.noexec ? MOUNT_ATTR_NOEXEC : 0) |
                      (m.atime.empty() ? 0 : atime);
-    if (m.kind == MountPlan::kTmpfs) {
+    if (m.kind == kTmpfs) {
       const char* opts[6] = {nullptr};
       int n = 0;
       if (!m.tmpfs_mode.empty()) opts[n++] = "mode", opts[n++] = m.tmpfs_mode.c_str();
@@ -405,13 +405,13 @@ void CreateNode(const NodePlan& n, int root) {
 // they land in its own namespaces. Every component is resolved beneath /proc/sys
 // without symlinks, and the file is checked to be procfs's before the write.
 void WriteSysctls(const ChildPlan& plan, int proc) {
-  if (plan.sysctl_keys.empty()) return;
+  if (plan.sysctls.empty()) return;
   int sys_dir = sys::openat2(proc, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW,
                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
   if (sys_dir < 0) Fail("sysctl", "openat2", "/proc/sys");
-  for (size_t i = 0; i < plan.sysctl_keys.size(); i++) {
-    const char* key = plan.sysctl_keys[i].c_str();
-    const std::string& value = plan.sysctl_values[i];
+  for (const SysctlPlan& sysctl : plan.sysctls) {
+    const char* key = sysctl.path.c_str();
+    const std::string& value = sysctl.value;
     int fd = sys::openat2(sys_dir, key, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
                           RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
     if (fd < 0) Fail("sysctl", "openat2", "/proc/sys/", key);

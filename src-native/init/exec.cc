@@ -21,19 +21,18 @@
 
 namespace nsbox {
 
-[[noreturn]] void RunExec(const ExecPlan& e, int target_pidfd, int v1_procs, int console, const int stdio[3]) {
+[[noreturn]] void RunExec(const ExecPlan& e) {
+  const PassedFds& fds = e.proc.fds;
+  int target_pidfd = fds.target_pidfd, v1_procs = fds.v1_procs, console = fds.console;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail("exec-join", "prctl(PR_SET_DUMPABLE)");
-  // The command's fds 0..2 first (every source is above 2), so nothing opened later
-  // lands on them; the child inherits them.
-  for (int i = 0; i < 3; i++)
-    if (stdio[i] >= 0 && dup2(stdio[i], i) < 0) Fail("stdio", "dup2");
-  for (int i = 0; i < 3; i++)
-    if (stdio[i] > 2) close(stdio[i]);
+  // The command's fds 0..2 first, so nothing opened later lands on them; the child
+  // inherits them.
+  SetupStdio(fds);
   // Nothing else of the creator's fd table goes along: a non-close-on-exec fd to a host
   // directory would be the command's way out (and, with a cwd of /proc/self/fd/N, its
   // working directory: the CVE-2024-21626 class).
   CloseOtherFds({ReportFd(), target_pidfd, v1_procs, console});
-  if (setns(target_pidfd, static_cast<int>(e.setns_flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
+  if (setns(target_pidfd, static_cast<int>(e.setns_flags.flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
   close(target_pidfd);
   if (v1_procs >= 0) {
     if (write(v1_procs, "0", 1) < 0) Fail("exec-join", "write", "devices cgroup.procs");

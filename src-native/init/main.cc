@@ -1,10 +1,19 @@
-// nsbox-init, three modes; every argument is an fd number (-1 for none):
-//   nsbox-init SYNC PLAN STDIN STDOUT STDERR V1PROCS CONSOLE JOIN   a container's init (child.cc);
-//                                                    JOIN is "-" or "CLONE_NEW*:fd,..." to setns first
-//   nsbox-init join SYNC PLAN TARGET_PIDFD V1PROCS             one node inside a container (join.cc)
-//   nsbox-init exec SYNC PLAN TARGET_PIDFD V1PROCS CONSOLE STDIN STDOUT STDERR
-//                                                    one process inside a container (exec.cc)
-// PLAN holds the encoded ChildPlan, JoinPlan or ExecPlan (plan_codec.h).
+// nsbox-init's fd contract (the one place it is written down):
+//
+//   nsbox-init MODE SYNC PLAN
+//
+// MODE is "init" (a container's init, child.cc), "join" (one node inside a container,
+// join.cc) or "exec" (one process inside a container, exec.cc). SYNC is the helper's
+// end of a SOCK_SEQPACKET socketpair, where it sends its Reports (handshake.h); PLAN a
+// memfd holding the encoded ChildPlan, JoinPlan or ExecPlan (plan_codec.h). Every other
+// fd the helper inherits is named in the plan, as a kFd field (plan.h: PassedFds and
+// the joined namespaces' fds), and the parent passes exactly those (spawn.cc,
+// LaunchHelper), plus its own fds 0..2 for stdio 'inherit'. Every fd number is above 2,
+// so the helper's dup2 onto 0..2 overwrites none of them. They reach the helper
+// without close-on-exec (cleared in the child's copy of the fd table only): SYNC is
+// made close-on-exec again here, so that it closes at the command's execve, the
+// plan's memfd is closed once read, and the init and the exec helper close every
+// other fd before anything of the container's runs (CloseOtherFds).
 #include <cstdlib>
 #include <fcntl.h>
 #include <string>
@@ -33,58 +42,28 @@ bool ReadAll(int fd, std::string* out) {
   return true;
 }
 
-[[noreturn]] void BadPlan() {
-  errno = EPROTO;
-  nsbox::Fail("plan", "read", "the encoded plan is truncated or malformed");
-}
-
-int Join(char** argv) {
-  int sync = FdArg(argv[2]);
-  fcntl(sync, F_SETFD, FD_CLOEXEC);
-  nsbox::SetReportFd(sync);
+template <class P>
+P ReadPlan(int fd) {
   std::string bytes;
-  nsbox::JoinPlan plan;
-  if (!ReadAll(FdArg(argv[3]), &bytes) || !nsbox::DecodeJoin(bytes.data(), bytes.size(), &plan)) BadPlan();
-  nsbox::RunJoin(plan, FdArg(argv[4]), FdArg(argv[5]));
-  return 0;
-}
-
-int Exec(char** argv) {
-  int sync = FdArg(argv[2]);
-  fcntl(sync, F_SETFD, FD_CLOEXEC);
-  nsbox::SetReportFd(sync);
-  std::string bytes;
-  nsbox::ExecPlan plan;
-  if (!ReadAll(FdArg(argv[3]), &bytes) || !nsbox::DecodeExec(bytes.data(), bytes.size(), &plan)) BadPlan();
-  int stdio[3] = {FdArg(argv[7]), FdArg(argv[8]), FdArg(argv[9])};
-  nsbox::RunExec(plan, FdArg(argv[4]), FdArg(argv[5]), FdArg(argv[6]), stdio);
+  P plan;
+  if (!ReadAll(fd, &bytes) || !nsbox::DecodePlan(bytes.data(), bytes.size(), &plan)) {
+    errno = EPROTO;
+    nsbox::Fail("plan", "read", "the encoded plan is truncated or malformed");
+  }
+  return plan;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 6 && std::string(argv[1]) == "join") return Join(argv);
-  if (argc == 10 && std::string(argv[1]) == "exec") return Exec(argv);
-  if (argc != 9) return 126;
-  nsbox::ChildFds fds;
-  fds.sync = FdArg(argv[1]);
-  // Inherited without close-on-exec; it must close at the user's exec, which is how
-  // the parent learns that exec succeeded.
-  fcntl(fds.sync, F_SETFD, FD_CLOEXEC);
-  nsbox::SetReportFd(fds.sync);
-  for (int i = 0; i < 3; i++) fds.stdio[i] = FdArg(argv[3 + i]);
-  fds.cgroup_v1_procs = FdArg(argv[6]);
-  fds.console = FdArg(argv[7]);
-  for (const char* p = argv[8]; *p && *p != '-';) {
-    char* end;
-    uint64_t type = strtoull(p, &end, 10);
-    if (*end != ':') break;
-    int fd = static_cast<int>(strtol(end + 1, &end, 10));
-    fds.join_namespaces.push_back({type, fd});
-    p = *end == ',' ? end + 1 : end;
-  }
-  nsbox::ChildPlan plan;
-  std::string bytes;
-  if (!ReadAll(FdArg(argv[2]), &bytes) || !nsbox::DecodePlan(bytes.data(), bytes.size(), &plan)) BadPlan();
-  nsbox::RunChild(plan, fds);
+  if (argc != 4) return 126;
+  int sync = FdArg(argv[2]);
+  fcntl(sync, F_SETFD, FD_CLOEXEC);
+  nsbox::SetReportFd(sync);
+  std::string mode = argv[1];
+  int plan = FdArg(argv[3]);
+  if (mode == "join") return nsbox::RunJoin(ReadPlan<nsbox::JoinPlan>(plan)), 0;
+  if (mode == "exec") nsbox::RunExec(ReadPlan<nsbox::ExecPlan>(plan));
+  if (mode == "init") nsbox::RunChild(ReadPlan<nsbox::ChildPlan>(plan));
+  return 126;
 }
