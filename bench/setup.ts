@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profiles, toOciConfig } from '../lib';
-import { OCI_SYSTEM_MOUNTS } from '../lib/policy/oci';
+import { OCI_SYSTEM_MOUNTS } from '../lib/oci/config';
 
 export interface Peer {
   name: string;

@@ -15,7 +15,7 @@ export type { RlimitSpec } from './policy/process';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';
-export { toOciConfig, fromOciConfig, type OciConfigFragment, type OciDeviceCgroupRule } from './policy/oci';
+export { toOciConfig, fromOciConfig, type OciConfigFragment, type OciDeviceCgroupRule } from './oci/profile';
 export { CAPABILITY_NAMES, normalizeCapability, type CapabilitySetName, type CapabilitySets, type CapabilityChange } from './policy/capabilities';
 export {
   parseDeviceRule, formatDeviceRule, type DeviceNumber, type DeviceRule, type DeviceRuleInput, type DeviceType,

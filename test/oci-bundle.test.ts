@@ -3,8 +3,8 @@
 import test from 'ava';
 import { ContainerError } from '../lib/errors';
 import { compileDeviceRules, checkDeviceAccess, DEFAULT_DEVICE_RULES } from '../lib/policy/devices';
-import { execFromOciProcess, specFromOciConfig } from '../lib/policy/oci-bundle';
-import { fromOciConfig } from '../lib/policy/oci';
+import { execFromOciProcess, specFromOciConfig } from '../lib/oci/bundle';
+import { fromOciConfig } from '../lib/oci/profile';
 import { resolveCgroupPath, resolveRlimits, resolveSysctls, RLIM_INFINITY } from '../lib/policy/process';
 import { resolveSpec } from '../lib/spec';
 
@@ -60,7 +60,8 @@ test('the config ctr writes is taken with its meaning', (t) => {
   t.is(spec.cgroupPath, 'default/probe');
   t.true(spec.noNewPrivileges);
   t.deepEqual(spec.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
-  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', nosuid: true, atime: 'strictatime', mode: 0o755, size: '65536k' }]);
+  // Every tmpfs here is nosuid and nodev (child_mounts.cc): the reader keeps no flag that says it again.
+  t.deepEqual(spec.profile.mounts, [{ type: 'tmpfs', destination: '/run', atime: 'strictatime', mode: 0o755, size: '65536k' }]);
   t.true(spec.profile.sysReadonly);
   t.deepEqual([...spec.profile.maskedPaths], ['/proc/acpi', '/proc/kcore']);
   // The resolved spec: exactly the config's capabilities, and the spec validates.
@@ -228,5 +229,73 @@ test('mount options are mapped to flags the init applies, or refused by name: no
     const bad = ctrConfig();
     bad.mounts.push({ destination: '/x', type, source: type === 'bind' ? '/s' : 'tmpfs', options: type === 'bind' ? ['rbind', option] : [option] });
     t.throws(() => specFromOciConfig(bad, '/b', 'opts'), { code: 'ERR_UNSUPPORTED', message: new RegExp(`"${option}"`) }, option);
+  }
+});
+
+/** Docker 20.10's config for `docker run --device /dev/fuse --cap-drop MKNOD -v /srv:/data:ro`, as far as the policy goes. */
+function dockerConfig(): Record<string, any> {
+  const c = ctrConfig();
+  const caps = DEFAULT_CAPS.filter((n) => n !== 'CAP_MKNOD');
+  c.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps };
+  c.process.env = ['PATH=/usr/bin:/bin', 'HOSTNAME=abc'];
+  c.mounts.push({ destination: '/data', type: 'bind', source: '/srv', options: ['rbind', 'ro', 'rprivate'] });
+  c.linux.resources.devices = [
+    { allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
+    { allow: true, type: 'c', major: -1, minor: -1, access: 'm' }, { allow: true, type: 'b', access: 'm' },
+    { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
+  ];
+  c.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 438, uid: 0, gid: 0 }];
+  return c;
+}
+
+/** podman 4.3's: deny-all and nothing more (it relies on the runtime's standard rules), a "u" device, /sys read-write. */
+function podmanConfig(): Record<string, any> {
+  const c = ctrConfig();
+  c.mounts = c.mounts.map((m: { destination: string; options: string[] }) => (m.destination === '/sys' ? { ...m, options: ['nosuid', 'noexec', 'nodev', 'rw'] } : m));
+  c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'noexec', 'size=65536k'] });
+  c.linux.devices = [{ path: '/dev/kvm', type: 'u', major: 10, minor: 232, fileMode: 0o660, uid: 0, gid: 0 }];
+  c.linux.readonlyPaths = ['/proc/asound', '/proc/bus'];
+  return c;
+}
+
+test('one reader: the profile import and the command line agree on every policy field of the same config.json', (t) => {
+  for (const [name, config] of [['ctr', ctrConfig()], ['docker', dockerConfig()], ['podman', podmanConfig()]] as const) {
+    const profile = fromOciConfig(JSON.parse(JSON.stringify(config)), 'imported');
+    const { spec } = specFromOciConfig(JSON.parse(JSON.stringify(config)), '/b', 'agree');
+    const run = spec.profile;
+    t.deepEqual(profile.capabilities, run.capabilities, `${name} capabilities`);
+    t.deepEqual(profile.devices, run.devices, `${name} device rules`);
+    t.deepEqual(profile.nodes, run.nodes, `${name} nodes`);
+    t.deepEqual(profile.mounts, run.mounts, `${name} mounts`);
+    t.deepEqual(profile.maskedPaths, run.maskedPaths, `${name} masked paths`);
+    t.deepEqual(profile.readonlyPaths, run.readonlyPaths, `${name} read-only paths`);
+    t.is(profile.sysReadonly, run.sysReadonly, `${name} /sys`);
+    t.is(profile.noNewPrivileges, spec.noNewPrivileges === true, `${name} no_new_privs`);
+    t.deepEqual(Object.entries(profile.env).map(([k, v]) => `${k}=${v}`), spec.env, `${name} environment`);
+    // And what they resolve to, as a container: the same capability masks and rules.
+    const a = resolveSpec({ command: ['x'], profile }, limits);
+    const b = resolveSpec({ ...spec, rootfs: undefined, command: ['x'], env: undefined }, limits);
+    t.deepEqual(a.caps, b.caps, `${name} resolved capabilities`);
+    t.deepEqual(a.devices, b.devices, `${name} resolved device rules`);
+  }
+  // The same rules, whichever reads: the config's in order, then the runtime's standard ones.
+  const rules = fromOciConfig(podmanConfig()).devices;
+  t.deepEqual(rules.slice(1), [...DEFAULT_DEVICE_RULES]);
+  t.true(checkDeviceAccess(compileDeviceRules(rules), { type: 'c', major: 1, minor: 3 }, 'rw').allowed, 'podman\'s /dev/null opens');
+  t.deepEqual(fromOciConfig(podmanConfig()).nodes.map((n) => [n.path, n.type]), [['/dev/kvm', 'c']], 'type "u" is a character device in both');
+  // Each refusal is the same error from both.
+  for (const change of [
+    (c: Record<string, any>) => c.mounts.push({ destination: '/x', type: 'bind', source: '/s', options: ['rbind', 'rshared'] }),
+    (c: Record<string, any>) => c.mounts.push({ destination: '/y', type: 'overlay', source: 'overlay', options: [] }),
+    (c: Record<string, any>) => { c.linux.resources.devices = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm', extra: 1 }]; },
+    (c: Record<string, any>) => { c.process.capabilities.bounding = ['CAP_NOPE']; },
+    (c: Record<string, any>) => { c.linux.devices = [{ path: '/dev/x', type: 'p', major: 1, minor: 1 }]; },
+  ]) {
+    const c = ctrConfig();
+    change(c);
+    const viaProfile = errorOf(() => fromOciConfig(JSON.parse(JSON.stringify(c))));
+    const viaBundle = errorOf(() => specFromOciConfig(JSON.parse(JSON.stringify(c)), '/b', 'agree'));
+    t.truthy(viaProfile);
+    t.deepEqual([viaProfile?.code, viaProfile?.message], [viaBundle?.code, viaBundle?.message]);
   }
 });

@@ -11,7 +11,7 @@ import {
   v1Writes,
 } from '../lib/policy/devices';
 import { defineProfile, profiles } from '../lib/policy/profiles';
-import { fromOciConfig, toOciConfig } from '../lib/policy/oci';
+import { fromOciConfig, toOciConfig } from '../lib/oci/profile';
 import { explain } from '../lib/explain';
 import { DEFAULT_PATH, execCandidates, HOST_HIDDEN_PATHS, resolveSpec } from '../lib/spec';
 
@@ -283,12 +283,13 @@ test('OCI: every profile survives toOciConfig -> fromOciConfig', (t) => {
     for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
       t.deepEqual([...back.capabilities[set]].sort(), expand(p.capabilities[set]), `${p.name} ${set}`);
     }
-    t.deepEqual(back.devices.map(formatDeviceRule), p.devices.map(formatDeviceRule), p.name);
+    // A config's rules are followed by the runtime's standard ones, as an OCI runtime applies them (oci/config.ts).
+    t.deepEqual(back.devices.map(formatDeviceRule), [...p.devices, ...DEFAULT_DEVICE_RULES].map(formatDeviceRule), p.name);
     t.deepEqual(back.nodes, p.nodes);
     t.deepEqual(back.maskedPaths, p.maskedPaths);
     t.deepEqual(back.readonlyPaths, p.readonlyPaths);
     t.deepEqual(back.env, p.env);
-    t.deepEqual(back.mounts, p.mounts.map((m) => ({ ...m, readonly: m.readonly ?? false })));
+    t.deepEqual(back.mounts, p.mounts);
     t.is(back.noNewPrivileges, p.noNewPrivileges);
   }
 });
@@ -299,12 +300,13 @@ test('OCI: the runtime-spec shapes', (t) => {
   t.deepEqual(oci.linux.resources.devices[2], { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
   t.true(oci.process.capabilities.bounding.includes('CAP_MKNOD'));
   const p = fromOciConfig({ linux: { resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }] } } });
-  t.deepEqual(p.devices.map(formatDeviceRule), ['deny a *:* rwm', 'c 10:200 rwm']);
+  t.deepEqual(p.devices.map(formatDeviceRule), ['deny a *:* rwm', 'c 10:200 rwm', ...DEFAULT_DEVICE_RULES.map(formatDeviceRule)]);
   t.deepEqual(p.capabilities.bounding, []);
   for (const [cfg, code] of [['{', 'ERR_INVALID_OCI_CONFIG'], [{ process: { capabilities: { bounding: ['CAP_X'] } } }, 'ERR_INVALID_CAPABILITY'],
     [{ linux: { resources: { devices: [{ type: 'c' }] } } }, 'ERR_INVALID_OCI_CONFIG'],
     [{ linux: { resources: { devices: [{ allow: true, type: 'c', major: 5000, access: 'r' }] } } }, 'ERR_INVALID_DEVICE_RULE'],
-    [{ mounts: [{ destination: '/x', type: 'proc', source: 'proc' }] }, 'ERR_INVALID_OCI_CONFIG'], [42, 'ERR_INVALID_OCI_CONFIG']] as const) {
+    // A valid mount this runtime does not make: refused as unsupported, as the command line refuses it.
+    [{ mounts: [{ destination: '/x', type: 'proc', source: 'proc' }] }, 'ERR_UNSUPPORTED'], [42, 'ERR_INVALID_OCI_CONFIG']] as const) {
     t.is(codeOf(() => fromOciConfig(cfg)), code, JSON.stringify(cfg));
   }
 });

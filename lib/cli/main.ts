@@ -13,8 +13,8 @@ import {
 } from '../index';
 import { cgroupFrozenSync, signalCgroup } from '../cgroup';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
-import { OCI_SYSTEM_MOUNTS } from '../policy/oci';
-import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../policy/oci-bundle';
+import { OCI_SYSTEM_MOUNTS } from '../oci/config';
+import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../oci/bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
 import { StateStore, type StoredState, writePidFile } from './state';

@@ -1,0 +1,167 @@
+// An OCI bundle's config.json as a container spec, for the runtime command line.
+//
+// Every field of the runtime spec is either carried over with its meaning (read by
+// config.ts, the one reader) or refused by name: a config that asks for what this
+// runtime does not do fails before anything is created instead of running with less
+// isolation than it says. Pure: the bundle's path is an argument, nothing is read here.
+import { isAbsolute, resolve } from 'node:path';
+import { quote } from '../errors';
+import type { CapabilitySets } from '../policy/capabilities';
+import type { DeviceRule } from '../policy/devices';
+import { type Profile, profiles } from '../policy/profiles';
+import type { RlimitSpec } from '../policy/process';
+import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
+import {
+  array, checkJsonDepth, empty, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readNoNewPrivileges, readPolicy, readRlimits,
+  strings, unsupported,
+} from './config';
+
+const NAMESPACE_TYPES: Record<string, NamespaceName> = {
+  mount: 'mount', pid: 'pid', uts: 'uts', ipc: 'ipc', network: 'net', cgroup: 'cgroup',
+};
+
+export interface OciBundleSpec {
+  spec: ContainerSpec & { profile: Profile; rootfs: string };
+  /** What a reader of the result should know: accepted fields whose options the runtime sets its own way. */
+  notes: string[];
+}
+
+/**
+ * The device rules of a linux.resources object (config.json's, or what `update
+ * --resources` is given), in order; every other resource is refused by name.
+ */
+export function resourcesDeviceRules(value: unknown): DeviceRule[] {
+  const resources = object(value, 'linux.resources');
+  // cpu.shares of 1024 is the kernel's default weight, which is what a container
+  // here gets; anything else would be a limit this runtime does not set.
+  const cpu = object(resources.cpu, 'linux.resources.cpu');
+  if (!empty({ ...cpu, shares: cpu.shares === 1024 ? 0 : cpu.shares })) unsupported('linux.resources.cpu', 'is not supported by this runtime (only the default shares, 1024)');
+  onlyKnown(resources, ['devices', 'cpu'], 'linux.resources.');
+  return readDeviceRules(resources);
+}
+
+/**
+ * The container spec for a bundle: `config` is config.json parsed, `bundle` its
+ * directory. Device rules are the config's, then the runtime's default ones (the
+ * standard nodes and the right to mknod), as runc and crun append theirs.
+ */
+export function specFromOciConfig(config: unknown, bundle: string, id: string): OciBundleSpec {
+  checkJsonDepth(config, 'config.json');
+  const c = object(config, 'the config');
+  const notes: string[] = [];
+  onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'], '');
+  if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
+
+  const proc = object(c.process, 'process');
+  onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], 'process.');
+  if (proc.consoleSize !== undefined) notes.push('process.consoleSize is left to the terminal\'s reader (the console socket\'s end)');
+  const args = strings(proc.args, 'process.args');
+  if (args.length === 0) invalid('process.args must name the command');
+  const user = object(proc.user, 'process.user');
+  onlyKnown(user, ['uid', 'gid', 'additionalGids', 'umask'], 'process.user.');
+  if (user.umask !== undefined && user.umask !== null && user.umask !== 0o022) unsupported('process.user.umask', 'other than 0022 is not supported by this runtime');
+  if (typeof proc.cwd !== 'string' || !proc.cwd.startsWith('/')) invalid(`process.cwd must be an absolute path, got ${quote(proc.cwd)}`);
+
+  const root = object(c.root, 'root');
+  onlyKnown(root, ['path', 'readonly'], 'root.');
+  if (typeof root.path !== 'string' || root.path === '') invalid(`root.path must be a path, got ${quote(root.path)}`);
+  const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
+
+  const linux = object(c.linux, 'linux');
+  onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation'], 'linux.');
+  if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
+    unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)');
+  }
+  const namespaces: NamespaceName[] = [];
+  const joinNamespaces: Partial<Record<JoinableNamespace, string>> = {};
+  array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => {
+    const n = object(raw, `linux.namespaces[${i}]`);
+    onlyKnown(n, ['type', 'path'], `linux.namespaces[${i}].`);
+    const t = NAMESPACE_TYPES[n.type as string];
+    if (!t) unsupported(`linux.namespaces[${i}] (type ${quote(n.type)})`);
+    if (n.path === undefined || n.path === '') {
+      namespaces.push(t);
+      return;
+    }
+    if (!(JOINABLE_NAMESPACES as readonly string[]).includes(t)) {
+      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts and cgroup namespaces');
+    }
+    if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
+    joinNamespaces[t as JoinableNamespace] = n.path;
+  });
+  let cgroupPath: string | undefined;
+  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== '') {
+    if (typeof linux.cgroupsPath !== 'string' || !linux.cgroupsPath.startsWith('/')) {
+      unsupported(`linux.cgroupsPath ${quote(linux.cgroupsPath)}`, 'is supported as an absolute path only (no systemd slices)');
+    }
+    cgroupPath = linux.cgroupsPath.replace(/^\/+/, '');
+  }
+  const sysctl = object(linux.sysctl, 'linux.sysctl') as Record<string, string>;
+  // The resources this runtime does not set are refused by name; the rules are read with the rest of the policy.
+  resourcesDeviceRules(linux.resources);
+  const policy = readPolicy(c);
+  notes.push(...policy.notes);
+
+  if (typeof c.hostname === 'string' && c.hostname !== '' && !namespaces.includes('uts')) {
+    invalid('hostname needs a uts namespace of the container\'s own');
+  }
+  // The command's environment is the spec's; the profile holds the rest of the policy.
+  const { env, notes: _, ...rest } = policy;
+  const profile: Profile = Object.freeze({
+    ...profiles.default,
+    ...rest,
+    name: 'oci',
+    devices: Object.freeze(rest.devices),
+    nodes: Object.freeze(rest.nodes),
+    env: Object.freeze({}),
+    mounts: Object.freeze(rest.mounts),
+    maskedPaths: Object.freeze(rest.maskedPaths),
+    readonlyPaths: Object.freeze(rest.readonlyPaths),
+  });
+  const gids = array(user.additionalGids, 'process.user.additionalGids') as number[];
+  return {
+    spec: {
+      id,
+      profile,
+      rootfs,
+      command: args,
+      env,
+      cwd: proc.cwd,
+      user: { uid: (user.uid ?? 0) as number, gid: (user.gid ?? 0) as number, groups: gids },
+      ...(typeof c.hostname === 'string' && c.hostname !== '' ? { hostname: c.hostname } : {}),
+      namespaces: namespaces.includes('mount') ? namespaces : invalid('linux.namespaces must include a mount namespace'),
+      ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
+      readonlyRootfs: root.readonly === true,
+      rlimits: readRlimits(proc),
+      ...(Object.keys(sysctl).length ? { sysctl } : {}),
+      ...(cgroupPath ? { cgroupPath } : {}),
+      noNewPrivileges: policy.noNewPrivileges,
+    },
+    notes,
+  };
+}
+
+/** An exec's process.json (the runtime spec's process object) as exec() fields. */
+export function execFromOciProcess(process: unknown): {
+  command: string[]; env: string[]; cwd: string; user: { uid: number; gid: number; groups: number[] };
+  capabilities?: CapabilitySets; noNewPrivileges: boolean; rlimits: RlimitSpec[]; terminal: boolean;
+} {
+  checkJsonDepth(process, 'process.json');
+  const proc = object(process, 'process');
+  onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], 'process.');
+  const args = strings(proc.args, 'process.args');
+  if (args.length === 0) invalid('process.args must name the command');
+  const user = object(proc.user, 'process.user');
+  onlyKnown(user, ['uid', 'gid', 'additionalGids', 'umask'], 'process.user.');
+  const cwd = typeof proc.cwd === 'string' && proc.cwd !== '' ? proc.cwd : '/';
+  return {
+    command: args,
+    env: readEnv(proc),
+    cwd,
+    user: { uid: (user.uid ?? 0) as number, gid: (user.gid ?? 0) as number, groups: array(user.additionalGids, 'process.user.additionalGids') as number[] },
+    ...(proc.capabilities !== undefined ? { capabilities: readCapabilities(proc) } : {}),
+    noNewPrivileges: readNoNewPrivileges(proc),
+    rlimits: readRlimits(proc),
+    terminal: proc.terminal === true,
+  };
+}

@@ -1,0 +1,265 @@
+// The one reader of an OCI config.json (runtime-spec 1.x): each field it knows has
+// one meaning here, used by the profile import (profile.ts) and the runtime command
+// line (bundle.ts) alike. Strict: a value this library cannot carry out is refused
+// by name, never dropped. Pure.
+import { ContainerError, quote } from '../errors';
+import { CAPABILITY_SET_NAMES, type CapabilitySets, normalizeCapability } from '../policy/capabilities';
+import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from '../policy/devices';
+import type { MountFlags, MountSpec } from '../policy/mounts';
+import { type DeviceNode, parseDeviceNode } from '../policy/nodes';
+import type { RlimitSpec } from '../policy/process';
+
+export type Json = Record<string, unknown>;
+
+export function unsupported(field: string, why = 'is not supported by this runtime'): never {
+  throw new ContainerError('ERR_UNSUPPORTED', `config.json: ${field} ${why}`);
+}
+
+export function invalid(message: string): never {
+  throw new ContainerError('ERR_INVALID_OCI_CONFIG', `config.json: ${message}`);
+}
+
+export function object(v: unknown, field: string): Json {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) invalid(`${field} must be an object, got ${quote(v)}`);
+  return v as Json;
+}
+
+export function array(v: unknown, field: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) invalid(`${field} must be an array, got ${quote(v)}`);
+  return v;
+}
+
+export function strings(v: unknown, field: string): string[] {
+  return array(v, field).map((s, i) => (typeof s === 'string' ? s : invalid(`${field}[${i}] must be a string, got ${quote(s)}`)));
+}
+
+/** True for a value that asks for nothing: absent, null, false, 0, '', [] or {} all the way down. */
+export function empty(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.every(empty);
+  if (typeof v === 'object') return Object.values(v as Json).every(empty);
+  return false;
+}
+
+/** Refuses every key of `o` not in `known`, unless its value asks for nothing. */
+export function onlyKnown(o: Json, known: readonly string[], prefix: string): void {
+  for (const [k, v] of Object.entries(o)) if (!known.includes(k) && !empty(v)) unsupported(`${prefix}${k}`);
+}
+
+/**
+ * Nesting deeper than any OCI document has is refused before the readers walk it (a
+ * walk would overflow the stack with an uncoded RangeError). Iterative on purpose.
+ */
+export const MAX_JSON_DEPTH = 64;
+export function checkJsonDepth(value: unknown, what: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > MAX_JSON_DEPTH) throw new ContainerError('ERR_INVALID_OCI_CONFIG', `${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+}
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+/**
+ * The filesystems an OCI config lists for every Linux container (/proc, /dev and its
+ * pts, shm, mqueue, /sys read-only), with the options containerd writes. This runtime
+ * makes them itself: in a config they are recognised by place and type, and skipped.
+ */
+export const OCI_SYSTEM_MOUNTS: readonly Readonly<OciMount>[] = Object.freeze([
+  { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+  { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+  { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+  { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+  { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+].map((m) => Object.freeze(m)));
+
+/** A system mount of a config: its place, and a type it is known by there (/dev/shm is a tmpfs, or "shm"). */
+function isSystemMount(dest: string, type: string): boolean {
+  return OCI_SYSTEM_MOUNTS.some((m) => m.destination === dest && (m.type === type || m.source === type));
+}
+
+/** Nodes the runtime makes in every /dev: a config's copy of one of them is redundant. */
+const BUILTIN_NODES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/ptmx']);
+
+const ATIME_OPTIONS = ['relatime', 'strictatime', 'noatime'] as const;
+const BIND_OPTIONS = ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'rslave', 'slave', ...ATIME_OPTIONS];
+// A new tmpfs is private by construction (its parent here is no shared mount).
+const TMPFS_FLAGS = ['nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'ro', 'rw', 'private', 'rprivate'];
+
+/** The flags a mount's options name; each is applied (mount_setattr), none dropped. */
+function mountFlags(options: string[], tmpfs: boolean): MountFlags {
+  const flags: MountFlags = {};
+  // A tmpfs is always nosuid and nodev here: the options say nothing more.
+  for (const f of tmpfs ? ['noexec'] as const : ['nosuid', 'nodev', 'noexec'] as const) if (options.includes(f)) flags[f] = true;
+  if (options.includes('ro')) flags.readonly = true;
+  for (const a of ATIME_OPTIONS) if (options.includes(a)) flags.atime = a;
+  return flags;
+}
+
+/**
+ * `mounts`: binds and tmpfs as MountSpecs, every option applied or refused by name;
+ * the system mounts are the runtime's own (only /sys's "ro" is carried: sysReadonly).
+ * Any other filesystem type is refused.
+ */
+export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: boolean; notes: string[] } {
+  const mounts: MountSpec[] = [];
+  const notes: string[] = [];
+  let sysReadonly = true;
+  array(config.mounts, 'mounts').forEach((raw, i) => {
+    const m = object(raw, `mounts[${i}]`);
+    onlyKnown(m, ['destination', 'type', 'source', 'options'], `mounts[${i}].`);
+    const dest = m.destination;
+    if (typeof dest !== 'string' || !dest.startsWith('/')) invalid(`mounts[${i}].destination must be an absolute path, got ${quote(dest)}`);
+    const type = typeof m.type === 'string' ? m.type : '';
+    const options = strings(m.options, `mounts[${i}].options`);
+    const place = dest.replace(/\/+$/, '');
+    if (isSystemMount(place, type)) {
+      if (place === '/sys') sysReadonly = options.includes('ro');
+      notes.push(`mounts[${i}] ${dest} (${type}) is the runtime's own, with its own options`);
+      return;
+    }
+    if (type === 'bind' || options.includes('bind') || options.includes('rbind')) {
+      if (typeof m.source !== 'string') invalid(`mounts[${i}].source must be a path, got ${quote(m.source)}`);
+      const bad = options.find((o) => !BIND_OPTIONS.includes(o));
+      if (bad !== undefined) unsupported(`mounts[${i}].options "${bad}"`, `(bind mount of ${dest}) is not supported by this runtime`);
+      const propagation = options.some((o) => o === 'private' || o === 'rprivate') ? 'private'
+        : options.some((o) => o === 'slave' || o === 'rslave') ? 'slave' : undefined;
+      mounts.push({
+        type: 'bind', source: m.source, destination: dest, ...mountFlags(options, false), ...(propagation ? { propagation } : {}),
+        recursive: !options.includes('bind') || options.includes('rbind'),
+      });
+      return;
+    }
+    if (type === 'tmpfs') {
+      let mode: number | undefined;
+      let size: string | undefined;
+      for (const o of options) {
+        if (o.startsWith('mode=')) mode = parseInt(o.slice(5), 8);
+        else if (o.startsWith('size=')) size = o.slice(5);
+        else if (!TMPFS_FLAGS.includes(o)) unsupported(`mounts[${i}].options "${o}"`, `(tmpfs at ${dest}) is not supported by this runtime`);
+      }
+      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}) });
+      return;
+    }
+    unsupported(`mounts[${i}] (type ${quote(type)} at ${dest})`, 'is not supported by this runtime: it mounts bind and tmpfs, and its own /proc, /sys and /dev');
+  });
+  return { mounts, sysReadonly, notes };
+}
+
+/** `process.capabilities`: the five sets, each name checked; an absent set is empty. */
+export function readCapabilities(proc: Json): CapabilitySets {
+  const caps = object(proc.capabilities, 'process.capabilities');
+  onlyKnown(caps, CAPABILITY_SET_NAMES, 'process.capabilities.');
+  const entries = CAPABILITY_SET_NAMES.map((s) => [s, Object.freeze(strings(caps[s], `process.capabilities.${s}`).map((n) => normalizeCapability(n)))]);
+  return Object.freeze(Object.fromEntries(entries)) as unknown as CapabilitySets;
+}
+
+/** `process.rlimits`, as the spec's RlimitSpecs (checked there). */
+export function readRlimits(proc: Json): RlimitSpec[] {
+  return array(proc.rlimits, 'process.rlimits').map((raw, i) => {
+    const l = object(raw, `process.rlimits[${i}]`);
+    onlyKnown(l, ['type', 'soft', 'hard'], `process.rlimits[${i}].`);
+    return { type: l.type as string, soft: l.soft as number, hard: l.hard as number };
+  });
+}
+
+/**
+ * `linux.resources.devices`: the rules in order, a missing type "a", missing or -1
+ * numbers "*", missing access "rwm". What the container gets is these followed by the
+ * runtime's standard rules (deviceRules below).
+ */
+export function readDeviceRules(resources: Json): DeviceRule[] {
+  return array(resources.devices, 'linux.resources.devices').map((raw, i) => {
+    const o = object(raw, `linux.resources.devices[${i}]`);
+    onlyKnown(o, ['allow', 'type', 'major', 'minor', 'access'], `linux.resources.devices[${i}].`);
+    if (typeof o.allow !== 'boolean') invalid(`linux.resources.devices[${i}].allow must be a boolean, got ${quote(o.allow)}`);
+    const wildcard = (v: unknown) => (v === undefined || v === null || v === -1 ? '*' : v);
+    return parseDeviceRule({ type: o.type ?? 'a', major: wildcard(o.major), minor: wildcard(o.minor), access: o.access ?? 'rwm', allow: o.allow });
+  });
+}
+
+/**
+ * The device rules a config gives its container: its own, then the runtime's standard
+ * ones (the standard nodes, /dev/pts, and mknod of any node), as runc and crun append
+ * theirs. Clients rely on it: podman's configs deny everything and list nothing more.
+ */
+export function deviceRules(resources: Json): DeviceRule[] {
+  return [...readDeviceRules(resources), ...DEFAULT_DEVICE_RULES];
+}
+
+/**
+ * `linux.devices`: the nodes to make, type "u" read as "c" (the spec's unbuffered
+ * character device), each path once (the last wins), the runtime's own /dev nodes
+ * skipped. Each comes with its rwm rule when the spec is resolved.
+ */
+export function readNodes(linux: Json): DeviceNode[] {
+  const byPath = new Map<string, DeviceNode>();
+  array(linux.devices, 'linux.devices').forEach((raw, i) => {
+    const d = object(raw, `linux.devices[${i}]`);
+    onlyKnown(d, ['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid'], `linux.devices[${i}].`);
+    if (typeof d.path === 'string' && BUILTIN_NODES.has(d.path)) return;
+    const type = d.type === 'u' ? 'c' : d.type;
+    byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: d.major, minor: d.minor,
+      mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`));
+  });
+  return [...byPath.values()];
+}
+
+/** `process.noNewPrivileges`: a boolean, false when absent. */
+export function readNoNewPrivileges(proc: Json): boolean {
+  const v = proc.noNewPrivileges;
+  if (v !== undefined && v !== null && typeof v !== 'boolean') invalid(`process.noNewPrivileges must be a boolean, got ${quote(v)}`);
+  return v === true;
+}
+
+/** `process.env`: "NAME=value" strings. */
+export function readEnv(proc: Json): string[] {
+  const env = strings(proc.env, 'process.env');
+  const bad = env.find((e) => !e.includes('=') || e.startsWith('='));
+  if (bad !== undefined) invalid(`process.env entries look like "NAME=value", got ${quote(bad)}`);
+  return env;
+}
+
+/** The part of a config a profile holds: the security policy of its process and of its Linux container. */
+export interface OciPolicy {
+  capabilities: CapabilitySets;
+  noNewPrivileges: boolean;
+  env: string[];
+  mounts: MountSpec[];
+  sysReadonly: boolean;
+  devices: DeviceRule[];
+  nodes: DeviceNode[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  notes: string[];
+}
+
+/** Reads the policy part of a config; the rest of it is the caller's to read or refuse. */
+export function readPolicy(config: Json): OciPolicy {
+  const proc = object(config.process, 'process');
+  const linux = object(config.linux, 'linux');
+  const { mounts, sysReadonly, notes } = readMounts(config);
+  return {
+    capabilities: readCapabilities(proc),
+    noNewPrivileges: readNoNewPrivileges(proc),
+    env: readEnv(proc),
+    mounts,
+    sysReadonly,
+    devices: deviceRules(object(linux.resources, 'linux.resources')),
+    nodes: readNodes(linux),
+    maskedPaths: strings(linux.maskedPaths, 'linux.maskedPaths'),
+    readonlyPaths: strings(linux.readonlyPaths, 'linux.readonlyPaths'),
+    notes,
+  };
+}
