@@ -11,6 +11,7 @@
 #include <sched.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -83,6 +84,12 @@ std::enable_if_t<std::is_integral_v<I> || std::is_enum_v<I>> Put(PlanWriter* w, 
 }
 template <class T>
 void Put(PlanWriter* w, const std::vector<T>& v);
+// An optional field: a presence flag, then the value when there is one.
+template <class T>
+void Put(PlanWriter* w, const std::optional<T>& v) {
+  Put(w, v.has_value());
+  if (v) Put(w, *v);
+}
 template <class T>
 std::enable_if_t<IsPlan<T>::value> Put(PlanWriter* w, const T& s) {
   T::Visit(s, [w](const char*, unsigned use, const auto& f) {
@@ -126,6 +133,12 @@ std::enable_if_t<std::is_enum_v<E>> Get(PlanReader* r, E* v) {
 }
 template <class T>
 void Get(PlanReader* r, std::vector<T>* v);
+template <class T>
+void Get(PlanReader* r, std::optional<T>* v) {
+  bool has = false;
+  Get(r, &has);
+  if (has && r->ok()) Get(r, &v->emplace());
+}
 template <class T>
 std::enable_if_t<IsPlan<T>::value> Get(PlanReader* r, T* s) {
   T::Visit(*s, [r](const char*, unsigned use, auto& f) {

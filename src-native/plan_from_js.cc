@@ -57,6 +57,12 @@ void Read(const Napi::Value& v, const std::string& key, Namespaces* out) {
 }
 template <class T>
 void Read(const Napi::Value& v, const std::string& key, std::vector<T>* out);
+// null: none (the field keeps what the process inherits).
+template <class T>
+void Read(const Napi::Value& v, const std::string& key, std::optional<T>* out) {
+  if (v.IsNull()) return out->reset();
+  Read(v, key, &out->emplace());
+}
 template <class T>
 std::enable_if_t<IsPlan<T>::value> Read(const Napi::Value& v, const std::string& key, T* out) {
   if (!v.IsObject()) Bad(v, key, "must be an object");
