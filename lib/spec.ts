@@ -77,6 +77,8 @@ export interface ContainerSpec {
    * attachContainer().
    */
   detached?: { startFifo: string };
+  /** The command's oom_score_adj, -1000..1000 (OCI process.oomScoreAdj); the creator's when omitted. Lowering it needs CAP_SYS_RESOURCE. */
+  oomScoreAdj?: number;
 }
 
 export interface HostRootfs {
@@ -123,12 +125,13 @@ export interface ResolvedSpec {
   cgroupPath: string;
   terminal: { consoleSocket: string } | null;
   detached: { startFifo: string } | null;
+  oomScoreAdj: number | null;
 }
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
-  'terminal', 'detached', 'joinNamespaces',
+  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -367,5 +370,12 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     cgroupPath: resolveCgroupPath(own(s, 'cgroupPath'), idValue),
     terminal,
     detached,
+    oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),
   };
+}
+
+function resolveOomScoreAdj(v: unknown): number | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -1000 || v > 1000) fail('ERR_INVALID_SPEC', `oomScoreAdj must be an integer -1000..1000, got ${quote(v)}`);
+  return v;
 }

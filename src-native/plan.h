@@ -221,6 +221,7 @@ struct JoinNamespace {
      parent) open and, after the start message, waits for one byte on it from     \
      whichever process starts the container. */                            \
   F(std::string, start_fifo, "startFifo", kJsInit, {})                     \
+  F(std::optional<int>, oom_score_adj, "oomScoreAdj", kJsInit, std::nullopt)  /* null: the creator's */ \
   F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})  /* empty when the host has no cgroup2 hierarchy */ \
   F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJsInit, {})  /* empty unless the v1 device backend is used */ \
   F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \

@@ -633,3 +633,24 @@ test('a bind source through /proc\'s magic links is followed as the kernel resol
     removeRootfs(root);
   }
 });
+
+test('oomScoreAdj: the command runs with it (the kernel\'s own file says so); omitted, it keeps the creator\'s; lowering it needs CAP_SYS_RESOURCE', async (t) => {
+  const mine = readFileSync('/proc/self/oom_score_adj', 'utf8').trim();
+  const raised = await sh('cat /proc/self/oom_score_adj', { oomScoreAdj: 500 });
+  t.is(raised.stdout, '500\n', raised.stderr);
+  t.is((await sh('cat /proc/self/oom_score_adj')).stdout, `${mine}\n`);
+  // Through a pid namespace or not, the init writes its own.
+  t.is((await sh('cat /proc/self/oom_score_adj', { oomScoreAdj: 123, namespaces: ['mount', 'uts', 'ipc', 'net'] })).stdout, '123\n');
+  const holdsSysResource = ((hostInfo().capBounding >> 24n) & 1n) === 1n;
+  const id = `oom-low-${process.pid}`;
+  if (holdsSysResource) {
+    t.is((await sh('cat /proc/self/oom_score_adj', { oomScoreAdj: -500, id })).stdout, '-500\n');
+  } else {
+    const e = await t.throwsAsync(createContainer({ command: ['true'], oomScoreAdj: -500, id }), { instanceOf: ContainerError });
+    t.is(e?.code, 'EACCES');
+    t.is(e?.step, 'oom-score-adj');
+    t.regex(e!.message, /oom_score_adj/);
+  }
+  t.deepEqual(leftovers(id), []);
+  await t.throwsAsync(createContainer({ command: ['true'], oomScoreAdj: 1001 }), { code: 'ERR_INVALID_SPEC', message: /oomScoreAdj/ });
+});

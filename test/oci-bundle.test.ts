@@ -120,7 +120,6 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['cpu quota', (c) => { c.linux.resources.cpu = { shares: 1024, quota: 5000 }; }, /linux\.resources\.cpu/],
     ['pids', (c) => { c.linux.resources.pids = { limit: 10 }; }, /linux\.resources\.pids/],
     ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
-    ['oom score', (c) => { c.process.oomScoreAdj = 100; }, /process\.oomScoreAdj/],
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
     ['umask', (c) => { c.process.user.umask = 0o077; }, /process\.user\.umask/],
@@ -257,6 +256,20 @@ function podmanConfig(): Record<string, any> {
   c.linux.readonlyPaths = ['/proc/asound', '/proc/bus'];
   return c;
 }
+
+test('process.oomScoreAdj becomes the spec\'s oomScoreAdj, checked there', (t) => {
+  const c = ctrConfig();
+  c.process.oomScoreAdj = 100;
+  const { spec } = specFromOciConfig(c, '/b', 'oom');
+  t.is(spec.oomScoreAdj, 100);
+  t.is(resolveSpec(spec, limits).oomScoreAdj, 100);
+  t.is(resolveSpec(specFromOciConfig(ctrConfig(), '/b', 'oom').spec, limits).oomScoreAdj, null, 'absent: the caller\'s');
+  for (const bad of [1001, -1001, 1.5, '5']) {
+    const b = ctrConfig();
+    b.process.oomScoreAdj = bad;
+    t.is(errorOf(() => resolveSpec(specFromOciConfig(b, '/b', 'oom').spec, limits))?.code, 'ERR_INVALID_SPEC', String(bad));
+  }
+});
 
 test('one reader: the profile import and the command line agree on every policy field of the same config.json', (t) => {
   for (const [name, config] of [['ctr', ctrConfig()], ['docker', dockerConfig()], ['podman', podmanConfig()]] as const) {

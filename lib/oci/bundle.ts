@@ -53,7 +53,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
   if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
 
   const proc = object(c.process, 'process');
-  onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], 'process.');
+  onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'], 'process.');
   if (proc.consoleSize !== undefined) notes.push('process.consoleSize is left to the terminal\'s reader (the console socket\'s end)');
   const args = strings(proc.args, 'process.args');
   if (args.length === 0) invalid('process.args must name the command');
@@ -136,6 +136,8 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(cgroupPath ? { cgroupPath } : {}),
       noNewPrivileges: policy.noNewPrivileges,
+      // Checked with the spec (-1000..1000); absent, the container keeps the caller's.
+      ...(proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null ? { oomScoreAdj: proc.oomScoreAdj as number } : {}),
     },
     notes,
   };

@@ -3,6 +3,7 @@
 // Every target is opened with openat2(RESOLVE_IN_ROOT) relative to the new root and
 // mounted onto that fd (move_mount with an empty path), so no path is looked up a
 // second time and a symlink can never lead a mount onto the host.
+#include <cstdio>
 #include <cstring>
 #include <sys/mount.h>  // MS_* flags only; the calls go through sys.h
 #include <sys/sysmacros.h>
@@ -401,31 +402,41 @@ void CreateNode(const NodePlan& n, int root) {
   close(dir);
 }
 
-// sysctls go through the container's fresh procfs (the fd of the mount we made), so
-// they land in its own namespaces. Every component is resolved beneath /proc/sys
-// without symlinks, and the file is checked to be procfs's before the write.
+// A write into the container's fresh procfs (the fd of the mount we made): every
+// component resolved beneath `dir` without symlinks, and the file checked to be
+// procfs's before the write.
+void WriteProcFile(int dir, const char* path, const std::string& value, const char* step, const char* shown) {
+  int fd = sys::openat2(dir, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+  if (fd < 0) Fail(step, "openat2", shown, path);
+  struct statfs fs;
+  if (fstatfs(fd, &fs) < 0) Fail(step, "fstatfs", shown, path);
+  if (fs.f_type != PROC_SUPER_MAGIC) {
+    errno = EXDEV;
+    Fail(step, "fstatfs", shown, path);
+  }
+  if (sys::retry_eintr([&] { return write(fd, value.data(), value.size()); }) != static_cast<ssize_t>(value.size()))
+    Fail(step, "write", shown, path);
+  close(fd);
+}
+
+// sysctls land in the container's own namespaces, through its own /proc/sys.
 void WriteSysctls(const ChildPlan& plan, int proc) {
   if (plan.sysctls.empty()) return;
   int sys_dir = sys::openat2(proc, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW,
                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
   if (sys_dir < 0) Fail("sysctl", "openat2", "/proc/sys");
-  for (const SysctlPlan& sysctl : plan.sysctls) {
-    const char* key = sysctl.path.c_str();
-    const std::string& value = sysctl.value;
-    int fd = sys::openat2(sys_dir, key, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
-    if (fd < 0) Fail("sysctl", "openat2", "/proc/sys/", key);
-    struct statfs fs;
-    if (fstatfs(fd, &fs) < 0) Fail("sysctl", "fstatfs", "/proc/sys/", key);
-    if (fs.f_type != PROC_SUPER_MAGIC) {
-      errno = EXDEV;
-      Fail("sysctl", "fstatfs", "/proc/sys/", key);
-    }
-    if (sys::retry_eintr([&] { return write(fd, value.data(), value.size()); }) != static_cast<ssize_t>(value.size()))
-      Fail("sysctl", "write", "/proc/sys/", key);
-    close(fd);
-  }
+  for (const SysctlPlan& sysctl : plan.sysctls) WriteProcFile(sys_dir, sysctl.path.c_str(), sysctl.value, "sysctl", "/proc/sys/");
   close(sys_dir);
+}
+
+// The init's own oom_score_adj, which the command inherits: by its pid in the procfs
+// of its pid namespace ("self" is a symlink, refused above).
+void WriteOomScoreAdj(const ChildPlan& plan, int proc) {
+  if (!plan.oom_score_adj) return;
+  char path[32];
+  snprintf(path, sizeof(path), "%d/oom_score_adj", static_cast<int>(getpid()));
+  WriteProcFile(proc, path, std::to_string(*plan.oom_score_adj), "oom-score-adj", "/proc/");
 }
 
 void PivotInto(int root) {
@@ -484,6 +495,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
   FreshMounts fresh;
   fresh.proc = AttachKeep("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
   WriteSysctls(plan, fresh.proc);
+  WriteOomScoreAdj(plan, fresh.proc);
   fresh.sys = AttachKeep("sys",
                          NewFilesystem("sys", "sysfs", nullptr,
                                        kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
