@@ -200,6 +200,11 @@ test('create returns with the init waiting; start from another process runs it; 
   t.is(output(), '');
   let state = JSON.parse((await runtime(root, ['state', 'c1'])).stdout);
   t.like(state, { ociVersion: '1.0.2', id: 'c1', pid, status: 'created', bundle, rootfs });
+  // list, as runc's: the containers under the root with their status and owner (state leaves owner empty, as runc does).
+  const listed = JSON.parse((await runtime(root, ['list', '--format', 'json'])).stdout);
+  t.like(listed, [{ ociVersion: '1.0.2', id: 'c1', pid, status: 'created', bundle, rootfs, owner: 'root' }]);
+  t.is((await runtime(root, ['list', '-q'])).stdout, 'c1\n');
+  t.regex((await runtime(root, ['list'])).stdout, new RegExp(`^ID +PID +STATUS +BUNDLE +CREATED +OWNER\\nc1 +${pid} +created +${bundle} `));
 
   const dup = await runtime(root, ['create', '--bundle', bundle, 'c1']);
   t.is(dup.code, 1);
@@ -228,6 +233,7 @@ test('create returns with the init waiting; start from another process runs it; 
   t.is((await runtime(root, ['delete', 'c1'])).code, 0);
   t.false(existsSync(cgroupDir('nsbox-cli-test/c1')));
   t.false(existsSync(join(root, 'c1')));
+  t.is((await runtime(root, ['list', '-q'])).stdout, '');
   const gone = await runtime(root, ['state', 'c1']);
   t.is(gone.code, 1);
   t.regex(lastError(gone.log), /container c1 does not exist/);

@@ -5,7 +5,7 @@
 // the state directory (--root).
 // First: it gives SIGUSR1 a listener before anything else runs (see signals.ts).
 import { forwardSignals } from './signals';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -63,6 +63,19 @@ function live(ctx: Ctx, rest: string[], usage: string): { id: string; s: StoredS
   const n = named(ctx, rest, usage);
   if (n.status === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
   return n;
+}
+
+/** The user owning a container's state directory: its name from /etc/passwd, or "#uid". */
+function ownerOf(dir: string): string {
+  const uid = statSync(dir).uid;
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+  return line ? line.split(':')[0] : `#${uid}`;
+}
+
+/** Columns padded to their widest cell, three spaces apart. */
+function table(head: string[], rows: string[][]): string {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width[i] + 3))).join('')).map((l) => `${l}\n`).join('');
 }
 
 function readJsonFile(file: string, what: string): unknown {
@@ -245,6 +258,24 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       if (format === 'json') writeFileSync(1, `${JSON.stringify(pids)}\n`);
       else if (format === 'table') writeFileSync(1, `PID\n${pids.map((p) => `${p}\n`).join('')}`);
       else fail('ERR_INVALID_ARG', `invalid format option ${format}`);
+      return 0;
+    },
+  },
+  list: {
+    flags: { format: { alias: 'f' }, quiet: { alias: 'q', bool: true } },
+    async run(ctx, f, rest) {
+      if (rest.length > 0) fail('ERR_INVALID_ARG', '"list" takes no arguments');
+      const format = str(f, 'format') ?? 'table';
+      if (format !== 'table' && format !== 'json') fail('ERR_INVALID_ARG', `invalid format option ${format}`);
+      const states = ctx.store.ids().map((id) => {
+        const s = ctx.store.load(id);
+        const status = statusOf(ctx, s);
+        return { ociVersion: s.ociVersion, id, pid: status === 'stopped' ? 0 : s.handle.pid, status, bundle: s.bundle, rootfs: s.rootfs,
+          created: s.created, ...(Object.keys(s.annotations ?? {}).length ? { annotations: s.annotations } : {}), owner: ownerOf(ctx.store.dir(id)) };
+      });
+      if (f.quiet) writeFileSync(1, states.map((s) => `${s.id}\n`).join(''));
+      else if (format === 'json') writeFileSync(1, `${JSON.stringify(states)}\n`);
+      else writeFileSync(1, table(['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
       return 0;
     },
   },

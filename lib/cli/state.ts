@@ -1,7 +1,7 @@
 // The runtime's state directory (--root): one directory per container, holding its
 // state.json (the container's handle and the OCI metadata) and, until it is started,
 // the start FIFO. Another process finds a container only through this.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContainerHandle, ContainerError } from '../index';
 import { isContainerId } from '../spec';
@@ -53,6 +53,26 @@ export class StateStore {
       throw e;
     }
     return JSON.parse(text) as StoredState;
+  }
+
+  /** The ids of the containers under the root that have a state (a create still writing one has not). */
+  ids(): string[] {
+    let entries;
+    try {
+      entries = readdirSync(this.root, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return entries.filter((d) => d.isDirectory() && isContainerId(d.name)).map((d) => d.name).sort()
+      .filter((id) => {
+        try {
+          readFileSync(join(this.root, id, 'state.json'));
+          return true;
+        } catch {
+          return false;
+        }
+      });
   }
 
   /** Written whole and renamed into place: a reader never sees half a state. */
