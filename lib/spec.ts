@@ -12,8 +12,8 @@ import { type Profile, type ProfileName, resolveProfile } from './policy/profile
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
-export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup';
-export const JOINABLE_NAMESPACES: readonly JoinableNamespace[] = ['uts', 'ipc', 'net', 'cgroup'];
+export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup' | 'pid';
+export const JOINABLE_NAMESPACES: readonly JoinableNamespace[] = ['uts', 'ipc', 'net', 'cgroup', 'pid'];
 export const NAMESPACES: readonly NamespaceName[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'];
 export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
 

@@ -1,6 +1,8 @@
 #include "spawn.h"
 
 #include <csignal>
+#include <fcntl.h>
+#include <sched.h>
 #include <cstring>
 #include <poll.h>
 #include <pthread.h>
@@ -221,6 +223,33 @@ bool OpenJoinedNamespaces(ChildPlan* plan, SetupError* err) {
   return true;
 }
 
+// A pid namespace given by path (a pod's) is not entered by the init: setns of a pid
+// namespace places only the caller's later children there. So this worker thread
+// enters it for the clone and goes back to its own right after; nothing else clones
+// on this thread in between.
+class PidNamespaceForClone {
+ public:
+  bool Enter(const ChildPlan& plan, SetupError* err) {
+    for (const JoinNamespace& j : plan.join_namespaces) {
+      if (j.type.flag != CLONE_NEWPID) continue;
+      own_ = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+      if (own_ < 0) return err->Set("namespace-join", "open", "/proc/thread-self/ns/pid");
+      if (setns(j.fd, CLONE_NEWPID) < 0) return err->Set("namespace-join", "setns", j.path);
+    }
+    return true;
+  }
+  ~PidNamespaceForClone() {
+    if (own_ < 0) return;
+    // Our own active namespace can always be entered again; a thread that could not
+    // would give the next container of any caller the pod's pid namespace.
+    if (setns(own_, CLONE_NEWPID) < 0) abort();
+    close(own_);
+  }
+
+ private:
+  int own_ = -1;
+};
+
 // A stream socket connected to `path` (the console socket of a terminal).
 int ConnectUnix(const std::string& path, SetupError* err) {
   struct sockaddr_un addr;
@@ -302,9 +331,13 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   if (!StdioSources(plan.stdio, &plan.fds, s->stdio, err)) return fail();
   // The cgroup namespace is unshared by the init once it is in its cgroups.
   Report r;
-  if (!RunHelper("init", "setup", plan, plan.stdio == kInherit, plan.namespaces.flags & ~uint64_t(CLONE_NEWCGROUP),
-                 cg.v2_dir, s, &r, err))
-    return fail();
+  {
+    PidNamespaceForClone pidns;
+    if (!pidns.Enter(plan, err) ||
+        !RunHelper("init", "setup", plan, plan.stdio == kInherit, plan.namespaces.flags & ~uint64_t(CLONE_NEWCGROUP),
+                   cg.v2_dir, s, &r, err))
+      return fail();
+  }
   s->devices = NewDeviceBackend(plan.device_backend, plan.cgroup_v1_devices, plan.cgroup_v2_dir);
   if (!s->devices->Apply(plan.device_policy, plan.v1_writes, s->cgroup_v2_dir, err)) return fail();
   return true;

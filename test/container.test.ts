@@ -654,3 +654,43 @@ test('oomScoreAdj: the command runs with it (the kernel\'s own file says so); om
   t.deepEqual(leftovers(id), []);
   await t.throwsAsync(createContainer({ command: ['true'], oomScoreAdj: 1001 }), { code: 'ERR_INVALID_SPEC', message: /oomScoreAdj/ });
 });
+
+test('joinNamespaces.pid: a second container in the first one\'s pid namespace sees its processes, exec lands there too, and destroying it ends only its own', async (t) => {
+  const first = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  t.teardown(() => first.destroy());
+  await first.start();
+  const { readlinkSync } = await import('node:fs');
+  const pidns = readlinkSync(`/proc/${first.pid}/ns/pid`);
+  const second = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore', namespaces: ['mount', 'uts', 'ipc', 'net', 'cgroup'],
+    joinNamespaces: { pid: `/proc/${first.pid}/ns/pid` } });
+  t.teardown(() => second.destroy());
+  await second.start();
+  // The kernel's word: the second init is in the first one's pid namespace, and not its pid 1.
+  t.is(readlinkSync(`/proc/${second.pid}/ns/pid`), pidns);
+  const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${second.pid}/status`, 'utf8'))![1].trim().split(/\s+/);
+  t.is(nspid.length, 2);
+  t.not(nspid[1], '1');
+  // Every worker thread went back to its own pid namespace: the next containers (on
+  // whichever of the pool's threads) get new ones.
+  const fresh = await Promise.all(Array.from({ length: 8 }, () => sh('echo $$')));
+  t.deepEqual(fresh.map((r) => r.stdout), Array(8).fill('1\n'));
+  // Its /proc is the pod's: pid 1 is the first container's sleep.
+  const p = await second.exec({ command: ['/bin/sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$; readlink /proc/self/ns/pid'] });
+  const out = await textOf(p.stdout);
+  t.deepEqual(await exited(p), { exitCode: 0, signal: null });
+  const [cmd, pid, ns] = out.trim().split('\n');
+  t.is(cmd.trim(), '/bin/sleep 60');
+  t.not(pid, '1');
+  t.is(ns, pidns);
+  // Destroying the second (the init is not pid 1 there: its cgroup is killed) leaves the first running.
+  await second.destroy();
+  t.deepEqual(leftovers(second.id, second.pid), []);
+  t.is(first.state, 'running');
+  t.not(pidStartTime(first.pid), null, 'its init still runs');
+  // A pid namespace both new and joined is an error before anything exists; a path of another kind fails before clone.
+  await t.throwsAsync(createContainer({ command: ['true'], joinNamespaces: { pid: `/proc/${first.pid}/ns/pid` } }), { code: 'ERR_INVALID_SPEC' });
+  const wrong = await t.throwsAsync(sh('true', { namespaces: ['mount'], joinNamespaces: { pid: `/proc/${first.pid}/ns/net` } }));
+  t.like(wrong, { code: 'EINVAL', step: 'namespace-join' });
+  await first.destroy();
+  t.deepEqual(leftovers(first.id, first.pid), []);
+});

@@ -71,7 +71,7 @@ test('the config ctr writes is taken with its meaning', (t) => {
   t.is(r.rlimits[0].resource, 7);
 });
 
-test('namespaces with a path are joined (network, ipc, uts, cgroup), the rest are new', (t) => {
+test('namespaces with a path are joined (network, ipc, uts, cgroup, pid), the rest are new', (t) => {
   const c = ctrConfig();
   c.linux.namespaces = [{ type: 'pid' }, { type: 'ipc', path: '/proc/7/ns/ipc' }, { type: 'uts', path: '' }, { type: 'mount' },
     { type: 'network', path: '/var/run/netns/pod' }];
@@ -80,7 +80,9 @@ test('namespaces with a path are joined (network, ipc, uts, cgroup), the rest ar
   t.deepEqual(spec.joinNamespaces, { ipc: '/proc/7/ns/ipc', net: '/var/run/netns/pod' });
   t.deepEqual(resolveSpec(spec, limits).joinNamespaces, [{ type: 'ipc', path: '/proc/7/ns/ipc' }, { type: 'net', path: '/var/run/netns/pod' }]);
   t.is(errorOf(() => resolveSpec({ command: ['x'], namespaces: ['mount', 'net'], joinNamespaces: { net: '/x' } }, limits))?.code, 'ERR_INVALID_SPEC');
-  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { pid: '/x' } }, limits))?.code, 'ERR_UNSUPPORTED');
+  // pid can be joined now (a pod's), but not while the spec also asks for a new one; mount never.
+  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { pid: '/x' } }, limits))?.code, 'ERR_INVALID_SPEC');
+  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { mount: '/x' } }, limits))?.code, 'ERR_UNSUPPORTED');
 });
 
 test('device rules: the config\'s, then the runtime\'s defaults, as runc appends its own', (t) => {
@@ -113,7 +115,6 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['hooks', (c) => { c.hooks = { prestart: [{ path: '/bin/true' }] }; }, /config\.json: hooks is not supported/],
     ['seccomp', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }; }, /linux\.seccomp/],
     ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
-    ['pid namespace path', (c) => { c.linux.namespaces[0].path = '/proc/1/ns/pid'; }, /linux\.namespaces\[0\]\.path \(joining a pid namespace\)/],
     ['mount namespace path', (c) => { c.linux.namespaces[3].path = '/proc/1/ns/mnt'; }, /joining a mount namespace/],
     ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
     ['memory limit', (c) => { c.linux.resources.memory = { limit: 1 << 20 }; }, /linux\.resources\.memory/],
@@ -256,6 +257,15 @@ function podmanConfig(): Record<string, any> {
   c.linux.readonlyPaths = ['/proc/asound', '/proc/bus'];
   return c;
 }
+
+test('a pid namespace given by path is joined (a pod\'s), like network, ipc, uts and cgroup ones', (t) => {
+  const c = ctrConfig();
+  c.linux.namespaces[0].path = '/proc/1/ns/pid';
+  const { spec } = specFromOciConfig(c, '/b', 'pod');
+  t.deepEqual(spec.joinNamespaces, { pid: '/proc/1/ns/pid' });
+  t.false(spec.namespaces?.includes('pid'));
+  t.deepEqual(resolveSpec(spec, limits).joinNamespaces, [{ type: 'pid', path: '/proc/1/ns/pid' }]);
+});
 
 test('process.oomScoreAdj becomes the spec\'s oomScoreAdj, checked there', (t) => {
   const c = ctrConfig();

@@ -1,6 +1,6 @@
 // attachContainer(): a container another process made, taken over from its handle;
 // and what is left of one whose init has exited.
-import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { checkCgroupMembers, releaseDeadCgroups } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
 import { hostInfo } from '../host';
@@ -11,6 +11,15 @@ import { isContainerId } from '../spec';
 import { Container } from './container';
 import { removeFifo } from './fifo';
 import { checkHandle, checkStartFifo, type ContainerHandle, handleError } from './handle';
+
+/**
+ * True when `pid` is pid 1 of a pid namespace of its own (the last NSpid is 1): its
+ * death ends every process in it. An init that joined a pod's namespace is not.
+ */
+function leadsPidNamespace(pid: number): boolean {
+  const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+  return nspid.length > 1 && nspid[nspid.length - 1] === '1';
+}
 
 /**
  * Takes over a container that outlives its creator, from its handle (Container.handle,
@@ -33,7 +42,7 @@ export function attachContainer(handle: ContainerHandle): Container {
     native = binding.attach({
       pid, cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, deviceBackend: h.deviceBackend,
       // From the kernel, not the handle: how destroy() kills depends on it.
-      pidNamespace: statSync(`/proc/${pid}/ns/pid`).ino !== statSync('/proc/self/ns/pid').ino,
+      pidNamespace: leadsPidNamespace(pid),
     });
   } catch (e) {
     const err = fromNative(e, `container ${id}`);

@@ -84,7 +84,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       return;
     }
     if (!(JOINABLE_NAMESPACES as readonly string[]).includes(t)) {
-      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts and cgroup namespaces');
+      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts, cgroup and pid namespaces');
     }
     if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
     joinNamespaces[t as JoinableNamespace] = n.path;

@@ -104,7 +104,8 @@ void JoinNamespaces(const ChildPlan& plan) {
     const char* kind = "";
     for (const auto& n : kNamespaceFlags)
       if (n.value == j.type.flag) kind = n.name;
-    if (setns(j.fd, static_cast<int>(j.type.flag)) < 0) Fail("namespace-join", "setns", kind, " namespace");
+    // A joined pid namespace is the parent's to enter (spawn.cc): the init is cloned into it.
+    if (j.type.flag != CLONE_NEWPID && setns(j.fd, static_cast<int>(j.type.flag)) < 0) Fail("namespace-join", "setns", kind, " namespace");
     close(j.fd);
   }
 }
