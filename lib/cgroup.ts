@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFi
 import { readFile, writeFile } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
-import type { DeviceBackend, HostInfo } from './host';
+import { CGROUP_PARENT, type DeviceBackend, type HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
 import { parseCpuList, type ResourceHost } from './policy/resources';
@@ -57,23 +57,50 @@ export function resourceHost(h: HostInfo): ResourceHost {
 /** A container's directories, as handles and state files name them ('' where it has none). */
 export interface CgroupDirs {
   cgroupV2Dir: string;
+  /** The v1 devices directory, on the v1 device backend. */
   cgroupV1Devices: string;
+  /**
+   * Every other v1 hierarchy the host mounts (memory, cpu, cpuacct, cpuset, pids, blkio,
+   * hugetlb, freezer), by controller: the container's processes are in each, so its
+   * limits apply there and monitoring tools find its own figures.
+   */
+  cgroupV1: Record<string, string>;
 }
 
 /** The directories of a container at `path` (relative to each hierarchy's root). */
 export function cgroupDirs(path: string, host: HostInfo, backend: DeviceBackend): CgroupDirs {
+  const cgroupV1: Record<string, string> = {};
+  for (const [controller, mount] of Object.entries(host.v1)) if (controller !== 'devices') cgroupV1[controller] = `${mount}/${path}`;
   return {
     cgroupV2Dir: host.cgroup2 ? `${host.cgroup2}/${path}` : '',
     cgroupV1Devices: backend === 'v1' && host.devicesV1 ? `${host.devicesV1}/${path}` : '',
+    cgroupV1,
   };
 }
 
+/** Every v1 directory once (co-mounted controllers share one), the devices one first. */
+export function v1DirList(dirs: CgroupDirs): string[] {
+  return [...new Set([dirs.cgroupV1Devices, ...Object.values(dirs.cgroupV1)].filter((d) => d !== ''))];
+}
+
+interface Hierarchy {
+  key: string;
+  dir: unknown;
+  mount: string | null;
+  controller: string | null;
+  set(dirs: CgroupDirs, value: string): void;
+}
+
 /** Each directory with the hierarchy it must lie in and the controller that names it in /proc/<pid>/cgroup. */
-function hierarchies(dirs: CgroupDirs, host: HostInfo) {
+function hierarchies(dirs: CgroupDirs, host: HostInfo): Hierarchy[] {
   return [
-    { key: 'cgroupV2Dir', dir: dirs.cgroupV2Dir as unknown, mount: host.cgroup2, controller: null },
-    { key: 'cgroupV1Devices', dir: dirs.cgroupV1Devices as unknown, mount: host.devicesV1, controller: 'devices' },
-  ] as const;
+    { key: 'cgroupV2Dir', dir: dirs.cgroupV2Dir, mount: host.cgroup2, controller: null, set: (d, v) => { d.cgroupV2Dir = v; } },
+    { key: 'cgroupV1Devices', dir: dirs.cgroupV1Devices, mount: host.devicesV1, controller: 'devices', set: (d, v) => { d.cgroupV1Devices = v; } },
+    ...Object.entries(dirs.cgroupV1 ?? {}).map(([c, dir]) => ({
+      key: `cgroupV1.${c}`, dir: dir as unknown, mount: c === 'devices' ? null : host.v1[c] ?? null, controller: c,
+      set: (d: CgroupDirs, v: string) => { d.cgroupV1 = { ...d.cgroupV1, [c]: v }; },
+    })),
+  ];
 }
 
 /**
@@ -83,6 +110,8 @@ function hierarchies(dirs: CgroupDirs, host: HostInfo) {
  * longer exists is fine here: nothing is written through it. `bad` throws the caller's error.
  */
 export function checkCgroupDirs(dirs: CgroupDirs, host: HostInfo, bad: (message: string) => never): void {
+  const v1 = dirs.cgroupV1 as unknown;
+  if (typeof v1 !== 'object' || v1 === null || Array.isArray(v1)) bad(`bad cgroupV1 ${quote(v1)}: an object of controller: directory`);
   for (const { key, dir, mount } of hierarchies(dirs, host)) {
     if (dir === '') continue;
     const fail = (why: string): never => bad(`bad ${key} ${quote(dir)}: ${why}`);
@@ -190,22 +219,28 @@ export async function signalCgroup(dirs: CgroupDirs, id: string, sig: number, SI
  */
 export async function releaseDeadCgroups(dirs: CgroupDirs, id: string, host: HostInfo, bad: (message: string) => never): Promise<void> {
   checkCgroupDirs(dirs, host, bad);
-  const release = { ...dirs };
-  for (const { key, dir } of hierarchies(dirs, host)) {
-    if (dir === '' || !existsSync(dir as string)) continue;
-    const marked = binding.cgroupMarkers(dir as string).id;
+  const release: CgroupDirs = { ...dirs, cgroupV1: { ...dirs.cgroupV1 } };
+  for (const h of hierarchies(dirs, host)) {
+    if (h.dir === '' || !existsSync(h.dir as string)) continue;
+    const marked = binding.cgroupMarkers(h.dir as string).id;
     if (marked === '') {
-      debug('%s: %s carries no marker of this library: left alone', id, dir);
-      release[key] = '';
+      debug('%s: %s carries no marker of this library: left alone', id, h.dir);
+      h.set(release, '');
     } else if (marked !== id) {
-      bad(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${id}`);
+      bad(`bad ${h.key} ${quote(h.dir)}: not the cgroup this library made for container ${id}`);
     }
   }
   try {
-    await binding.releaseCgroups(release.cgroupV2Dir, release.cgroupV1Devices);
+    await binding.releaseCgroups(release.cgroupV2Dir, v1DirList(release));
   } catch (e) {
     throw fromNative(e, `container ${id}`);
   }
+}
+
+/** The library's parent directory on every hierarchy it uses. */
+export function libraryParents(h: HostInfo): string[] {
+  return [...new Set([h.cgroup2Parent, h.devicesV1Parent, ...Object.values(h.v1).map((m) => `${m}/${CGROUP_PARENT}`)]
+    .filter((p): p is string => !!p))];
 }
 
 /**
@@ -219,7 +254,7 @@ export async function releaseDeadCgroups(dirs: CgroupDirs, id: string, host: Hos
  */
 export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): string[] {
   const removed: string[] = [];
-  for (const parent of [h.cgroup2Parent, h.devicesV1Parent]) {
+  for (const parent of libraryParents(h)) {
     if (!parent) continue;
     let entries: string[];
     try {

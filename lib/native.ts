@@ -45,6 +45,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   startFifo: string;
   cgroupV2Dir: string;
   cgroupV1Devices: string;
+  /** Every v1 directory the init joins, the devices one included. */
+  cgroupV1: { dir: string }[];
   deviceBackend: 'v1' | 'v2';
   devicePolicy: NativePolicy;
   v1Writes: V1Write[];
@@ -59,6 +61,8 @@ export interface NativeAttach {
   pid: number;
   cgroupV2Dir: string;
   cgroupV1Devices: string;
+  /** Every v1 directory, the devices one included. */
+  cgroupV1: string[];
   deviceBackend: 'v1' | 'v2';
   /** The init leads a pid namespace of its own (its death ends every process in it). */
   pidNamespace: boolean;
@@ -104,7 +108,7 @@ interface Binding {
   create(plan: NativePlan): Promise<NativeContainer>;
   attach(target: NativeAttach): NativeContainer;
   /** Kills what is left in a dead container's cgroups and removes them. */
-  releaseCgroups(cgroupV2Dir: string, cgroupV1Devices: string): Promise<void>;
+  releaseCgroups(cgroupV2Dir: string, cgroupV1: string[]): Promise<void>;
   /** The markers of a cgroup directory the library made: its container's id and creator ("<pid> <start time>"); "" when missing. */
   cgroupMarkers(dir: string): { id: string; creator: string };
 }

@@ -1,6 +1,6 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
 import os from 'node:os';
-import { cgroupDirs } from './cgroup';
+import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
 import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
@@ -51,8 +51,8 @@ export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boole
   return { ...nativeCommand(r), caps, detach };
 }
 
-/** `policy` is compileDeviceRules(r.devices), made once by the caller, who keeps it. */
-export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths): NativePlan {
+/** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
+export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs): NativePlan {
   return {
     ...nativeCommand(r),
     ...pick(r, CONTAINER_AS_RESOLVED),
@@ -75,7 +75,9 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     dieWithParent: !r.detached,
     creator: r.detached ? '' : host.creator,
     startFifo: r.detached?.startFifo ?? '',
-    ...cgroupDirs(r.cgroupPath, host, backend),
+    cgroupV2Dir: dirs.cgroupV2Dir,
+    cgroupV1Devices: dirs.cgroupV1Devices,
+    cgroupV1: v1DirList(dirs).map((dir) => ({ dir })),
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),
     v1Writes: backend === 'v1' ? v1Writes(r.devices) : [],

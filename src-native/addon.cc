@@ -91,7 +91,7 @@ Napi::Promise Queued(PromiseWorker* w) {
 // killed first, as the init's death would have done.
 class ReleaseWorker : public PromiseWorker {
  public:
-  ReleaseWorker(Napi::Env env, std::string v2, std::string v1, bool kill_first = false, int zombie_pidfd = -1)
+  ReleaseWorker(Napi::Env env, std::string v2, std::vector<std::string> v1, bool kill_first = false, int zombie_pidfd = -1)
       : PromiseWorker(env, "nsbox:release"), v2_(std::move(v2)), v1_(std::move(v1)), kill_first_(kill_first),
         zombie_(zombie_pidfd) {}
   ~ReleaseWorker() override { CloseFd(&zombie_); }
@@ -116,7 +116,8 @@ class ReleaseWorker : public PromiseWorker {
   static constexpr unsigned kTrimEvery = 8;
 
  private:
-  std::string v2_, v1_;
+  std::string v2_;
+  std::vector<std::string> v1_;
   bool kill_first_;
   int zombie_;
 };
@@ -148,12 +149,14 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   // `owned`: this environment made the container and it dies with its creator (not
   // detached, not attached from a handle): it is destroyed when the environment ends.
-  void Adopt(Napi::Env env, Spawned&& s, const std::string& v2_dir, const std::string& v1_dir, bool own_pidns,
-             bool owned) {
+  // `v1_dir`: the v1 devices directory (joins go there); `v1_dirs`: every v1 directory.
+  void Adopt(Napi::Env env, Spawned&& s, const std::string& v2_dir, const std::string& v1_dir, std::vector<std::string> v1_dirs,
+             bool own_pidns, bool owned) {
     Link(env);
     s_ = std::move(s);
     v2_dir_ = v2_dir;
     v1_dir_ = v1_dir;
+    v1_dirs_ = std::move(v1_dirs);
     own_pidns_ = own_pidns;
     owned_ = owned;
   }
@@ -219,6 +222,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
       t.pidfd = Dup(c->s_.pidfd);
       t.cgroup_v2_fd = Dup(c->s_.cgroup_v2_dir);
       t.v1_dir = c->v1_dir_;
+      t.v1_dirs = c->v1_dirs_;
     }
     ~OwnTarget() {
       CloseFd(&t.pidfd);
@@ -483,7 +487,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     }
     if (c->owned_) {
       SetupError ignored;
-      RemoveCgroupDirs(c->v1_dir_, c->v2_dir_, &ignored);
+      RemoveCgroupDirs(c->v1_dirs_, c->v2_dir_, &ignored);
     }
     c->CloseAll();  // stops polling and unlinks
   }
@@ -494,7 +498,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     if (zombie_) std::swap(zombie, s_.pidfd);
     zombie_ = false;
     CloseAll();
-    return Queued(new ReleaseWorker(info.Env(), v2_dir_, v1_dir_, false, zombie));
+    return Queued(new ReleaseWorker(info.Env(), v2_dir_, v1_dirs_, false, zombie));
   }
 
   void CloseAll() {
@@ -514,6 +518,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
 
   Spawned s_;
   std::string v2_dir_, v1_dir_;
+  std::vector<std::string> v1_dirs_;
   bool exited_ = false;
   bool zombie_ = false;  // exited, status read with WNOWAIT, not yet reaped
   bool owned_ = false;
@@ -533,7 +538,7 @@ class CreateWorker : public PromiseWorker {
     // The constructor of this environment (each worker thread loads its own).
     Napi::Object obj = NewNativeContainer(env);
     NativeContainer::Unwrap(obj)->Adopt(env, std::move(spawned_), plan_.cgroup_v2_dir, plan_.cgroup_v1_devices,
-                                        plan_.namespaces.flags & CLONE_NEWPID, plan_.start_fifo.empty());
+                                        V1Dirs(plan_.cgroup_v1), plan_.namespaces.flags & CLONE_NEWPID, plan_.start_fifo.empty());
     adopted_ = true;
     return obj;
   }
@@ -542,7 +547,7 @@ class CreateWorker : public PromiseWorker {
     if (adopted_ || spawned_.pidfd < 0) return;
     DiscardSpawned(&spawned_);
     SetupError ignored;
-    RemoveCgroupDirs(plan_.cgroup_v1_devices, plan_.cgroup_v2_dir, &ignored);
+    RemoveCgroupDirs(V1Dirs(plan_.cgroup_v1), plan_.cgroup_v2_dir, &ignored);
   }
 
  private:
@@ -581,14 +586,17 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
     if (!s.devices->Find(s.cgroup_v2_dir, &e)) throw fail();
   }
   Napi::Object obj = NewNativeContainer(env);
-  NativeContainer::Unwrap(obj)->Adopt(env, std::move(s), t.cgroup_v2_dir, t.cgroup_v1_devices, t.pid_namespace, false);
+  NativeContainer::Unwrap(obj)->Adopt(env, std::move(s), t.cgroup_v2_dir, t.cgroup_v1_devices, t.cgroup_v1, t.pid_namespace, false);
   return obj;
 }
 
 // The cgroups of a container whose init is gone, from its handle (another process
-// made it): releaseCgroups(v2Dir, v1Dir).
+// made it): releaseCgroups(v2Dir, v1Dirs).
 Napi::Value ReleaseCgroups(const Napi::CallbackInfo& info) {
-  return Queued(new ReleaseWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), true));
+  std::vector<std::string> v1;
+  Napi::Array dirs = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < dirs.Length(); i++) v1.push_back(dirs.Get(i).As<Napi::String>().Utf8Value());
+  return Queued(new ReleaseWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), std::move(v1), true));
 }
 
 // cgroupMarkers(dir): { id, creator } of a cgroup directory this library made ("" for

@@ -23,6 +23,17 @@ bool WriteFile(const std::string& path, const std::string& data, const char* ste
   return true;
 }
 
+// The whole of a small file, NUL-terminated; false when it cannot be read.
+bool ReadSmall(const std::string& path, char* buf, size_t size) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = sys::retry_eintr([&] { return read(fd, buf, size - 1); });
+  close(fd);
+  if (n < 0) return false;
+  buf[n] = '\0';
+  return true;
+}
+
 }  // namespace
 
 void CloseFd(int* fd) {
@@ -36,39 +47,58 @@ std::string Parent(const std::string& dir) { return dir.substr(0, dir.rfind('/')
 // own "nsbox", or those of a cgroup path given in the spec). The library's parent is
 // removed again once empty (RemoveCgroupDir), possibly by another process between
 // our mkdirs: then we make it again.
+// A new v1 cpuset directory starts with no CPUs and no memory nodes, and nothing can
+// join it: it gets its parent's, as the kernel's clone_children would give them.
+bool InheritCpuset(const std::string& dir, SetupError* err) {
+  for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+    char mine[4096], parent[4096];
+    if (!ReadSmall(dir + file, mine, sizeof(mine))) return true;  // not a cpuset directory
+    if (mine[0] != '\0' && mine[0] != '\n') continue;
+    if (!ReadSmall(Parent(dir) + file, parent, sizeof(parent))) return err->Set("cgroup", "read", Parent(dir) + file);
+    if (!WriteFile(dir + file, parent, "cgroup", err, parent)) return false;
+  }
+  return true;
+}
+
 bool MakeCgroupDir(const std::string& dir, SetupError* err, int depth = 0) {
   for (int attempt = 0; attempt < 3; attempt++) {
-    if (mkdir(dir.c_str(), 0755) == 0) return true;
+    if (mkdir(dir.c_str(), 0755) == 0) return InheritCpuset(dir, err);
     if (errno != ENOENT || depth > 32) break;
     if (!MakeCgroupDir(Parent(dir), err, depth + 1) && err->err != EEXIST) return false;
   }
   return err->Set("cgroup", "mkdir", dir);
 }
 
-bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err) {
+bool CreateCgroups(ChildPlan& plan, CgroupFds* fds, SetupError* err) {
   if (!plan.cgroup_v2_dir.empty()) {
     if (!MakeCgroupDir(plan.cgroup_v2_dir, err)) return false;
     fds->made_v2 = true;
     fds->v2_dir = open(plan.cgroup_v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fds->v2_dir < 0) return err->Set("cgroup", "open", plan.cgroup_v2_dir);
   }
-  if (!plan.cgroup_v1_devices.empty()) {
-    if (!MakeCgroupDir(plan.cgroup_v1_devices, err)) return false;
-    fds->made_v1 = true;
-    std::string procs = plan.cgroup_v1_devices + "/cgroup.procs";
-    fds->v1_procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fds->v1_procs < 0) return err->Set("cgroup", "open", procs);
+  for (V1Cgroup& v1 : plan.cgroup_v1) {
+    if (!MakeCgroupDir(v1.dir, err)) return false;
+    fds->made_v1.push_back(v1.dir);
+    std::string procs = v1.dir + "/cgroup.procs";
+    v1.procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (v1.procs < 0) return err->Set("cgroup", "open", procs);
   }
   return true;
+}
+
+std::vector<std::string> V1Dirs(const std::vector<V1Cgroup>& v1) {
+  std::vector<std::string> dirs;
+  for (const V1Cgroup& c : v1) dirs.push_back(c.dir);
+  return dirs;
 }
 
 const char kCreatorXattr[] = "trusted.nsbox.creator";
 const char kIdXattr[] = "trusted.nsbox.id";
 
 namespace {
-void Mark(const ChildPlan& plan, const CgroupFds& fds, const char* name, const std::string& value) {
+void Mark(const CgroupFds& fds, const char* name, const std::string& value) {
   if (fds.made_v2 && fds.v2_dir >= 0) fsetxattr(fds.v2_dir, name, value.data(), value.size(), 0);
-  if (fds.made_v1) setxattr(plan.cgroup_v1_devices.c_str(), name, value.data(), value.size(), 0);
+  for (const std::string& dir : fds.made_v1) setxattr(dir.c_str(), name, value.data(), value.size(), 0);
 }
 }  // namespace
 
@@ -76,8 +106,8 @@ void Mark(const ChildPlan& plan, const CgroupFds& fds, const char* name, const s
 // never swept, and a dead container's are removed only by a delete that has nothing
 // to check them against (refused; destroy() of a live one still works).
 void MarkCgroups(const ChildPlan& plan, const CgroupFds& fds) {
-  Mark(plan, fds, kIdXattr, plan.id);
-  if (!plan.creator.empty()) Mark(plan, fds, kCreatorXattr, plan.creator);
+  Mark(fds, kIdXattr, plan.id);
+  if (!plan.creator.empty()) Mark(fds, kCreatorXattr, plan.creator);
 }
 
 std::string ReadMarker(const std::string& dir, const char* name) {
@@ -122,8 +152,9 @@ bool KillCgroup(const std::string& v2_dir, SetupError* err) {
   return WriteFile(v2_dir + "/cgroup.kill", "1", "kill", err, "1");
 }
 
-bool RemoveCgroupDirs(const std::string& v1_dir, const std::string& v2_dir, SetupError* err) {
-  bool ok = RemoveCgroupDir(v1_dir, err);
+bool RemoveCgroupDirs(const std::vector<std::string>& v1_dirs, const std::string& v2_dir, SetupError* err) {
+  bool ok = true;
+  for (const std::string& dir : v1_dirs) ok = RemoveCgroupDir(dir, err) && ok;
   return RemoveCgroupDir(v2_dir, err) && ok;
 }
 

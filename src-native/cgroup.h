@@ -16,16 +16,17 @@
 namespace nsbox {
 
 struct CgroupFds {
-  int v2_dir = -1;     // O_DIRECTORY fd for CLONE_INTO_CGROUP and BPF attach
-  int v1_procs = -1;   // devices/<id>/cgroup.procs, for the child to join
+  int v2_dir = -1;  // O_DIRECTORY fd for CLONE_INTO_CGROUP and BPF attach
   // Which directories this call made: a failed create removes only those, never a
   // cgroup that was there before (another container's, or one a caller named).
-  bool made_v2 = false, made_v1 = false;
+  bool made_v2 = false;
+  std::vector<std::string> made_v1;
 };
 
 // Makes the directories (failing with EEXIST on an existing one: ids are unique), and the
-// library's parent directory when missing, and opens the fds.
-bool CreateCgroups(const ChildPlan& plan, CgroupFds* fds, SetupError* err);
+// library's parent directory when missing, and opens the fds: the cgroup2 directory's
+// in `fds`, each v1 directory's cgroup.procs in its plan entry, for the init to join.
+bool CreateCgroups(ChildPlan& plan, CgroupFds* fds, SetupError* err);
 
 // Markers on each directory a create made: trusted.nsbox.id (the container's id, so
 // that a delete from a state file removes only that container's cgroups) and, for a
@@ -43,8 +44,10 @@ bool KillCgroup(const std::string& v2_dir, SetupError* err);
 // rmdir of a container's directory (a no-op for ""); retries briefly while the kernel
 // still counts an exiting task. Removes the library's parent too once it is empty.
 bool RemoveCgroupDir(const std::string& dir, SetupError* err);
-// Both of a container's directories; tries the second when the first fails.
-bool RemoveCgroupDirs(const std::string& v1_dir, const std::string& v2_dir, SetupError* err);
+// All of a container's directories; tries the rest when one fails.
+bool RemoveCgroupDirs(const std::vector<std::string>& v1_dirs, const std::string& v2_dir, SetupError* err);
+// The v1 directories of a plan's entries.
+std::vector<std::string> V1Dirs(const std::vector<V1Cgroup>& v1);
 
 void CloseFd(int* fd);
 

@@ -76,7 +76,7 @@ struct Namespace {
   F(int, stdin_fd, "", kFd, -1)  /* sources for the command's fds 0..2; -1 keeps the helper's own */ \
   F(int, stdout_fd, "", kFd, -1)                   \
   F(int, stderr_fd, "", kFd, -1)                   \
-  F(int, v1_procs, "", kFd, -1)  /* the v1 devices cgroup's cgroup.procs, for writing */ \
+  F(int, v1_procs, "", kFd, -1)  /* join: the v1 devices cgroup's cgroup.procs, for writing */ \
   F(int, console, "", kFd, -1)   /* the connected console socket (terminal) */ \
   F(int, target_pidfd, "", kFd, -1)  /* join and exec: the container's init */
 struct PassedFds {
@@ -174,6 +174,16 @@ struct JoinNamespace {
   NSBOX_FIELDS(NSBOX_JOIN_NS_FIELDS)
 };
 
+// A v1 hierarchy's directory the container's processes join (memory, pids, cpu... and
+// devices on the v1 backend): made by the parent, joined by each process with "0"
+// written to its cgroup.procs, whose fd the parent opens and the helper inherits.
+#define NSBOX_V1_CGROUP_FIELDS(F)                 \
+  F(std::string, dir, "dir", kJsInit, {})         \
+  F(int, procs, "", kFd, -1)
+struct V1Cgroup {
+  NSBOX_FIELDS(NSBOX_V1_CGROUP_FIELDS)
+};
+
 
 // What to run: shared by a container's plan and an exec plan. exec_candidates are the
 // absolute paths tried in order (the PATH search is done before clone, inside-root
@@ -224,6 +234,7 @@ struct JoinNamespace {
   F(std::optional<int>, oom_score_adj, "oomScoreAdj", kJsInit, std::nullopt)  /* null: the creator's */ \
   F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})  /* empty when the host has no cgroup2 hierarchy */ \
   F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJsInit, {})  /* empty unless the v1 device backend is used */ \
+  F(std::vector<V1Cgroup>, cgroup_v1, "cgroupV1", kJsInit, {})  /* every v1 directory the init joins, the devices one included */ \
   F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \
   F(DevicePolicy, device_policy, "devicePolicy", kJs, {})  /* for the v2 backend */ \
   F(std::vector<V1Write>, v1_writes, "v1Writes", kJs, {})  /* for the v1 backend */ \
@@ -262,7 +273,8 @@ struct JoinPlan {
   F(CapabilitySets, caps, "caps", kJsInit, {})                                     \
   F(bool, detach, "detach", kJsInit, false)  /* report the pid and leave; else wait and pass the status on */ \
   F(Namespaces, setns_flags, "", kInit,                                            \
-    {CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP})
+    {CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP}) \
+  F(std::vector<V1Cgroup>, cgroup_v1, "", kInit, {})  /* filled by the parent: the container's v1 directories */
 #define NSBOX_VISIT_PROC(type, name, key, use, ...) v(key, use, s.proc.name);
 struct ExecPlan {
   ChildPlan proc;  // only its command fields are read and encoded
@@ -280,6 +292,7 @@ struct ExecPlan {
   F(int, pid, "pid", kJs, 0)                                               \
   F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})                    \
   F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJs, {})            \
+  F(std::vector<std::string>, cgroup_v1, "cgroupV1", kJs, {})  /* every v1 directory, the devices one included */ \
   F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \
   F(bool, pid_namespace, "pidNamespace", kJs, false)  /* the init leads a pid namespace of its own */
 struct AttachTarget {

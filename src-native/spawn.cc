@@ -307,9 +307,8 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
     CloseAllPassed(plan);
     DiscardSpawned(s);
     if (made_fifo) unlink(plan.start_fifo.c_str());
-    CloseFd(&cg.v1_procs);
     SetupError ignored;
-    RemoveCgroupDirs(cg.made_v1 ? plan.cgroup_v1_devices : "", cg.made_v2 ? plan.cgroup_v2_dir : "", &ignored);
+    RemoveCgroupDirs(cg.made_v1, cg.made_v2 ? plan.cgroup_v2_dir : "", &ignored);
     return false;
   };
 
@@ -325,8 +324,7 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   if (!CreateCgroups(plan, &cg, err)) return fail();
   MarkCgroups(plan, cg);
   // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
-  plan.fds.v1_procs = AboveStdio(cg.v1_procs);
-  cg.v1_procs = -1;
+  for (V1Cgroup& v1 : plan.cgroup_v1) v1.procs = AboveStdio(v1.procs);
   s->cgroup_v2_dir = cg.v2_dir;
   if (!StdioSources(plan.stdio, &plan.fds, s->stdio, err)) return fail();
   // The cgroup namespace is unshared by the init once it is in its cgroups.
@@ -459,8 +457,15 @@ bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupErro
   // The command's stdio is what its spec asks for: never this process's fds 0..2 unless
   // 'inherit' says so (a terminal replaces them inside).
   bool inherit = !plan.proc.terminal && plan.proc.stdio == kInherit;
-  bool ok = (fds.target_pidfd = DupForHelper(target.pidfd, "exec-join", err)) >= 0 &&
-            (target.v1_dir.empty() || (fds.v1_procs = OpenV1Procs(target.v1_dir, "exec-join", err)) >= 0) &&
+  // The command joins every v1 directory of the container, as its init did.
+  auto open_v1 = [&]() {
+    for (const std::string& dir : target.v1_dirs) {
+      plan.cgroup_v1.push_back({dir, OpenV1Procs(dir, "exec-join", err)});
+      if (plan.cgroup_v1.back().procs < 0) return false;
+    }
+    return true;
+  };
+  bool ok = (fds.target_pidfd = DupForHelper(target.pidfd, "exec-join", err)) >= 0 && open_v1() &&
             (plan.proc.console_socket.empty() || (fds.console = ConnectUnix(plan.proc.console_socket, err)) >= 0) &&
             StdioSources(plan.proc.terminal ? kIgnore : plan.proc.stdio, &fds, out->stdio, err) &&
             RunHelper("exec", "exec", plan, inherit, 0, target.cgroup_v2_fd, &h, &r, err);

@@ -39,6 +39,7 @@ struct JoinTarget {
   int pidfd = -1;
   int cgroup_v2_fd = -1;
   std::string v1_dir;  // the v1 devices cgroup, "" on the v2 backend
+  std::vector<std::string> v1_dirs;  // every v1 directory of the container (exec joins them all)
 };
 
 // Makes one node inside a created or running container (init/join.cc); waits for the

@@ -4,11 +4,11 @@
 // cgroup's own files, what the container's processes print).
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime, within } from './helpers';
+import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime, within, removeCgroupParent } from './helpers';
 
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
@@ -237,7 +237,7 @@ test('create returns with the init waiting; start from another process runs it; 
   const gone = await runtime(root, ['state', 'c1']);
   t.is(gone.code, 1);
   t.regex(lastError(gone.log), /container c1 does not exist/);
-  rmdirSync(cgroupDir('nsbox-cli-test'));
+  removeCgroupParent('nsbox-cli-test');
 });
 
 test('exec (detached with a pid file, and waited for), ps, pause and resume, delete --force', async (t) => {

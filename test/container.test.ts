@@ -694,3 +694,30 @@ test('joinNamespaces.pid: a second container in the first one\'s pid namespace s
   await first.destroy();
   t.deepEqual(leftovers(first.id, first.pid), []);
 });
+
+test('on a host with v1 hierarchies the container is in its own cgroup in each (memory, pids, cpu...), exec\'d commands too; destroy removes them all', async (t) => {
+  const h = hostInfo();
+  const v1 = Object.keys(h.v1).filter((c) => c !== 'devices');
+  if (v1.length === 0) {
+    t.log('no v1 hierarchies here: nothing to join');
+    t.pass();
+    return;
+  }
+  const c = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
+  await c.start();
+  // The kernel's word, from /proc/<pid>/cgroup: every v1 controller names the container's directory.
+  const placed = (pid: number) => Object.fromEntries(readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter(Boolean)
+    .map((l) => l.split(':')).flatMap(([, ctrls, path]) => ctrls.split(',').map((ctrl) => [ctrl, path])));
+  const init = placed(c.pid);
+  for (const ctrl of v1) t.is(init[ctrl], `/nsbox/${c.id}`, ctrl);
+  t.deepEqual(c.handle.cgroupV1, Object.fromEntries(v1.map((ctrl) => [ctrl, `${h.v1[ctrl]}/nsbox/${c.id}`])));
+  const p = await c.exec({ command: ['/bin/sleep', '30'], stdio: 'ignore', detach: true });
+  const cmd = placed(p.pid);
+  for (const ctrl of v1) t.is(cmd[ctrl], `/nsbox/${c.id}`, `exec ${ctrl}`);
+  if (h.v1.cpuset) t.not(readFileSync(`${h.v1.cpuset}/nsbox/${c.id}/cpuset.cpus`, 'utf8').trim(), '', 'a cpuset directory gets its parent\'s CPUs');
+  if (h.v1.pids) t.true(Number(readFileSync(`${h.v1.pids}/nsbox/${c.id}/pids.current`, 'utf8')) >= 2, 'the init and the exec\'d command count there');
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+  for (const ctrl of v1) t.false(existsSync(`${h.v1[ctrl]}/nsbox/${c.id}`), ctrl);
+});

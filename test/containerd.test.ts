@@ -3,11 +3,11 @@
 // namespace of its own. ctr is the client, as a user would type it.
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor } from './helpers';
+import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor, removeCgroupParent } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-containerd-'));
 const sock = join(dir, 'containerd.sock');
@@ -63,10 +63,7 @@ test.after.always(async () => {
   // The shim's runc --root for this namespace, and the cgroup directory ctr's
   // cgroupsPath (/<namespace>/<id>) made for it, which the runtime leaves as runc does.
   rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
-  const h = hostInfo();
-  for (const root of [h.cgroup2, h.devicesV1]) {
-    if (root && existsSync(join(root, ns))) rmdirSync(join(root, ns));
-  }
+  removeCgroupParent(ns);
   removeRootfs(rootfs);
 });
 

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { attachContainer, type ContainerHandle, ContainerError, createContainer } from '../lib';
 import { releaseDeadContainer } from '../lib/container';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, leftovers, nodeEnv, removeRootfs, textOf, exited } from './helpers';
+import { busyboxRootfs, exitOf, leftovers, nodeEnv, removeRootfs, textOf, exited, removeCgroupParent } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const rootfs = busyboxRootfs();
@@ -87,7 +87,7 @@ test('a detached container outlives its creator and is started, used and destroy
   await c.destroy();
   t.false(existsSync(handle.cgroupV2Dir));
   t.throws(() => attachContainer(handle), { code: 'ERR_CONTAINER_GONE' });
-  rmSync(join(hostInfo().cgroup2 as string, 'nsbox-detached-test'), { recursive: true, force: true });
+  removeCgroupParent('nsbox-detached-test');
 });
 
 test('a detached container whose init is gone cannot be started, and destroy cleans up its FIFO', async (t) => {
@@ -114,7 +114,7 @@ test('a detached container whose init is gone cannot be started, and destroy cle
 });
 
 test('attachContainer refuses a malformed handle', (t) => {
-  const base = { id: 'x', pid: process.pid, pidStartTime: '1', namespaces: ['mount'], cgroupV2Dir: '', cgroupV1Devices: '', deviceBackend: 'v2',
+  const base = { id: 'x', pid: process.pid, pidStartTime: '1', namespaces: ['mount'], cgroupV2Dir: '', cgroupV1Devices: '', cgroupV1: {}, deviceBackend: 'v2',
     devices: [], capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] }, user: { uid: 0, gid: 0, groups: [] },
     env: [], startFifo: null } as ContainerHandle;
   for (const bad of [null, { ...base, id: '../x' }, { ...base, pid: -1 }, { ...base, cgroupV2Dir: '/etc' }, { ...base, namespaces: ['user'] },
@@ -145,6 +145,17 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
         await t.throwsAsync(releaseDeadContainer({ ...h, [key]: value }), { code: 'ERR_INVALID_ARG' }, `${key} ${value}`);
       }
     }
+    // The other v1 hierarchies' directories are checked the same way, each in its own hierarchy.
+    const mem = h.cgroupV1.memory;
+    if (mem) {
+      for (const v1 of [{ ...h.cgroupV1, memory: `${mem}/../..` }, { ...h.cgroupV1, memory: other.handle.cgroupV1.memory },
+        { ...h.cgroupV1, memory: h.cgroupV2Dir }, { ...h.cgroupV1, devices: h.cgroupV1Devices }, { ...h.cgroupV1, nope: mem }]) {
+        t.throws(() => attachContainer({ ...h, cgroupV1: v1 }), { code: 'ERR_INVALID_ARG' }, JSON.stringify(v1));
+      }
+    }
+    for (const v1 of [null, [], 'x']) {
+      t.throws(() => attachContainer({ ...h, cgroupV1: v1 as never }), { code: 'ERR_INVALID_ARG', message: /cgroupV1/ });
+    }
     rmSync(tmp, { recursive: true });
     // A well-formed path to a cgroup this library did not make (a service's): a dead
     // container's delete kills and removes nothing there; one made for another id is an error.
@@ -160,7 +171,7 @@ test('a handle whose cgroup paths leave the container\'s cgroup is refused befor
       }
     });
     writeFileSync(join(foreign, 'cgroup.procs'), String(sleeper.pid));
-    await releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '' });
+    await releaseDeadContainer({ ...h, cgroupV2Dir: foreign, cgroupV1Devices: '', cgroupV1: {} });
     t.true(existsSync(foreign), 'the unmarked cgroup stays');
     t.is(sleeper.exitCode, null);
     t.is(sleeper.signalCode, null, 'and its process lives');
@@ -193,7 +204,7 @@ test('a handle whose startFifo names another file is refused, and no delete remo
     const same = attachContainer(c.handle);
     t.is(same.state, 'created');
     // The command line's delete of a dead container with a state file naming a regular file.
-    await releaseDeadContainer({ ...c.handle, cgroupV2Dir: '', cgroupV1Devices: '', startFifo: victim });
+    await releaseDeadContainer({ ...c.handle, cgroupV2Dir: '', cgroupV1Devices: '', cgroupV1: {}, startFifo: victim });
     t.is(readFileSync(victim, 'utf8'), 'keep me');
   } finally {
     await c.destroy();

@@ -1,9 +1,10 @@
 // Shared test helpers: a busybox rootfs, shell runs, and checks that a container
 // left nothing behind on the host.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { libraryParents } from '../lib/cgroup';
 import { hostInfo } from '../lib/host';
 import { CAPABILITY_NAMES } from '../lib/policy/capabilities';
 import { Container, type ExecProcess, type ExitStatus } from '../lib/container';
@@ -63,7 +64,18 @@ export function run(spec: RunSpec): Promise<RunResult> {
 /** Paths a container with this id may own on the host. */
 export function cgroupPaths(id: string): string[] {
   const h = hostInfo();
-  return [h.cgroup2Parent, h.devicesV1Parent].filter((p): p is string => !!p).map((p) => join(p, id));
+  return libraryParents(h).map((p) => join(p, id));
+}
+
+/**
+ * Removes an empty cgroup directory a test's cgroupPath made the parent of its
+ * containers, from every hierarchy (the library leaves such parents, as runc does).
+ */
+export function removeCgroupParent(name: string): void {
+  const h = hostInfo();
+  for (const root of new Set([h.cgroup2, h.devicesV1, ...Object.values(h.v1)])) {
+    if (root && existsSync(join(root, name))) rmdirSync(join(root, name));
+  }
 }
 
 /** What of a container is still on the host: cgroup dirs, its init process, mounts under the staging dir. */

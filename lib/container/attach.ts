@@ -1,7 +1,7 @@
 // attachContainer(): a container another process made, taken over from its handle;
 // and what is left of one whose init has exited.
 import { readFileSync } from 'node:fs';
-import { checkCgroupMembers, releaseDeadCgroups } from '../cgroup';
+import { checkCgroupMembers, releaseDeadCgroups, v1DirList } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
 import { hostInfo } from '../host';
 import { binding, type NativeContainer } from '../native';
@@ -40,7 +40,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   let native: NativeContainer;
   try {
     native = binding.attach({
-      pid, cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, deviceBackend: h.deviceBackend,
+      pid, cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: v1DirList(h), deviceBackend: h.deviceBackend,
       // From the kernel, not the handle: how destroy() kills depends on it.
       pidNamespace: leadsPidNamespace(pid),
     });
@@ -51,7 +51,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   }
   return new Container({
     id, user, namespaces: h.namespaces, env: h.env, backend: h.deviceBackend, limits,
-    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices }, stdio: 'ignore',
+    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore',
   }, { caps, rules, policy: compileDeviceRules(rules), startFifo: h.startFifo, state: h.startFifo !== null ? 'created' : 'running' }, native);
 }
 

@@ -90,10 +90,11 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const backend = deviceBackend(r, host);
   const paths = await resolveHostPaths(r, host);
   const policy = compileDeviceRules(r.devices);
+  const cgroups = cgroupDirs(r.cgroupPath, host, backend);
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {
-    const plan = toNativePlan(r, host, backend, policy, paths);
+    const plan = toNativePlan(r, host, backend, policy, paths, cgroups);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
     const err = fromNative(e, `container ${r.id}`);
@@ -104,7 +105,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     throw err;
   }
   const container = new Container({
-    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups: cgroupDirs(r.cgroupPath, host, backend), stdio: r.stdio,
+    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio,
   }, { caps: r.caps, rules: r.devices, policy, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
   if (r.detached) {
     // The capability sets go now: whoever starts it later only writes to the FIFO.

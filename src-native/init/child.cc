@@ -112,11 +112,11 @@ void JoinNamespaces(const ChildPlan& plan) {
 
 void JoinCgroups(const ChildPlan& plan) {
   const PassedFds& fds = plan.fds;
-  // cgroup2 placement happened at clone time (CLONE_INTO_CGROUP). The v1 devices
-  // hierarchy has no such thing: "0" moves the writer itself.
-  if (fds.v1_procs >= 0) {
-    if (sys::retry_eintr([&] { return write(fds.v1_procs, "0", 1); }) < 0)
-      Fail("cgroup-join", "write", plan.cgroup_v1_devices.c_str(), "/cgroup.procs");
+  // cgroup2 placement happened at clone time (CLONE_INTO_CGROUP). The v1 hierarchies
+  // have no such thing: "0" moves the writer itself.
+  for (const V1Cgroup& v1 : plan.cgroup_v1) {
+    if (sys::retry_eintr([&] { return write(v1.procs, "0", 1); }) < 0) Fail("cgroup-join", "write", v1.dir.c_str(), "/cgroup.procs");
+    close(v1.procs);
   }
   // Unshared only now, so that the namespace root is the container's own cgroup.
   if ((plan.namespaces.flags & CLONE_NEWCGROUP) && syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)

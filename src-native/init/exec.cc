@@ -23,7 +23,7 @@ namespace nsbox {
 
 [[noreturn]] void RunExec(const ExecPlan& e) {
   const PassedFds& fds = e.proc.fds;
-  int target_pidfd = fds.target_pidfd, v1_procs = fds.v1_procs, console = fds.console;
+  int target_pidfd = fds.target_pidfd, console = fds.console;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail("exec-join", "prctl(PR_SET_DUMPABLE)");
   // The command's fds 0..2 first, so nothing opened later lands on them; the child
   // inherits them.
@@ -31,12 +31,14 @@ namespace nsbox {
   // Nothing else of the creator's fd table goes along: a non-close-on-exec fd to a host
   // directory would be the command's way out (and, with a cwd of /proc/self/fd/N, its
   // working directory: the CVE-2024-21626 class).
-  CloseOtherFds({ReportFd(), target_pidfd, v1_procs, console});
+  std::vector<int> keep = {ReportFd(), target_pidfd, console};
+  for (const V1Cgroup& v1 : e.cgroup_v1) keep.push_back(v1.procs);
+  CloseOtherFds(keep);
   if (setns(target_pidfd, static_cast<int>(e.setns_flags.flags)) < 0) Fail("exec-join", "setns", "the container's namespaces");
   close(target_pidfd);
-  if (v1_procs >= 0) {
-    if (write(v1_procs, "0", 1) < 0) Fail("exec-join", "write", "devices cgroup.procs");
-    close(v1_procs);
+  for (const V1Cgroup& v1 : e.cgroup_v1) {
+    if (write(v1.procs, "0", 1) < 0) Fail("exec-join", "write", v1.dir.c_str(), "/cgroup.procs");
+    close(v1.procs);
   }
   // A socket pair, not a pipe: Fail() reports with send(), which a pipe refuses
   // (ENOTSOCK), and a failure of the child was then taken for a successful exec.
