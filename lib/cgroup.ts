@@ -10,7 +10,7 @@ import { ContainerError, fromNative, quote } from './errors';
 import { CGROUP_PARENT, type DeviceBackend, type HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
-import { parseCpuList, type ResourceHost } from './policy/resources';
+import { type CgroupWrite, parseCpuList, type ResourceHost, resourceWrites, type ResourcesSpec, V1_NAME, v1MemoryOrder } from './policy/resources';
 
 const debug = createDebug('nsbox:cgroup');
 
@@ -283,4 +283,32 @@ export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): str
   }
   if (removed.length) debug('removed stale cgroups %o', removed);
   return removed;
+}
+
+/**
+ * The files a container's limits take, as absolute paths in its own directories, in
+ * order; checked against what this host offers before anything is created. cgroup2
+ * controllers are first enabled for the directories above the container's
+ * (cgroup.subtree_control, from the hierarchy's root down), as a child only has the
+ * controllers its parent hands on.
+ */
+export function limitWrites(resources: ResourcesSpec, cgroupPath: string, dirs: CgroupDirs, host: HostInfo): { path: string; value: string }[] {
+  const { v2, v1 } = resourceWrites(resources, resourceHost(host));
+  const out: { path: string; value: string }[] = [];
+  const v2Controllers = [...new Set(v2.map((w) => w.controller))];
+  if (v2Controllers.length) {
+    const parts = cgroupPath.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const dir = [host.cgroup2, ...parts.slice(0, i)].join('/');
+      for (const c of v2Controllers) out.push({ path: `${dir}/cgroup.subtree_control`, value: `+${c}` });
+    }
+  }
+  const at = (w: CgroupWrite, dir: string | undefined) => {
+    if (!dir) throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `resources: the ${w.controller} controller has no directory of this container's`);
+    out.push({ path: `${dir}/${w.file}`, value: w.value });
+  };
+  for (const w of v2) at(w, dirs.cgroupV2Dir);
+  // A fresh directory has no limit: memory.limit_in_bytes goes before memsw.
+  for (const w of v1MemoryOrder(v1, 2n ** 63n)) at(w, dirs.cgroupV1[V1_NAME[w.controller]]);
+  return out;
 }

@@ -47,6 +47,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   cgroupV1Devices: string;
   /** Every v1 directory the init joins, the devices one included. */
   cgroupV1: { dir: string }[];
+  /** Limits the parent writes before the clone, in order. */
+  cgroupWrites: { path: string; value: string }[];
   deviceBackend: 'v1' | 'v2';
   devicePolicy: NativePolicy;
   v1Writes: V1Write[];

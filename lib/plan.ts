@@ -52,7 +52,7 @@ export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boole
 }
 
 /** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
-export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs): NativePlan {
+export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs, cgroupWrites: NativePlan['cgroupWrites']): NativePlan {
   return {
     ...nativeCommand(r),
     ...pick(r, CONTAINER_AS_RESOLVED),
@@ -78,6 +78,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     cgroupV2Dir: dirs.cgroupV2Dir,
     cgroupV1Devices: dirs.cgroupV1Devices,
     cgroupV1: v1DirList(dirs).map((dir) => ({ dir })),
+    cgroupWrites,
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),
     v1Writes: backend === 'v1' ? v1Writes(r.devices) : [],

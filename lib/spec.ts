@@ -9,6 +9,7 @@ import { onlyKnownKeys, own } from './policy/fields';
 import { validatePath } from './policy/paths';
 import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
+import { resolveResources, type ResourcesSpec } from './policy/resources';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
@@ -79,6 +80,12 @@ export interface ContainerSpec {
   detached?: { startFifo: string };
   /** The command's oom_score_adj, -1000..1000 (OCI process.oomScoreAdj); the creator's when omitted. Lowering it needs CAP_SYS_RESOURCE. */
   oomScoreAdj?: number;
+  /**
+   * Limits, shaped like OCI linux.resources (memory, cpu, pids, blockIO,
+   * hugepageLimits, unified), each written to the controller wherever the host has it
+   * (cgroup2 or its v1 hierarchy); one the host cannot enforce is an error.
+   */
+  resources?: ResourcesSpec;
 }
 
 export interface HostRootfs {
@@ -126,12 +133,13 @@ export interface ResolvedSpec {
   terminal: { consoleSocket: string } | null;
   detached: { startFifo: string } | null;
   oomScoreAdj: number | null;
+  resources: ResourcesSpec;
 }
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
-  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj',
+  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -371,6 +379,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     terminal,
     detached,
     oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),
+    resources: resolveResources(own(s, 'resources')),
   };
 }
 

@@ -110,6 +110,18 @@ void MarkCgroups(const ChildPlan& plan, const CgroupFds& fds) {
   if (!plan.creator.empty()) Mark(fds, kCreatorXattr, plan.creator);
 }
 
+bool WriteLimits(const ChildPlan& plan, SetupError* err) {
+  for (const CgroupWrite& w : plan.cgroup_writes) {
+    int fd = open(w.path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return err->Set("cgroup-limits", "open", w.path);
+    ssize_t n = sys::retry_eintr([&] { return write(fd, w.value.data(), w.value.size()); });
+    int e = errno;
+    close(fd);
+    if (n < 0) return err->Set("cgroup-limits", "write", w.path + " = " + w.value, e);
+  }
+  return true;
+}
+
 std::string ReadMarker(const std::string& dir, const char* name) {
   char buf[128];
   ssize_t n = getxattr(dir.c_str(), name, buf, sizeof(buf));

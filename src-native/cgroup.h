@@ -33,6 +33,10 @@ bool CreateCgroups(ChildPlan& plan, CgroupFds* fds, SetupError* err);
 // container that dies with its creator, trusted.nsbox.creator (ChildPlan::creator).
 // ReadMarker gives "" for a missing one.
 void MarkCgroups(const ChildPlan& plan, const CgroupFds& fds);
+
+// The plan's resource limits, in order; the first the kernel refuses fails creation,
+// naming the file and the value.
+bool WriteLimits(const ChildPlan& plan, SetupError* err);
 std::string ReadMarker(const std::string& dir, const char* name);
 extern const char kCreatorXattr[];
 extern const char kIdXattr[];

@@ -184,6 +184,16 @@ struct V1Cgroup {
   NSBOX_FIELDS(NSBOX_V1_CGROUP_FIELDS)
 };
 
+// A resource limit (or a controller enabled for a child) written by the parent into a
+// directory of the container's, or one above it, before the init is cloned: paths lib
+// computed from the host's mounts and the container's cgroup path, in order.
+#define NSBOX_CGROUP_WRITE_FIELDS(F)              \
+  F(std::string, path, "path", kJs, {})           \
+  F(std::string, value, "value", kJs, {})
+struct CgroupWrite {
+  NSBOX_FIELDS(NSBOX_CGROUP_WRITE_FIELDS)
+};
+
 
 // What to run: shared by a container's plan and an exec plan. exec_candidates are the
 // absolute paths tried in order (the PATH search is done before clone, inside-root
@@ -235,6 +245,7 @@ struct V1Cgroup {
   F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})  /* empty when the host has no cgroup2 hierarchy */ \
   F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJsInit, {})  /* empty unless the v1 device backend is used */ \
   F(std::vector<V1Cgroup>, cgroup_v1, "cgroupV1", kJsInit, {})  /* every v1 directory the init joins, the devices one included */ \
+  F(std::vector<CgroupWrite>, cgroup_writes, "cgroupWrites", kJs, {})  /* limits, written before the clone */ \
   F(DeviceBackendKind, device_backend, "deviceBackend", kJs, kDevicesV2)   \
   F(DevicePolicy, device_policy, "devicePolicy", kJs, {})  /* for the v2 backend */ \
   F(std::vector<V1Write>, v1_writes, "v1Writes", kJs, {})  /* for the v1 backend */ \

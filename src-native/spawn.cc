@@ -323,6 +323,7 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   }
   if (!CreateCgroups(plan, &cg, err)) return fail();
   MarkCgroups(plan, cg);
+  if (!WriteLimits(plan, err)) return fail();
   // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
   for (V1Cgroup& v1 : plan.cgroup_v1) v1.procs = AboveStdio(v1.procs);
   s->cgroup_v2_dir = cg.v2_dir;

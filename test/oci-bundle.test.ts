@@ -117,9 +117,6 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
     ['mount namespace path', (c) => { c.linux.namespaces[3].path = '/proc/1/ns/mnt'; }, /joining a mount namespace/],
     ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
-    ['memory limit', (c) => { c.linux.resources.memory = { limit: 1 << 20 }; }, /linux\.resources\.memory/],
-    ['cpu quota', (c) => { c.linux.resources.cpu = { shares: 1024, quota: 5000 }; }, /linux\.resources\.cpu/],
-    ['pids', (c) => { c.linux.resources.pids = { limit: 10 }; }, /linux\.resources\.pids/],
     ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
@@ -257,6 +254,23 @@ function podmanConfig(): Record<string, any> {
   c.linux.readonlyPaths = ['/proc/asound', '/proc/bus'];
   return c;
 }
+
+test('linux.resources limits become the spec\'s resources, checked there; others are refused by name', (t) => {
+  const c = ctrConfig();
+  c.linux.resources.memory = { limit: 1 << 25, swap: 1 << 26 };
+  c.linux.resources.cpu = { shares: 512, quota: 50000, period: 100000, cpus: '0' };
+  c.linux.resources.pids = { limit: 2048 };
+  const { spec } = specFromOciConfig(c, '/b', 'limits');
+  t.deepEqual(spec.resources, { memory: { limit: 1 << 25, swap: 1 << 26 }, cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' }, pids: { limit: 2048 } });
+  t.deepEqual(resolveSpec(spec, limits).resources.pids, { limit: 2048 });
+  const bad = ctrConfig();
+  bad.linux.resources.pids = { limit: -7 };
+  t.is(errorOf(() => resolveSpec(specFromOciConfig(bad, '/b', 'limits').spec, limits))?.code, 'ERR_INVALID_RESOURCES');
+  const rdma = ctrConfig();
+  rdma.linux.resources.rdma = { mlx: { hcaHandles: 1 } };
+  t.regex(errorOf(() => specFromOciConfig(rdma, '/b', 'limits'))?.message ?? '', /linux\.resources\.rdma is not supported/);
+  t.is(specFromOciConfig(ctrConfig(), '/b', 'limits').spec.resources, undefined, 'no limits: none set');
+});
 
 test('a pid namespace given by path is joined (a pod\'s), like network, ipc, uts and cgroup ones', (t) => {
   const c = ctrConfig();

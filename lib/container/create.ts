@@ -2,7 +2,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
-import { cgroupDirs } from '../cgroup';
+import { cgroupDirs, limitWrites } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
 import { defaultDeviceBackend, type DeviceBackend, type HostInfo, hostInfo } from '../host';
 import { Limiter } from '../limiter';
@@ -91,10 +91,11 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const paths = await resolveHostPaths(r, host);
   const policy = compileDeviceRules(r.devices);
   const cgroups = cgroupDirs(r.cgroupPath, host, backend);
+  const writes = limitWrites(r.resources, r.cgroupPath, cgroups, host);
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {
-    const plan = toNativePlan(r, host, backend, policy, paths, cgroups);
+    const plan = toNativePlan(r, host, backend, policy, paths, cgroups, writes);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
     const err = fromNative(e, `container ${r.id}`);

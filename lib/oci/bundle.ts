@@ -27,17 +27,30 @@ export interface OciBundleSpec {
 }
 
 /**
- * The device rules of a linux.resources object (config.json's, or what `update
- * --resources` is given), in order; every other resource is refused by name.
+ * The device rules of what `update --resources` is given, in order: live changes of
+ * other limits do not exist yet, so every other resource is refused by name there.
  */
 export function resourcesDeviceRules(value: unknown): DeviceRule[] {
   const resources = object(value, 'linux.resources');
-  // cpu.shares of 1024 is the kernel's default weight, which is what a container
-  // here gets; anything else would be a limit this runtime does not set.
+  // cpu.shares of 1024 is the kernel's default weight: asking for it changes nothing.
   const cpu = object(resources.cpu, 'linux.resources.cpu');
-  if (!empty({ ...cpu, shares: cpu.shares === 1024 ? 0 : cpu.shares })) unsupported('linux.resources.cpu', 'is not supported by this runtime (only the default shares, 1024)');
+  if (!empty({ ...cpu, shares: cpu.shares === 1024 ? 0 : cpu.shares })) unsupported('linux.resources.cpu', 'is not supported by update (only device rules change live)');
   onlyKnown(resources, ['devices', 'cpu'], 'linux.resources.');
   return readDeviceRules(resources);
+}
+
+const LIMIT_KEYS = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified'] as const;
+
+/**
+ * config.json's linux.resources at create: the device rules are read with the policy;
+ * the limits go to the spec's `resources` as they are (the same shape), checked there.
+ */
+function limitsOf(value: unknown): ContainerSpec['resources'] {
+  const resources = object(value, 'linux.resources');
+  onlyKnown(resources, ['devices', ...LIMIT_KEYS], 'linux.resources.');
+  const out: Record<string, unknown> = {};
+  for (const k of LIMIT_KEYS) if (resources[k] !== undefined && resources[k] !== null) out[k] = resources[k];
+  return out as ContainerSpec['resources'];
 }
 
 /**
@@ -97,8 +110,8 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
     cgroupPath = linux.cgroupsPath.replace(/^\/+/, '');
   }
   const sysctl = object(linux.sysctl, 'linux.sysctl') as Record<string, string>;
-  // The resources this runtime does not set are refused by name; the rules are read with the rest of the policy.
-  resourcesDeviceRules(linux.resources);
+  // The device rules are read with the rest of the policy; the limits are the spec's.
+  const resources = limitsOf(linux.resources);
   const policy = readPolicy(c);
   notes.push(...policy.notes);
 
@@ -138,6 +151,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       noNewPrivileges: policy.noNewPrivileges,
       // Checked with the spec (-1000..1000); absent, the container keeps the caller's.
       ...(proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null ? { oomScoreAdj: proc.oomScoreAdj as number } : {}),
+      ...(resources && Object.keys(resources).length ? { resources } : {}),
     },
     notes,
   };
