@@ -10,7 +10,8 @@ import { ContainerError, fromNative, quote } from './errors';
 import { CGROUP_PARENT, type DeviceBackend, type HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
-import { type CgroupWrite, parseCpuList, type ResourceHost, resourceWrites, type ResourcesSpec, V1_NAME, v1MemoryOrder } from './policy/resources';
+import { type ContainerStats, type ControllerPlaces, readStats } from './cgroup-stats';
+import { type CgroupWrite, type Controller, parseCpuList, type ResourceHost, resourceWrites, type ResourcesSpec, V1_NAME, v1MemoryOrder } from './policy/resources';
 
 const debug = createDebug('nsbox:cgroup');
 
@@ -311,4 +312,37 @@ export function limitWrites(resources: ResourcesSpec, cgroupPath: string, dirs: 
   // A fresh directory has no limit: memory.limit_in_bytes goes before memsw.
   for (const w of v1MemoryOrder(v1, 2n ** 63n)) at(w, dirs.cgroupV1[V1_NAME[w.controller]]);
   return out;
+}
+
+/**
+ * A container's figures, each from the hierarchy its controller is on here (cgroup2,
+ * or the container's own directory in the v1 one). The files are read off the event
+ * loop's thread (fs.promises), then parsed (cgroup-stats.ts).
+ */
+export async function cgroupStats(dirs: CgroupDirs, host: HostInfo): Promise<ContainerStats> {
+  const rh = resourceHost(host);
+  const places: ControllerPlaces = {};
+  const dirOf = (c: Controller | 'cpuacct'): string | undefined =>
+    (places[c] === 'v2' ? dirs.cgroupV2Dir : dirs.cgroupV1[c === 'cpuacct' ? 'cpuacct' : V1_NAME[c]]);
+  for (const c of ['memory', 'cpu', 'pids', 'io', 'hugetlb'] as const) {
+    if (dirs.cgroupV2Dir && rh.v2.has(c)) places[c] = 'v2';
+    else if (dirs.cgroupV1[V1_NAME[c]]) places[c] = 'v1';
+  }
+  if (places.cpu !== 'v2' && dirs.cgroupV1.cpuacct) places.cpuacct = 'v1';
+  // Which files the parser reads, then each read once: a first pass asks for every one.
+  const wanted = new Set<string>();
+  readStats((c, file) => {
+    const dir = dirOf(c);
+    if (dir) wanted.add(`${dir}/${file}`);
+    return '0';
+  }, places, rh.hugepageSizes);
+  const texts = new Map<string, string>();
+  await Promise.all([...wanted].map(async (path) => {
+    const text = await readFile(path, 'utf8').catch(() => null);
+    if (text !== null) texts.set(path, text);
+  }));
+  return readStats((c, file) => {
+    const dir = dirOf(c);
+    return dir ? texts.get(`${dir}/${file}`) ?? null : null;
+  }, places, rh.hugepageSizes);
 }

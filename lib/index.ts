@@ -13,6 +13,7 @@ export { HOST_HIDDEN_PATHS } from './spec';
 export type { AtimeMode, MountFlags, MountSpec } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
 export type { ResourcesSpec, ThrottleDevice } from './policy/resources';
+export type { ContainerStats } from './cgroup-stats';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
 export type { ExplainSubject, Explanation } from './policy/explain';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';

@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { ContainerError, createContainer } from '../lib';
 import { hostInfo } from '../lib/host';
-import { exited, leftovers, PYTHON, sh, textOf } from './helpers';
+import { exited, leftovers, PYTHON, sh, textOf, within } from './helpers';
 
 const h = hostInfo();
 const memoryDir = (id: string) => (h.v1.memory ? `${h.v1.memory}/nsbox/${id}` : `${h.cgroup2}/nsbox/${id}`);
@@ -83,4 +83,24 @@ test('huge pages on cgroup2: the controller is enabled above the container and i
   t.is(readFileSync(`${h.cgroup2}/nsbox/${c.id}/hugetlb.2MB.max`, 'utf8').trim(), String(4 << 20));
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('stats(): the container\'s own figures, from its own cgroups (the limit, usage under it, pids, CPU time)', async (t) => {
+  const c = await createContainer({
+    command: [PYTHON, '-c', 'import sys, time\nb = bytearray(16 << 20)\nfor i in range(2000000): pass\nprint("ready", flush=True)\nsys.stdin.read()'],
+    resources: { memory: { limit: 64 << 20 }, pids: { limit: 50 } },
+  });
+  t.teardown(() => c.destroy());
+  const ready = new Promise<void>((resolve) => c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  await c.start();
+  await within(ready, `container ${c.id} to be ready`, () => c.destroy());
+  // The container's own cgroups, not the caller's: its limit, and its one process.
+  const s = await c.stats();
+  t.is(s.memory?.limit, 64 << 20);
+  t.true((s.memory?.usage ?? 0) > 16 << 20 && (s.memory?.usage ?? 0) < 64 << 20, String(s.memory?.usage));
+  t.is(s.memory?.oomKills, 0);
+  t.deepEqual(s.pids, { current: 1, limit: 50 });
+  t.true((s.cpu?.usage ?? 0) > 1e6, `cpu ${s.cpu?.usage} ns`);
+  c.stdin!.end();
+  await exited(c);
 });

@@ -1,7 +1,9 @@
 // The container lifecycle: created -> running -> stopped -> destroyed. Devices, exec
 // and the handle have files of their own; this one owns the state and its changes.
 import createDebug from 'debug';
-import { cgroupFrozen, cgroupProcesses, freezeCgroup } from '../cgroup';
+import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup } from '../cgroup';
+import type { ContainerStats } from '../cgroup-stats';
+import { hostInfo } from '../host';
 import { ContainerError, fromNative } from '../errors';
 import type { NativeContainer } from '../native';
 import type { DeviceNodeSpec } from '../policy/nodes';
@@ -227,6 +229,11 @@ export class Container {
   async resume(): Promise<void> {
     this.#requireState('resume()', 'created', 'running');
     await freezeCgroup(this.#record.cgroups, this.id, false);
+  }
+
+  /** Memory, CPU, pids, block I/O and huge page figures from the container's own cgroups (bytes, nanoseconds, counts). */
+  stats(): Promise<ContainerStats> {
+    return cgroupStats(this.#record.cgroups, hostInfo());
   }
 
   /** True while the container's cgroup is frozen. */
