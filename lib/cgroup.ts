@@ -10,7 +10,7 @@ import { ContainerError, fromNative, quote } from './errors';
 import { CGROUP_PARENT, type DeviceBackend, type HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
-import { type ContainerStats, type ControllerPlaces, readStats } from './cgroup-stats';
+import { type ContainerStats, type ControllerPlaces, keyValues, readStats } from './cgroup-stats';
 import { type CgroupWrite, type Controller, parseCpuList, type ResourceHost, resourceWrites, type ResourcesSpec, V1_NAME, v1MemoryOrder } from './policy/resources';
 
 const debug = createDebug('nsbox:cgroup');
@@ -345,4 +345,12 @@ export async function cgroupStats(dirs: CgroupDirs, host: HostInfo): Promise<Con
     const dir = dirOf(c);
     return dir ? texts.get(`${dir}/${file}`) ?? null : null;
   }, places, rh.hugepageSizes);
+}
+
+/** How many processes the kernel's OOM killer killed in the container's memory cgroup (0 without one). */
+export async function oomKills(dirs: CgroupDirs, host: HostInfo): Promise<number> {
+  const onV2 = dirs.cgroupV2Dir && resourceHost(host).v2.has('memory');
+  const file = onV2 ? `${dirs.cgroupV2Dir}/memory.events` : dirs.cgroupV1.memory ? `${dirs.cgroupV1.memory}/memory.oom_control` : null;
+  if (!file) return 0;
+  return keyValues(await readFile(file, 'utf8').catch(() => null)).get('oom_kill') ?? 0;
 }

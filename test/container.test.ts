@@ -202,7 +202,7 @@ test('exec of a missing binary rejects start() with ENOENT and the container exi
   const e = await t.throwsAsync(c.start(), { instanceOf: ContainerError });
   t.is(e?.code, 'ENOENT');
   t.is(e?.step, 'exec');
-  t.deepEqual(await exited(c), { exitCode: 127, signal: null });
+  t.deepEqual(await exited(c), { exitCode: 127, signal: null, oomKilled: false });
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
 });
@@ -218,7 +218,7 @@ test('lifecycle: created -> running -> stopped -> destroyed; start twice is a st
   await t.throwsAsync(c.start(), { code: 'ERR_CONTAINER_STATE' });
   c.stdin!.end('hello\n');
   const status = await exited(c);
-  t.deepEqual(status, { exitCode: 0, signal: null });
+  t.deepEqual(status, { exitCode: 0, signal: null, oomKilled: false });
   t.is(await exited(c), status);
   t.is(c.state, 'stopped');
   t.is(await out, 'got hello\n');
@@ -248,14 +248,14 @@ test('kill() delivers the signal; wait() reports it', async (t) => {
   await c.start();
   await new Promise((r) => setTimeout(r, 200));
   t.true(c.kill('SIGTERM'));
-  t.deepEqual(await exited(c), { exitCode: 7, signal: null });
+  t.deepEqual(await exited(c), { exitCode: 7, signal: null, oomKilled: false });
   t.false(c.kill('SIGKILL'));
   await c.destroy();
   const d = await createContainer({ command: ['sleep', '100'], stdio: 'ignore' });
   t.teardown(() => d.destroy());
   await d.start();
   d.kill(9);
-  t.deepEqual(await exited(d), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(d), { exitCode: null, signal: 'SIGKILL', oomKilled: false });
   await d.destroy();
   t.throws(() => d.kill('SIGNOPE' as NodeJS.Signals), { code: 'ERR_INVALID_SIGNAL' });
 });
@@ -264,7 +264,7 @@ test('destroy() of a created (never started) container and of a running one leav
   const a = await createContainer({ command: ['sleep', '100'] });
   t.teardown(() => a.destroy());
   await a.destroy();
-  t.deepEqual(await exited(a), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(a), { exitCode: null, signal: 'SIGKILL', oomKilled: false });
   t.deepEqual(leftovers(a.id, a.pid), []);
   const b = await createContainer({ command: ['sh', '-c', 'sleep 100 & sleep 100 & wait'], stdio: 'ignore' });
   t.teardown(() => b.destroy());
@@ -279,7 +279,7 @@ test('an AbortSignal destroys the container', async (t) => {
   t.teardown(() => c.destroy());
   await c.start();
   ac.abort();
-  t.deepEqual(await exited(c), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(c), { exitCode: null, signal: 'SIGKILL', oomKilled: false });
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
   await t.throwsAsync(createContainer({ command: ['true'], signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
@@ -479,7 +479,7 @@ test('destroy() with exec\'d commands running ends and reaps them with the conta
     const start = process.hrtime.bigint();
     await c.destroy();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    for (const p of procs) t.deepEqual(await exited(p), { exitCode: null, signal: 'SIGKILL' });
+    for (const p of procs) t.deepEqual(await exited(p), { exitCode: null, signal: 'SIGKILL', oomKilled: false });
     // Orphaned to the host's pid 1, the commands' zombies held the namespace's end for 1.5-2 s here.
     t.true(ms < 1000, `${deviceBackend}: destroy() took ${ms.toFixed(1)} ms`);
     t.deepEqual(procs.flatMap((p) => leftovers(c.id, p.pid)), []);
@@ -677,7 +677,7 @@ test('joinNamespaces.pid: a second container in the first one\'s pid namespace s
   // Its /proc is the pod's: pid 1 is the first container's sleep.
   const p = await second.exec({ command: ['/bin/sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$; readlink /proc/self/ns/pid'] });
   const out = await textOf(p.stdout);
-  t.deepEqual(await exited(p), { exitCode: 0, signal: null });
+  t.deepEqual(await exited(p), { exitCode: 0, signal: null, oomKilled: false });
   const [cmd, pid, ns] = out.trim().split('\n');
   t.is(cmd.trim(), '/bin/sleep 60');
   t.not(pid, '1');

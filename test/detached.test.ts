@@ -62,9 +62,9 @@ test('a detached container outlives its creator and is started, used and destroy
   t.not(readFileSync('/proc/sys/kernel/shmmni', 'utf8').trim(), '1234');
 
   const p = await c.exec({ command: ['/bin/sh', '-c', 'exit 3'] });
-  t.deepEqual(await exited(p), { exitCode: 3, signal: null });
+  t.deepEqual(await exited(p), { exitCode: 3, signal: null, oomKilled: false });
   const killed = await c.exec({ command: ['/bin/sh', '-c', 'kill -9 $$'] });
-  t.deepEqual(await exited(killed), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(killed), { exitCode: null, signal: 'SIGKILL', oomKilled: false });
   const detached = await c.exec({ command: ['/bin/sleep', '30'], detach: true, user: { uid: 1000 } });
   t.true((await c.processes()).includes(detached.pid));
   t.regex(readFileSync(`/proc/${detached.pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);

@@ -14,7 +14,7 @@ test('memory: a container limited to 32 MiB that allocates 200 MB is OOM-killed,
   t.teardown(() => c.destroy());
   const out = textOf(c.stdout);
   await c.start();
-  t.deepEqual(await exited(c), { exitCode: null, signal: 'SIGKILL' });
+  t.deepEqual(await exited(c), { exitCode: null, signal: 'SIGKILL', oomKilled: true });
   t.is(await out, '');
   const dir = memoryDir(c.id);
   if (h.v1.memory) {
@@ -103,4 +103,19 @@ test('stats(): the container\'s own figures, from its own cgroups (the limit, us
   t.true((s.cpu?.usage ?? 0) > 1e6, `cpu ${s.cpu?.usage} ns`);
   c.stdin!.end();
   await exited(c);
+});
+
+test('oomKilled: an exec\'d process the OOM killer ends says so, a process killed by a signal does not, and run() carries it', async (t) => {
+  const c = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore', resources: { memory: { limit: 32 << 20 } } });
+  t.teardown(() => c.destroy());
+  await c.start();
+  const hog = await c.exec({ command: [PYTHON, '-c', 'b = bytearray(200 << 20)'], stdio: 'ignore' });
+  t.deepEqual(await exited(hog), { exitCode: null, signal: 'SIGKILL', oomKilled: true });
+  t.is(c.state, 'running', 'the init lives on');
+  const killed = await c.exec({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  process.kill(killed.pid, 'SIGKILL');
+  t.deepEqual(await exited(killed), { exitCode: null, signal: 'SIGKILL', oomKilled: false }, 'the counter did not move: not an OOM kill');
+  await c.destroy();
+  const r = await sh(`exec ${PYTHON} -c 'b = bytearray(200 << 20)'`, { resources: { memory: { limit: 32 << 20 } } });
+  t.like(r, { exitCode: null, signal: 'SIGKILL', oomKilled: true });
 });

@@ -270,7 +270,7 @@ test('exec() gives the command pipes, never the creator\'s own stdin, stdout or 
       stdio: [openSync(join(dir, 'stdin'), 'r'), openSync(join(dir, 'log'), 'a'), openSync(join(dir, 'log'), 'a'), 'pipe'], env: nodeEnv(), timeout: 60_000,
     });
     const r = JSON.parse(String(ran.output[3]));
-    t.deepEqual(r.status, { exitCode: 0, signal: null });
+    t.deepEqual(r.status, { exitCode: 0, signal: null, oomKilled: false });
     const [l0, l1, l2, ...rest] = r.out.trim().split('\n');
     for (const l of [l0, l1, l2]) t.regex(l, /^pipe:/);
     t.deepEqual(rest, ['got hello']);

@@ -1,7 +1,7 @@
 // The container lifecycle: created -> running -> stopped -> destroyed. Devices, exec
 // and the handle have files of their own; this one owns the state and its changes.
 import createDebug from 'debug';
-import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup } from '../cgroup';
+import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup, oomKills } from '../cgroup';
 import type { ContainerStats } from '../cgroup-stats';
 import { hostInfo } from '../host';
 import { ContainerError, fromNative } from '../errors';
@@ -16,7 +16,7 @@ import { type ExecProcess, type ExecSpec, resolveExec, startExec } from './exec'
 import { removeFifo, startThroughFifo } from './fifo';
 import type { ContainerHandle } from './handle';
 import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
-import { type ExitStatus, exitStatus, signalNumber } from './signals';
+import { type ExitStatus, signalNumber, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
 
 const debug = createDebug('nsbox:container');
@@ -62,9 +62,11 @@ export class Container {
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
         if (this.#state !== 'destroyed') this.#state = 'stopped';
-        const status = exitStatus(code, sig);
-        debug('%s: exited %o', this.id, status);
-        resolve(status);
+        // The cgroups stay until destroy(), which waits for this: the counter is still there.
+        statusAfterExit(code, sig, () => oomKills(this.#record.cgroups, hostInfo())).then((status) => {
+          debug('%s: exited %o', this.id, status);
+          resolve(status);
+        });
       });
     });
     const fds = native.takeStdio();
@@ -211,7 +213,8 @@ export class Container {
   async exec(spec: ExecSpec): Promise<ExecProcess> {
     this.#requireState('exec()', 'running');
     const plan = resolveExec(spec, this.#record, this.capabilities);
-    return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)));
+    return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)),
+      () => oomKills(this.#record.cgroups, hostInfo()));
   }
 
   /** The pids (host view) of every process in the container's cgroup. */

@@ -14,7 +14,7 @@ import {
   withDefaultEnv,
 } from '../spec';
 import type { ContainerRecord } from './record';
-import { type ExitStatus, exitStatus } from './signals';
+import { type ExitStatus, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
 
 const debug = createDebug('nsbox:container');
@@ -82,7 +82,10 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
  * Runs the plan. `track` registers the process's untaken pipes with the container,
  * which closes them at destroy; they close with the process otherwise.
  */
-export async function startExec(native: NativeContainer, id: string, plan: NativeExec, track: (pipes: StdioPipes, on: boolean) => void): Promise<ExecProcess> {
+export async function startExec(native: NativeContainer, id: string, plan: NativeExec, track: (pipes: StdioPipes, on: boolean) => void,
+  oomKills: () => Promise<number>): Promise<ExecProcess> {
+  // An OOM kill is this process's when the container's counter grew while it ran.
+  const before = await oomKills().catch(() => 0);
   let out;
   try {
     out = await native.exec(plan);
@@ -99,7 +102,7 @@ export async function startExec(native: NativeContainer, id: string, plan: Nativ
         helper.release().catch(() => undefined);
         pipes.closeUntaken();
         track(pipes, false);
-        resolve(exitStatus(code, sig));
+        resolve(statusAfterExit(code, sig, oomKills, before));
       });
     })
     : null;

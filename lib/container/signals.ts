@@ -10,6 +10,11 @@ export interface ExitStatus {
   /** The exit code, or null when a signal ended the process. */
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /**
+   * Killed (SIGKILL) while the kernel's OOM killer was killing in the container's
+   * memory cgroup, by the cgroup's own counter (memory.events or memory.oom_control).
+   */
+  oomKilled: boolean;
 }
 
 export function signalNumber(signal: unknown): number {
@@ -21,6 +26,12 @@ export function signalNumber(signal: unknown): number {
 }
 
 /** The addon's (code, signal number) as an ExitStatus. */
-export function exitStatus(code: number | null, sig: number | null): ExitStatus {
-  return { exitCode: code, signal: sig === null ? null : signalNames.get(sig) ?? null };
+export function exitStatus(code: number | null, sig: number | null, oomKilled = false): ExitStatus {
+  return { exitCode: code, signal: sig === null ? null : signalNames.get(sig) ?? null, oomKilled };
+}
+
+/** The status, with oomKilled from `oomKills` (a count that must have grown past `before`) when SIGKILL ended it. */
+export async function statusAfterExit(code: number | null, sig: number | null, oomKills: () => Promise<number>, before = 0): Promise<ExitStatus> {
+  if (sig !== constants.signals.SIGKILL) return exitStatus(code, sig);
+  return exitStatus(code, sig, (await oomKills().catch(() => 0)) > before);
 }

@@ -111,7 +111,6 @@ void JoinNamespaces(const ChildPlan& plan) {
 }
 
 void JoinCgroups(const ChildPlan& plan) {
-  const PassedFds& fds = plan.fds;
   // cgroup2 placement happened at clone time (CLONE_INTO_CGROUP). The v1 hierarchies
   // have no such thing: "0" moves the writer itself.
   for (const V1Cgroup& v1 : plan.cgroup_v1) {
