@@ -9,7 +9,7 @@ import { onlyKnownKeys, own } from './policy/fields';
 import { validatePath } from './policy/paths';
 import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
-import { resolveResources, type ResourcesSpec } from './policy/resources';
+import { mergeResources, type ResourcesSpec } from './policy/resources';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
@@ -379,7 +379,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     terminal,
     detached,
     oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),
-    resources: resolveResources(own(s, 'resources')),
+    resources: mergeResources(prof.resources, own(s, 'resources')),
   };
 }
 

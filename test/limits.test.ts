@@ -119,3 +119,18 @@ test('oomKilled: an exec\'d process the OOM killer ends says so, a process kille
   const r = await sh(`exec ${PYTHON} -c 'b = bytearray(200 << 20)'`, { resources: { memory: { limit: 32 << 20 } } });
   t.like(r, { exitCode: null, signal: 'SIGKILL', oomKilled: true });
 });
+
+test('a profile carries limits: defineProfile({ resources }), a spec\'s own groups replacing the profile\'s', async (t) => {
+  const { defineProfile } = await import('../lib');
+  const tenant = defineProfile({ name: 'tenant', resources: { pids: { limit: 20 }, memory: { limit: 64 << 20 } } });
+  const script = 'import os, errno\nn = 0\ntry:\n    while n < 100:\n        if os.fork() == 0:\n            os.pause()\n        n += 1\nexcept OSError as e:\n    print(n, errno.errorcode[e.errno])';
+  const r = await sh(`${PYTHON} -c '${script}'; kill 0 2>/dev/null; true`, { profile: tenant });
+  const [n, code] = r.stdout.trim().split(' ');
+  t.is(code, 'EAGAIN', r.stdout + r.stderr);
+  t.true(Number(n) < 20, n);
+  const more = await sh(`${PYTHON} -c '${script}'; kill 0 2>/dev/null; true`, { profile: tenant, resources: { pids: { limit: 40 } } });
+  const [m] = more.stdout.trim().split(' ');
+  t.true(Number(m) > 20 && Number(m) < 40, m);
+  t.throws(() => defineProfile({ resources: { pids: { limit: -3 } } }), { code: 'ERR_INVALID_RESOURCES' });
+  t.is(defineProfile({}).resources, undefined, 'the named profiles and those built on them are unlimited');
+});

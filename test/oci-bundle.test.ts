@@ -261,7 +261,7 @@ test('linux.resources limits become the spec\'s resources, checked there; others
   c.linux.resources.cpu = { shares: 512, quota: 50000, period: 100000, cpus: '0' };
   c.linux.resources.pids = { limit: 2048 };
   const { spec } = specFromOciConfig(c, '/b', 'limits');
-  t.deepEqual(spec.resources, { memory: { limit: 1 << 25, swap: 1 << 26 }, cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' }, pids: { limit: 2048 } });
+  t.deepEqual(spec.profile.resources, { memory: { limit: 1 << 25, swap: 1 << 26 }, cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' }, pids: { limit: 2048 } });
   t.deepEqual(resolveSpec(spec, limits).resources.pids, { limit: 2048 });
   const bad = ctrConfig();
   bad.linux.resources.pids = { limit: -7 };
@@ -269,7 +269,9 @@ test('linux.resources limits become the spec\'s resources, checked there; others
   const rdma = ctrConfig();
   rdma.linux.resources.rdma = { mlx: { hcaHandles: 1 } };
   t.regex(errorOf(() => specFromOciConfig(rdma, '/b', 'limits'))?.message ?? '', /linux\.resources\.rdma is not supported/);
-  t.is(specFromOciConfig(ctrConfig(), '/b', 'limits').spec.resources, undefined, 'no limits: none set');
+  t.deepEqual(specFromOciConfig(ctrConfig(), '/b', 'limits').spec.profile.resources, {}, 'no limits: none set');
+  // The profile import reads the same limits.
+  t.deepEqual(fromOciConfig(c).resources?.pids, { limit: 2048 });
 });
 
 test('a pid namespace given by path is joined (a pod\'s), like network, ipc, uts and cgroup ones', (t) => {

@@ -39,20 +39,6 @@ export function resourcesDeviceRules(value: unknown): DeviceRule[] {
   return readDeviceRules(resources);
 }
 
-const LIMIT_KEYS = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified'] as const;
-
-/**
- * config.json's linux.resources at create: the device rules are read with the policy;
- * the limits go to the spec's `resources` as they are (the same shape), checked there.
- */
-function limitsOf(value: unknown): ContainerSpec['resources'] {
-  const resources = object(value, 'linux.resources');
-  onlyKnown(resources, ['devices', ...LIMIT_KEYS], 'linux.resources.');
-  const out: Record<string, unknown> = {};
-  for (const k of LIMIT_KEYS) if (resources[k] !== undefined && resources[k] !== null) out[k] = resources[k];
-  return out as ContainerSpec['resources'];
-}
-
 /**
  * The container spec for a bundle: `config` is config.json parsed, `bundle` its
  * directory. Device rules are the config's, then the runtime's default ones (the
@@ -110,8 +96,6 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
     cgroupPath = linux.cgroupsPath.replace(/^\/+/, '');
   }
   const sysctl = object(linux.sysctl, 'linux.sysctl') as Record<string, string>;
-  // The device rules are read with the rest of the policy; the limits are the spec's.
-  const resources = limitsOf(linux.resources);
   const policy = readPolicy(c);
   notes.push(...policy.notes);
 
@@ -119,10 +103,12 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
     invalid('hostname needs a uts namespace of the container\'s own');
   }
   // The command's environment is the spec's; the profile holds the rest of the policy.
-  const { env, notes: _, ...rest } = policy;
+  const { env, notes: _, resources, ...rest } = policy;
   const profile: Profile = Object.freeze({
     ...profiles.default,
     ...rest,
+    // Checked and merged with the spec's (none) when the spec is resolved.
+    resources: resources as Profile['resources'],
     name: 'oci',
     devices: Object.freeze(rest.devices),
     nodes: Object.freeze(rest.nodes),
@@ -151,7 +137,6 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       noNewPrivileges: policy.noNewPrivileges,
       // Checked with the spec (-1000..1000); absent, the container keeps the caller's.
       ...(proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null ? { oomScoreAdj: proc.oomScoreAdj as number } : {}),
-      ...(resources && Object.keys(resources).length ? { resources } : {}),
     },
     notes,
   };

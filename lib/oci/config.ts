@@ -242,6 +242,8 @@ export interface OciPolicy {
   nodes: DeviceNode[];
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** linux.resources' limits, as they are (the spec's `resources` has their shape and checks them). */
+  resources: Record<string, unknown>;
   notes: string[];
 }
 
@@ -260,6 +262,18 @@ export function readPolicy(config: Json): OciPolicy {
     nodes: readNodes(linux),
     maskedPaths: strings(linux.maskedPaths, 'linux.maskedPaths'),
     readonlyPaths: strings(linux.readonlyPaths, 'linux.readonlyPaths'),
+    resources: readLimits(linux.resources),
     notes,
   };
+}
+
+const LIMIT_KEYS = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified'] as const;
+
+/** linux.resources but its devices: the limits; any other resource (rdma, network) is refused by name. */
+export function readLimits(value: unknown): Record<string, unknown> {
+  const resources = object(value, 'linux.resources');
+  onlyKnown(resources, ['devices', ...LIMIT_KEYS], 'linux.resources.');
+  const out: Record<string, unknown> = {};
+  for (const k of LIMIT_KEYS) if (resources[k] !== undefined && resources[k] !== null) out[k] = resources[k];
+  return out;
 }

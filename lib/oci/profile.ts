@@ -7,6 +7,7 @@ import { CAPABILITY_NAMES, CAPABILITY_SET_NAMES, normalizeCapability } from '../
 import type { DeviceRule } from '../policy/devices';
 import type { MountSpec } from '../policy/mounts';
 import { defineProfile, type Profile } from '../policy/profiles';
+import type { ResourcesSpec } from '../policy/resources';
 import { checkJsonDepth, type Json, type OciMount, readPolicy } from './config';
 
 export interface OciDeviceCgroupRule {
@@ -25,7 +26,7 @@ export interface OciConfigFragment {
   };
   mounts: OciMount[];
   linux: {
-    resources: { devices: OciDeviceCgroupRule[] };
+    resources: { devices: OciDeviceCgroupRule[] } & ResourcesSpec;
     devices: { path: string; type: 'b' | 'c'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
     maskedPaths: string[];
     readonlyPaths: string[];
@@ -68,7 +69,8 @@ export function toOciConfig(profile: Profile): OciConfigFragment {
     },
     mounts: profile.mounts.map(ociMount),
     linux: {
-      resources: { devices: profile.devices.map(ociRule) },
+      // The limits as OCI spells them (the same shape), without the unset ones.
+      resources: { devices: profile.devices.map(ociRule), ...JSON.parse(JSON.stringify(profile.resources ?? {})) },
       devices: profile.nodes.map((n) => ({ path: n.path, type: n.type, major: n.major, minor: n.minor, fileMode: n.mode, uid: n.uid, gid: n.gid })),
       maskedPaths: [...profile.maskedPaths],
       readonlyPaths: [...profile.readonlyPaths],
@@ -99,7 +101,7 @@ export function fromOciConfig(json: unknown, name = 'oci'): Profile {
   // defineProfile checks the paths, mounts and environment as for any profile.
   const base = defineProfile({
     extends: 'default', name, env, mounts: p.mounts, maskedPaths: p.maskedPaths, readonlyPaths: p.readonlyPaths,
-    sysReadonly: p.sysReadonly, noNewPrivileges: p.noNewPrivileges, nodes: p.nodes,
+    sysReadonly: p.sysReadonly, noNewPrivileges: p.noNewPrivileges, nodes: p.nodes, resources: p.resources as ResourcesSpec,
   });
   return Object.freeze({
     ...base,

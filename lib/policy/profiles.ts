@@ -2,6 +2,7 @@
 // device rules and filesystem hardening. defineProfile() composes them; the spec's
 // own fields apply on top.
 import { ContainerError, quote } from '../errors';
+import { mergeResources, type ResourcesSpec } from './resources';
 import { applyCapabilityChange, type CapabilitySets, DOCKER_DEFAULT_CAPABILITIES } from './capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, type DeviceRuleInput, PRIVILEGED_DEVICE_RULES, parseDeviceRules } from './devices';
 import { type DeviceNode, type DeviceNodeInput, parseDeviceNodes } from './nodes';
@@ -22,6 +23,8 @@ export interface Profile {
   readonly readonlyPaths: readonly string[];
   readonly sysReadonly: boolean;
   readonly noNewPrivileges: boolean;
+  /** Limits (the spec's `resources`); a spec's own replace them group by group. The named profiles have none, as Docker's. */
+  readonly resources?: ResourcesSpec;
 }
 
 function sets(list: readonly string[]): CapabilitySets {
@@ -99,10 +102,12 @@ export interface ProfileDefinition {
   readonlyPaths?: string[];
   sysReadonly?: boolean;
   noNewPrivileges?: boolean;
+  /** Each group given (memory, cpu, pids, ...) replaces the base's. */
+  resources?: ResourcesSpec;
 }
 
 const DEFINITION_KEYS = new Set(['name', 'extends', 'capabilities', 'devices', 'nodes', 'env', 'mounts', 'maskedPaths',
-  'readonlyPaths', 'sysReadonly', 'noNewPrivileges']);
+  'readonlyPaths', 'sysReadonly', 'noNewPrivileges', 'resources']);
 
 function invalid(message: string): never {
   throw new ContainerError('ERR_INVALID_PROFILE', message);
@@ -119,7 +124,8 @@ export function resolveProfile(v: unknown): Profile {
   if (typeof v !== 'object' || v === null || typeof p.name !== 'string' || typeof p.capabilities !== 'object' ||
       p.capabilities === null || !Array.isArray(p.devices) || !Array.isArray(p.nodes) || !Array.isArray(p.maskedPaths) ||
       !Array.isArray(p.readonlyPaths) || !Array.isArray(p.mounts) || typeof p.env !== 'object' || p.env === null ||
-      typeof p.sysReadonly !== 'boolean' || typeof p.noNewPrivileges !== 'boolean') {
+      typeof p.sysReadonly !== 'boolean' || typeof p.noNewPrivileges !== 'boolean' ||
+      (p.resources !== undefined && (typeof p.resources !== 'object' || p.resources === null))) {
     invalid(`profile must be a profile name or a profile object (see defineProfile), got ${quote(v)}`);
   }
   return p;
@@ -169,5 +175,6 @@ export function defineProfile(def: ProfileDefinition): Profile {
     readonlyPaths: def.readonlyPaths === undefined ? from.readonlyPaths : Object.freeze(validatePathList(def.readonlyPaths, 'readonlyPaths')),
     sysReadonly: bool(def.sysReadonly, 'sysReadonly', from.sysReadonly),
     noNewPrivileges: bool(def.noNewPrivileges, 'noNewPrivileges', from.noNewPrivileges),
+    ...(def.resources !== undefined || from.resources !== undefined ? { resources: mergeResources(from.resources, def.resources) } : {}),
   });
 }

@@ -232,6 +232,13 @@ export function resolveResources(value: unknown): ResourcesSpec {
   return out;
 }
 
+/** `over`'s groups (memory, cpu, pids, ...) replacing `base`'s, the result checked in full. */
+export function mergeResources(base: ResourcesSpec | undefined, over: unknown): ResourcesSpec {
+  const o = over === undefined || over === null ? {} : over;
+  if (typeof o !== 'object' || Array.isArray(o)) return resolveResources(o);
+  return resolveResources({ ...(base ?? {}), ...(o as object) });
+}
+
 /**
  * cpu.shares to cpu.weight: the quadratic fit over log2(shares) through the two
  * ranges' minimum, default and maximum (2 -> 1, 1024 -> 100, 262144 -> 10000) that
