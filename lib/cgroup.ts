@@ -89,17 +89,15 @@ interface Hierarchy {
   dir: unknown;
   mount: string | null;
   controller: string | null;
-  set(dirs: CgroupDirs, value: string): void;
 }
 
 /** Each directory with the hierarchy it must lie in and the controller that names it in /proc/<pid>/cgroup. */
 function hierarchies(dirs: CgroupDirs, host: HostInfo): Hierarchy[] {
   return [
-    { key: 'cgroupV2Dir', dir: dirs.cgroupV2Dir, mount: host.cgroup2, controller: null, set: (d, v) => { d.cgroupV2Dir = v; } },
-    { key: 'cgroupV1Devices', dir: dirs.cgroupV1Devices, mount: host.devicesV1, controller: 'devices', set: (d, v) => { d.cgroupV1Devices = v; } },
+    { key: 'cgroupV2Dir', dir: dirs.cgroupV2Dir, mount: host.cgroup2, controller: null },
+    { key: 'cgroupV1Devices', dir: dirs.cgroupV1Devices, mount: host.devicesV1, controller: 'devices' },
     ...Object.entries(dirs.cgroupV1 ?? {}).map(([c, dir]) => ({
       key: `cgroupV1.${c}`, dir: dir as unknown, mount: c === 'devices' ? null : host.v1[c] ?? null, controller: c,
-      set: (d: CgroupDirs, v: string) => { d.cgroupV1 = { ...d.cgroupV1, [c]: v }; },
     })),
   ];
 }
@@ -220,19 +218,19 @@ export async function signalCgroup(dirs: CgroupDirs, id: string, sig: number, SI
  */
 export async function releaseDeadCgroups(dirs: CgroupDirs, id: string, host: HostInfo, bad: (message: string) => never): Promise<void> {
   checkCgroupDirs(dirs, host, bad);
-  const release: CgroupDirs = { ...dirs, cgroupV1: { ...dirs.cgroupV1 } };
-  for (const h of hierarchies(dirs, host)) {
-    if (h.dir === '' || !existsSync(h.dir as string)) continue;
-    const marked = binding.cgroupMarkers(h.dir as string).id;
+  const unmarked = new Set<unknown>();
+  for (const { key, dir } of hierarchies(dirs, host)) {
+    if (dir === '' || !existsSync(dir as string)) continue;
+    const marked = binding.cgroupMarkers(dir as string).id;
     if (marked === '') {
-      debug('%s: %s carries no marker of this library: left alone', id, h.dir);
-      h.set(release, '');
+      debug('%s: %s carries no marker of this library: left alone', id, dir);
+      unmarked.add(dir);
     } else if (marked !== id) {
-      bad(`bad ${h.key} ${quote(h.dir)}: not the cgroup this library made for container ${id}`);
+      bad(`bad ${key} ${quote(dir)}: not the cgroup this library made for container ${id}`);
     }
   }
   try {
-    await binding.releaseCgroups(release.cgroupV2Dir, v1DirList(release));
+    await binding.releaseCgroups(unmarked.has(dirs.cgroupV2Dir) ? '' : dirs.cgroupV2Dir, v1DirList(dirs).filter((d) => !unmarked.has(d)));
   } catch (e) {
     throw fromNative(e, `container ${id}`);
   }
