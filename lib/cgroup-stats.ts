@@ -14,6 +14,10 @@ export interface ContainerStats {
     cache: number | null;
     anon: number | null;
     swap: number | null;
+    /** The swap the container may use besides its memory; null for no limit. */
+    swapLimit: number | null;
+    /** How often usage hit the limit (v1 memory.failcnt, cgroup2 memory.events "max"). */
+    failcnt: number;
     /** Processes the kernel's OOM killer killed in this cgroup. */
     oomKills: number;
   } | null;
@@ -57,15 +61,20 @@ export function limitValue(text: string | null): number | null {
 
 const num = (text: string | null) => Number(text?.trim() ?? 0) || 0;
 
+function swapLimitV1(memsw: number | null, limit: number | null): number | null {
+  return memsw === null ? null : Math.max(0, memsw - (limit ?? 0));
+}
+
 function memoryStats(read: CgroupReader, v: 'v1' | 'v2'): ContainerStats['memory'] {
   if (v === 'v2') {
     const current = read('memory', 'memory.current');
     if (current === null) return null;
     const stat = keyValues(read('memory', 'memory.stat'));
+    const events = keyValues(read('memory', 'memory.events'));
     return {
       usage: num(current), limit: limitValue(read('memory', 'memory.max')), maxUsage: limitValue(read('memory', 'memory.peak')),
       cache: stat.get('file') ?? null, anon: stat.get('anon') ?? null, swap: limitValue(read('memory', 'memory.swap.current')),
-      oomKills: keyValues(read('memory', 'memory.events')).get('oom_kill') ?? 0,
+      swapLimit: limitValue(read('memory', 'memory.swap.max')), failcnt: events.get('max') ?? 0, oomKills: events.get('oom_kill') ?? 0,
     };
   }
   const usage = read('memory', 'memory.usage_in_bytes');
@@ -76,6 +85,9 @@ function memoryStats(read: CgroupReader, v: 'v1' | 'v2'): ContainerStats['memory
     usage: num(usage), limit: limitValue(read('memory', 'memory.limit_in_bytes')), maxUsage: limitValue(read('memory', 'memory.max_usage_in_bytes')),
     cache: stat.get('total_cache') ?? stat.get('cache') ?? null, anon: stat.get('total_rss') ?? stat.get('rss') ?? null,
     swap: memsw === null ? null : Math.max(0, num(memsw) - num(usage)),
+    // v1 limits memory plus swap; the swap alone is what is left above the memory limit.
+    swapLimit: swapLimitV1(limitValue(read('memory', 'memory.memsw.limit_in_bytes')), limitValue(read('memory', 'memory.limit_in_bytes'))),
+    failcnt: num(read('memory', 'memory.failcnt')),
     oomKills: keyValues(read('memory', 'memory.oom_control')).get('oom_kill') ?? 0,
   };
 }

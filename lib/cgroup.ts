@@ -3,15 +3,19 @@
 // freezer, kill, and the removal of the directories of containers that are gone. The
 // addon makes the directories and writes the device rules (src-native/cgroup.cc,
 // device_backend.h); everything the JavaScript side reads or writes in them is here.
-import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, type FSWatcher, readdirSync, readFileSync, realpathSync, rmdirSync, watch, writeFileSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';
 import { CGROUP_PARENT, type DeviceBackend, type HostInfo } from './host';
 import { pidStartTime } from './proc';
 import { binding } from './native';
 import { type ContainerStats, type ControllerPlaces, keyValues, readStats } from './cgroup-stats';
-import { type CgroupWrite, type Controller, parseCpuList, type ResourceHost, resourceWrites, type ResourcesSpec, V1_NAME, v1MemoryOrder } from './policy/resources';
+import {
+  type CgroupWrite, type Controller, overlayResources, parseCpuList, resourceControllers, type ResourceHost, resourceWrites, type ResourcesSpec,
+  V1_NAME, v1MemoryOrder,
+} from './policy/resources';
 
 const debug = createDebug('nsbox:cgroup');
 
@@ -284,6 +288,29 @@ export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): str
   return removed;
 }
 
+/** The subtree_control writes that hand `controllers` down to the directory at `cgroupPath`, from the root down. */
+function enableWrites(controllers: readonly string[], cgroupPath: string, host: HostInfo): { path: string; value: string }[] {
+  const out: { path: string; value: string }[] = [];
+  const parts = cgroupPath.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const dir = [host.cgroup2, ...parts.slice(0, i)].join('/');
+    for (const c of controllers) out.push({ path: `${dir}/cgroup.subtree_control`, value: `+${c}` });
+  }
+  return out;
+}
+
+/** `writes` as absolute paths in the container's directories; v1 memory ordered against the limit in force. */
+function placeWrites(v2: readonly CgroupWrite[], v1: readonly CgroupWrite[], dirs: CgroupDirs, currentMemoryLimit: bigint): { path: string; value: string }[] {
+  const out: { path: string; value: string }[] = [];
+  const at = (w: CgroupWrite, dir: string | undefined) => {
+    if (!dir) throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `resources: the ${w.controller} controller has no directory of this container's`);
+    out.push({ path: `${dir}/${w.file}`, value: w.value });
+  };
+  for (const w of v2) at(w, dirs.cgroupV2Dir);
+  for (const w of v1MemoryOrder(v1, currentMemoryLimit)) at(w, dirs.cgroupV1[V1_NAME[w.controller]]);
+  return out;
+}
+
 /**
  * The files a container's limits take, as absolute paths in its own directories, in
  * order; checked against what this host offers before anything is created. cgroup2
@@ -293,23 +320,61 @@ export function removeStaleCgroups(h: HostInfo, only?: ReadonlySet<string>): str
  */
 export function limitWrites(resources: ResourcesSpec, cgroupPath: string, dirs: CgroupDirs, host: HostInfo): { path: string; value: string }[] {
   const { v2, v1 } = resourceWrites(resources, resourceHost(host));
-  const out: { path: string; value: string }[] = [];
-  const v2Controllers = [...new Set(v2.map((w) => w.controller))];
-  if (v2Controllers.length) {
-    const parts = cgroupPath.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const dir = [host.cgroup2, ...parts.slice(0, i)].join('/');
-      for (const c of v2Controllers) out.push({ path: `${dir}/cgroup.subtree_control`, value: `+${c}` });
-    }
-  }
-  const at = (w: CgroupWrite, dir: string | undefined) => {
-    if (!dir) throw new ContainerError('ERR_CGROUP_UNAVAILABLE', `resources: the ${w.controller} controller has no directory of this container's`);
-    out.push({ path: `${dir}/${w.file}`, value: w.value });
-  };
-  for (const w of v2) at(w, dirs.cgroupV2Dir);
   // A fresh directory has no limit: memory.limit_in_bytes goes before memsw.
-  for (const w of v1MemoryOrder(v1, 2n ** 63n)) at(w, dirs.cgroupV1[V1_NAME[w.controller]]);
-  return out;
+  return [...enableWrites([...new Set(v2.map((w) => w.controller))], cgroupPath, host), ...placeWrites(v2, v1, dirs, 2n ** 63n)];
+}
+
+async function writeCgroupFile(path: string, value: string): Promise<void> {
+  // O_NOFOLLOW: cgroupfs has no symlinks, so one here is not the kernel's file.
+  const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW);
+  try {
+    await fh.write(value);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Applies a live change of limits (`overlayResources`: field by field on top of
+ * `current`) to a running container's directories, and returns the limits now in
+ * force. Only the controllers the change touches are written, each with its whole
+ * setting (a new quota keeps the period in force). All or nothing as far as the
+ * kernel allows: each file's value is read before it is written, and when a write
+ * fails the files already written get their values back, in reverse order (as runc
+ * sets the old resources again); a file of several lines (io.max) is not restored.
+ */
+export async function updateLimits(dirs: CgroupDirs, current: ResourcesSpec, change: unknown, host: HostInfo, id: string): Promise<ResourcesSpec> {
+  const { merged, changed } = overlayResources(current, change);
+  const touched = new Set(resourceControllers(changed));
+  const all = resourceWrites(merged, resourceHost(host));
+  const v2 = all.v2.filter((w) => touched.has(w.controller));
+  const v1 = all.v1.filter((w) => touched.has(w.controller));
+  const memoryDir = dirs.cgroupV1.memory;
+  const limitNow = v1.some((w) => w.controller === 'memory') && memoryDir
+    ? BigInt((await readFile(`${memoryDir}/memory.limit_in_bytes`, 'utf8').catch(() => '')).trim() || String(2n ** 63n)) : 2n ** 63n;
+  const v2Controllers = [...new Set(v2.map((w) => w.controller))];
+  const writes = [
+    ...(v2Controllers.length && host.cgroup2 ? enableWrites(v2Controllers, dirs.cgroupV2Dir.slice(host.cgroup2.length + 1), host) : []),
+    ...placeWrites(v2, v1, dirs, limitNow),
+  ];
+  const done: { path: string; before: string | null }[] = [];
+  for (const w of writes) {
+    const before = w.path.endsWith('/cgroup.subtree_control') ? null : (await readFile(w.path, 'utf8').catch(() => '')).trim();
+    try {
+      await writeCgroupFile(w.path, w.value);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      for (const d of done.reverse()) {
+        if (d.before === null || d.before === '' || d.before.includes('\n')) continue;
+        await writeCgroupFile(d.path, d.before).catch((re) => debug('%s: restoring %s = %s failed: %s', id, d.path, d.before, re));
+      }
+      throw new ContainerError(err.code ?? 'ERR_INTERNAL', `container ${id}: updating limits: write ${w.path} = ${w.value}: ${err.message}`,
+        { errno: err.errno === undefined ? undefined : -err.errno, syscall: err.syscall ?? 'write', step: 'cgroup-update', path: w.path });
+    }
+    done.push({ path: w.path, before });
+  }
+  debug('%s: limits updated %o', id, writes);
+  return merged;
 }
 
 /**
@@ -351,4 +416,53 @@ export async function oomKills(dirs: CgroupDirs, host: HostInfo): Promise<number
   const file = onV2 ? `${dirs.cgroupV2Dir}/memory.events` : dirs.cgroupV1.memory ? `${dirs.cgroupV1.memory}/memory.oom_control` : null;
   if (!file) return 0;
   return keyValues(await readFile(file, 'utf8').catch(() => null)).get('oom_kill') ?? 0;
+}
+
+/** How often the v1 OOM counter is read while someone listens: v1 notifies only through an eventfd. */
+const OOM_POLL_MS = 100;
+
+/**
+ * Calls `onKills(new, total)` each time the kernel's OOM killer kills in the
+ * container's memory cgroup, until the returned stop() is called. cgroup2 notifies
+ * changes of memory.events (inotify); the v1 counter is read every OOM_POLL_MS.
+ * Reads go through fs.promises, off the event loop's thread, one at a time.
+ */
+export function watchOomKills(dirs: CgroupDirs, host: HostInfo, onKills: (kills: number, total: number) => void): () => void {
+  let stopped = false;
+  let last: number | undefined;
+  let reading = false;
+  let again = false;
+  const check = async () => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    do {
+      again = false;
+      const total = await oomKills(dirs, host);
+      if (stopped) break;
+      if (last !== undefined && total > last) onKills(total - last, total);
+      last = Math.max(last ?? 0, total);
+    } while (again && !stopped);
+    reading = false;
+  };
+  const onV2 = dirs.cgroupV2Dir && resourceHost(host).v2.has('memory');
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (onV2) {
+    try {
+      watcher = watch(`${dirs.cgroupV2Dir}/memory.events`, { persistent: false }, () => void check());
+      watcher.on('error', () => undefined);
+    } catch {
+      // no inotify here: the counter is read as on v1
+    }
+  }
+  if (!watcher && (onV2 || dirs.cgroupV1.memory)) timer = setInterval(() => void check(), OOM_POLL_MS).unref();
+  void check();
+  return () => {
+    stopped = true;
+    watcher?.close();
+    if (timer) clearInterval(timer);
+  };
 }

@@ -2,7 +2,7 @@
 // (dist/lib/index.d.ts), are the package's types: there is no second copy to drift.
 export { ContainerError, type ContainerErrorCode, type ContainerErrorDetails } from './errors';
 export {
-  Container, createContainer, attachContainer, type ContainerState, type ContainerHandle, type DevicePassthrough, type ExecProcess,
+  Container, createContainer, attachContainer, type ContainerEvents, type ContainerState, type ContainerHandle, type OomEvent, type DevicePassthrough, type ExecProcess,
   type ExecSpec, type ExitStatus,
 } from './container';
 export { run, type RunResult, type RunSpec } from './run';

@@ -325,10 +325,84 @@ test('update --resources: device rules change live, checked by open() inside', a
   t.is(await open(), 0);
   t.is((await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rw' }] }) })).code, 0);
   t.not(await open(), 0);
-  const memory = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ memory: { limit: 1 << 20 } }) });
-  t.is(memory.code, 1);
-  t.regex(lastError(memory.log), /linux\.resources\.memory is not supported/);
+  const other = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ rdma: { mlx5_1: { hcaHandles: 3 } } }) });
+  t.is(other.code, 1);
+  t.regex(lastError(other.log), /linux\.resources\.rdma/);
   t.is((await runtime(root, ['delete', '-f', 'u1'])).code, 0);
+});
+
+// Forks 40 sleeps in the container (busybox sh, whose subshell exits at a refused
+// fork), says how many it got and whether a fork was refused, then kills them. The
+// container's init is a shell, which reaps them: a zombie still counts against pids.max.
+const FORK40 = 'rm -f /tmp/p; ( n=0; while [ $n -lt 40 ]; do sleep 100 & echo $! >> /tmp/p; n=$((n+1)); done ) 2>/tmp/err; ' +
+  'echo "$(wc -l < /tmp/p) $(grep -c "can.t fork" /tmp/err)"; kill $(cat /tmp/p)';
+const REAPER = ['/bin/sh', '-c', 'while :; do sleep 1; done'];
+
+test('limits from config.json, changed by update\'s flags, seen by events --stats in runc\'s shape, and an OOM kill streamed by events', async (t) => {
+  const { root, stdio } = setup(t);
+  const bundle = await makeBundle(rootfs, { args: REAPER }, (c) => {
+    c.linux.resources = { ...c.linux.resources, memory: { limit: 32 << 20 }, pids: { limit: 20 }, cpu: { shares: 512, cpus: '0' } };
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'l1'], { stdio })).code, 0);
+  const stats = async () => {
+    const r = await runtime(root, ['events', '--stats', 'l1']);
+    t.is(r.code, 0, r.log);
+    const e = JSON.parse(r.stdout);
+    t.like(e, { type: 'stats', id: 'l1' });
+    return e.data;
+  };
+  const forks = async () => {
+    const r = (await runtime(root, ['exec', 'l1', '/bin/sh', '-c', FORK40])).stdout.trim().split(/\s+/).map(Number);
+    // The init reaps the killed sleeps: back to itself and its sleep 1.
+    for (let i = 0; (await stats()).pids.current > 2; i++) {
+      if (i === 100) throw new Error('the killed sleeps were not reaped');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    return r;
+  };
+  let d = await stats();
+  t.is(d.memory.usage.limit, 32 << 20);
+  t.true(d.memory.usage.usage > 0 && d.memory.usage.usage < 32 << 20);
+  t.is(d.pids.limit, 20);
+  t.true(d.pids.current >= 1 && d.pids.current <= 2, String(d.pids.current));
+  t.true(d.cpu.usage.total > 0);
+  let [got, failed] = await forks();
+  t.true(got < 20 && failed > 0, `${got} forked, ${failed} refused under pids.max 20`);
+  t.is((await runtime(root, ['exec', 'l1', '/bin/sh', '-c', 'grep Cpus_allowed_list /proc/self/status'])).stdout.trim().split(/\s+/)[1], '0');
+
+  const up = await runtime(root, ['update', '--pids-limit', '60', '--memory', '64m', '--cpu-quota', '50000', '--cpu-period', '100000', 'l1']);
+  t.is(up.code, 0, up.log);
+  d = await stats();
+  t.is(d.memory.usage.limit, 64 << 20);
+  t.is(d.pids.limit, 60);
+  [got, failed] = await forks();
+  t.deepEqual([got, failed], [40, 0], 'all 40 forks under pids.max 60');
+  const state = JSON.parse(readFileSync(join(root, 'l1', 'state.json'), 'utf8'));
+  t.like(state.handle.resources, { memory: { limit: 64 << 20 }, pids: { limit: 60 }, cpu: { quota: 50000, period: 100000, shares: 512 } });
+
+  for (const [args, message] of [
+    [['--memory', '64q'], /invalid value for --memory/], [['--cpu-quota', '10'], /cpu\.quota must be an integer 1000\.\./],
+    [['--kernel-memory', '1m'], /kernel memory limits are deprecated/], [['--cpuset-cpus', '0-99'], /CPUs this host does not have/],
+  ] as const) {
+    const r = await runtime(root, ['update', ...args, 'l1']);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(lastError(r.log), message);
+  }
+  t.is((await stats()).memory.usage.limit, 64 << 20, 'a refused update changes nothing');
+
+  // events streams an "oom" event when the kernel kills in the container, and ends with it.
+  const events = spawn(process.execPath, [RUNTIME_JS, '--root', root, 'events', '--interval', '100ms', 'l1'], { env: nodeEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const ended = exitOf(events, 'events');
+  let lines = '';
+  events.stdout.on('data', (b: Buffer) => { lines += b.toString(); });
+  await until('a stats event', () => lines.includes('"type":"stats"'));
+  const hog = await runtime(root, ['exec', 'l1', '/bin/sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived']);
+  t.not(hog.stdout, 'survived\n');
+  await until('an oom event', () => lines.includes('"type":"oom"'), 10_000);
+  t.deepEqual(JSON.parse(lines.split('\n').find((l) => l.includes('"oom"')) as string), { type: 'oom', id: 'l1' });
+  t.is((await runtime(root, ['delete', '-f', 'l1'])).code, 0);
+  t.like(await ended, { code: 0 }, 'events ends when the container does');
 });
 
 // A console socket server as containerd's shim has one: receives the pty master over

@@ -1,7 +1,7 @@
 // Resource limits in force, by the kernel's verdict inside the container: an OOM kill,
 // a fork refused with EAGAIN, the cgroup's own files; and refusals before anything exists.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ContainerError, createContainer } from '../lib';
 import { hostInfo } from '../lib/host';
 import { exited, leftovers, PYTHON, sh, textOf, within } from './helpers';
@@ -133,4 +133,124 @@ test('a profile carries limits: defineProfile({ resources }), a spec\'s own grou
   t.true(Number(m) > 20 && Number(m) < 40, m);
   t.throws(() => defineProfile({ resources: { pids: { limit: -3 } } }), { code: 'ERR_INVALID_RESOURCES' });
   t.is(defineProfile({}).resources, undefined, 'the named profiles and those built on them are unlimited');
+});
+
+// The children are killed and reaped by their parent: the init (sleep) reaps nothing,
+// and a zombie still counts against pids.max.
+const FORKS = [
+  'import os, errno', 'kids = []', 'try:', '    while len(kids) < 100:', '        p = os.fork()', '        if p == 0:', '            os.pause()',
+  '        kids.append(p)', 'except OSError as e:', '    print(len(kids), errno.errorcode[e.errno])',
+  'for p in kids:', '    os.kill(p, 9)', '    os.waitpid(p, 0)',
+].join('\n');
+
+/** Forks inside `c` until the kernel refuses: how many it got, and the errno's name. */
+async function forksInside(c: Awaited<ReturnType<typeof createContainer>>): Promise<[number, string]> {
+  const p = await c.exec({ command: [PYTHON, '-c', FORKS] });
+  const out = textOf(p.stdout);
+  await exited(p);
+  const [n, code] = (await out).trim().split(' ');
+  return [Number(n), code];
+}
+
+test('updateResources(): raising and lowering the memory and pids limits of a running container, the next allocation and fork obey', async (t) => {
+  const c = await createContainer({ command: ['/bin/sleep', '120'], stdio: 'ignore', resources: { memory: { limit: 32 << 20 }, pids: { limit: 10 } } });
+  t.teardown(() => c.destroy());
+  await c.start();
+  const alloc = async (mb: number) => exited(await c.exec({ command: [PYTHON, '-c', `b = bytearray(${mb} << 20)`], stdio: 'ignore' }));
+  t.like(await alloc(64), { oomKilled: true }, '64 MB under a 32 MiB limit');
+  let [n, code] = await forksInside(c);
+  t.true(code === 'EAGAIN' && n < 10, `${n} ${code}`);
+
+  const now = await c.updateResources({ memory: { limit: 256 << 20 }, pids: { limit: 40 } });
+  t.like(now, { memory: { limit: 256 << 20 }, pids: { limit: 40 } });
+  t.like(await alloc(64), { exitCode: 0, oomKilled: false }, '64 MB under 256 MiB');
+  [n, code] = await forksInside(c);
+  t.true(code === 'EAGAIN' && n > 20 && n < 40, `${n} ${code}`);
+  t.is((await c.stats()).memory?.limit, 256 << 20);
+
+  await c.updateResources({ memory: { limit: 16 << 20 } });
+  t.like(await alloc(32), { oomKilled: true }, '32 MB under 16 MiB');
+  t.deepEqual(c.resources.pids, { limit: 40 }, 'a change of memory keeps the pids limit');
+  await c.updateResources({ pids: { limit: 5 } });
+  [n, code] = await forksInside(c);
+  t.true(code === 'EAGAIN' && n < 5, `${n} ${code}`);
+  t.like((await c.stats()).pids, { limit: 5 });
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('updateResources(): a bad value changes nothing; a write the kernel refuses puts back the files already written', async (t) => {
+  const c = await createContainer({ command: ['/bin/sleep', '120'], stdio: 'ignore', resources: { memory: { limit: 32 << 20 }, pids: { limit: 10 } } });
+  t.teardown(() => c.destroy());
+  await c.start();
+  for (const change of [{ memory: { limit: -7 } }, { pids: { limit: 0.5 } }, { cpu: { cpus: '0-99' } }, { memory: { kernel: 1 << 20 } }, { nope: 1 }]) {
+    await t.throwsAsync(c.updateResources(change as never), { instanceOf: ContainerError }, JSON.stringify(change));
+  }
+  // Swap without a memory limit large enough under it: the limits in force are checked with the change.
+  await t.throwsAsync(c.updateResources({ memory: { swap: 16 << 20 } }), { code: 'ERR_INVALID_RESOURCES' });
+  t.like((await c.stats()).memory, { limit: 32 << 20 });
+  t.like((await c.stats()).pids, { limit: 10 });
+  // The v1 cpu controller's real-time group scheduling: a child may not have run time
+  // its parent lacks, so the kernel refuses cpu.rt_runtime_us after memory is written.
+  if (h.v1.memory && h.v1.cpu && existsSync(`${h.v1.cpu}/nsbox/cpu.rt_runtime_us`) && readFileSync(`${h.v1.cpu}/nsbox/cpu.rt_runtime_us`, 'utf8').trim() === '0') {
+    const e = await t.throwsAsync(c.updateResources({ memory: { limit: 128 << 20 }, cpu: { realtimeRuntime: 10000 } }), { instanceOf: ContainerError });
+    t.is(e?.code, 'EINVAL', e?.message);
+    t.is(e?.step, 'cgroup-update');
+    t.regex(e?.message ?? '', /cpu\.rt_runtime_us = 10000/);
+    t.is(readFileSync(`${h.v1.memory}/nsbox/${c.id}/memory.limit_in_bytes`, 'utf8').trim(), String(32 << 20), 'memory got its value back');
+    t.deepEqual(c.resources.memory, { limit: 32 << 20 });
+  } else {
+    t.log('no v1 memory and real-time cpu controllers here: the rollback is not exercised');
+  }
+  await c.destroy();
+  await t.throwsAsync(c.updateResources({ pids: { limit: 20 } }), { code: 'ERR_CONTAINER_STATE' });
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('cpu: a busy loop under quota 20000/100000 gets about 0.2 CPU by its cgroup\'s own counter, and 0.5 once the quota is raised live', async (t) => {
+  const c = await createContainer({ command: ['/bin/sh', '-c', 'while :; do :; done'], stdio: 'ignore', resources: { cpu: { quota: 20000, period: 100000 } } });
+  t.teardown(() => c.destroy());
+  await c.start();
+  /** CPU time over wall time, over `ms`, from the cgroup's usage counter. */
+  const share = async (ms: number) => {
+    const u0 = (await c.stats()).cpu?.usage ?? 0;
+    const t0 = process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, ms));
+    const u1 = (await c.stats()).cpu?.usage ?? 0;
+    return (u1 - u0) / Number(process.hrtime.bigint() - t0);
+  };
+  await new Promise((r) => setTimeout(r, 200));
+  const low = await share(1000);
+  t.true(low > 0.1 && low < 0.3, `share ${low.toFixed(3)} under quota 0.2`);
+  await c.updateResources({ cpu: { quota: 50000 } });
+  t.deepEqual(c.resources.cpu, { quota: 50000, period: 100000 }, 'the period in force is kept');
+  await new Promise((r) => setTimeout(r, 200));
+  const high = await share(1000);
+  t.true(high > 0.35 && high < 0.65, `share ${high.toFixed(3)} under quota 0.5`);
+  t.log(`cpu share: ${low.toFixed(3)} at quota 0.2, ${high.toFixed(3)} at 0.5`);
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('the \'oom\' event: an OOM kill of a process that is not the init is reported as it happens, and not without one', async (t) => {
+  const c = await createContainer({ command: ['/bin/sleep', '120'], stdio: 'ignore', resources: { memory: { limit: 32 << 20 } } });
+  t.teardown(() => c.destroy());
+  await c.start();
+  const events: { kills: number; total: number }[] = [];
+  c.on('oom', (e) => events.push(e));
+  // Let the first read of the counter set its baseline.
+  await new Promise((r) => setTimeout(r, 150));
+  const fine = await c.exec({ command: [PYTHON, '-c', 'b = bytearray(4 << 20)'], stdio: 'ignore' });
+  t.like(await exited(fine), { exitCode: 0 });
+  await new Promise((r) => setTimeout(r, 300));
+  t.deepEqual(events, [], 'no kill, no event');
+  const next = new Promise<{ kills: number; total: number }>((resolve) => c.once('oom', resolve));
+  const hog = await c.exec({ command: [PYTHON, '-c', 'b = bytearray(200 << 20)'], stdio: 'ignore' });
+  t.like(await exited(hog), { oomKilled: true });
+  const e = await within(next, 'the oom event', () => c.destroy(), 5000);
+  t.true(e.kills >= 1 && e.total >= 1, JSON.stringify(e));
+  t.is(c.state, 'running');
+  c.removeAllListeners('oom');
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
 });

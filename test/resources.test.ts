@@ -2,7 +2,7 @@
 // written on cgroup2, v1 and a hybrid host. No root, no cgroups.
 import test from 'ava';
 import {
-  blkioWeightToIoWeight, type ResourceHost, resolveResources, resourceControllers, resourceWrites, sharesToWeight, v1MemoryOrder,
+  blkioWeightToIoWeight, overlayResources, type ResourceHost, resolveResources, resourceControllers, resourceWrites, sharesToWeight, v1MemoryOrder,
 } from '../lib/policy/resources';
 
 const all = ['memory', 'cpu', 'cpuset', 'pids', 'io', 'hugetlb'];
@@ -161,4 +161,29 @@ test('huge page sizes are named as the cgroup files name them', async (t) => {
   t.is(hugepageSizeName(1048576), '1GB');
   t.is(hugepageSizeName(64), '64KB');
   t.is(hugepageSizeName(32768), '32MB');
+});
+
+test('a live change overlays the limits in force field by field, and names only the controllers it touches', (t) => {
+  const base = resolveResources({ memory: { limit: 64 << 20, swap: 128 << 20 }, cpu: { shares: 512, quota: 20000, period: 50000 }, pids: { limit: 20 },
+    blockIO: { weight: 300, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1000 }] }, hugepageLimits: [{ pageSize: '2MB', limit: 0 }] });
+  const compact = (r: unknown) => JSON.parse(JSON.stringify(r));
+  let { merged, changed } = overlayResources(base, { memory: { limit: 96 << 20 } });
+  t.deepEqual(compact(merged.memory), { limit: 96 << 20, swap: 128 << 20 });
+  t.deepEqual(resourceControllers(changed), ['memory']);
+  t.deepEqual(files(resourceWrites(merged, v2Host).v2.filter((w) => w.controller === 'memory')), ['memory.swap.max=33554432', 'memory.max=100663296'],
+    'the swap alone is recomputed against the new limit');
+  ({ merged, changed } = overlayResources(base, { cpu: { quota: 40000 } }));
+  t.deepEqual(compact(merged.cpu), { shares: 512, quota: 40000, period: 50000 }, 'the period and shares in force stay');
+  t.deepEqual(resourceControllers(changed), ['cpu']);
+  t.deepEqual(compact(overlayResources(base, { cpu: { weight: 50 } }).merged.cpu), { weight: 50, quota: 20000, period: 50000 }, 'weight replaces shares');
+  t.deepEqual(compact(overlayResources(base, { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 5 }, { major: 8, minor: 16, rate: 7 }] } }).merged.blockIO),
+    { weight: 300, weightDevice: [], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 5 }, { major: 8, minor: 16, rate: 7 }], throttleWriteBpsDevice: [],
+      throttleReadIOPSDevice: [], throttleWriteIOPSDevice: [] }, 'per-device entries by device');
+  t.deepEqual(overlayResources(base, { hugepageLimits: [{ pageSize: '2MB', limit: 4 << 20 }] }).merged.hugepageLimits, [{ pageSize: '2MB', limit: 4 << 20 }]);
+  t.deepEqual(overlayResources(base, {}).changed, {});
+  t.deepEqual(resourceControllers(overlayResources(base, {}).changed), []);
+  // The change is checked alone and with what is in force.
+  t.throws(() => overlayResources(base, { memory: { limit: 256 << 20 } }), { code: 'ERR_INVALID_RESOURCES', message: /memory plus swap/ });
+  t.throws(() => overlayResources(base, { pids: { limit: -4 } }), { code: 'ERR_INVALID_RESOURCES' });
+  t.throws(() => overlayResources(base, { extra: 1 }), { code: 'ERR_INVALID_RESOURCES' });
 });

@@ -14,10 +14,12 @@ import {
 import { cgroupFrozenSync, signalCgroup } from '../cgroup';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
 import { OCI_SYSTEM_MOUNTS } from '../oci/config';
-import { execFromOciProcess, resourcesDeviceRules, specFromOciConfig } from '../oci/bundle';
+import { execFromOciProcess, readResourcesUpdate, specFromOciConfig } from '../oci/bundle';
 import { parseArgs, str, type FlagSpec, type Flags } from './args';
 import { Log, type LogFormat } from './log';
 import { StateStore, type StoredState, writePidFile } from './state';
+import { limitsFromFlags, UPDATE_FLAGS } from './update';
+import { eventLine, parseDuration, runcStats, streamEvents } from './events';
 
 const OCI_VERSION = '1.0.2';
 const VERSION = '0.1.0';
@@ -297,24 +299,41 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
     },
   },
   update: {
-    flags: {
-      resources: { alias: 'r' }, memory: {}, 'memory-swap': {}, 'memory-reservation': {}, 'kernel-memory': {}, 'cpu-shares': {},
-      'cpu-period': {}, 'cpu-quota': {}, 'cpuset-cpus': {}, 'cpuset-mems': {}, 'pids-limit': {}, 'blkio-weight': {},
-    },
+    flags: { resources: { alias: 'r' }, ...Object.fromEntries(UPDATE_FLAGS.map((k) => [k, {}])) },
     async run(ctx, f, rest) {
       const id = one(rest, 'update');
-      const other = Object.keys(f).find((k) => k !== 'resources');
-      if (other) fail('ERR_UNSUPPORTED', `update --${other} is not supported by this runtime (only device rules, with --resources)`);
       const file = str(f, 'resources');
-      if (!file) fail('ERR_INVALID_ARG', 'update needs --resources FILE (or - for stdin)');
+      const flagged = limitsFromFlags(f);
+      if (!file && Object.keys(flagged).length === 0) fail('ERR_INVALID_ARG', 'update needs --resources FILE (or - for stdin) or a limit flag (--memory, --pids-limit, ...)');
       const s = ctx.store.load(id);
       if (statusOf(ctx, s) === 'stopped') fail('ERR_CONTAINER_STATE', 'container not running');
-      // Checked like config.json's linux.resources (cpu shares 1024 is the default, accepted).
-      const rules = resourcesDeviceRules(readJsonFile(file, 'resources'));
+      // The file first, read as config.json's linux.resources is; the flags on top of it.
+      const { rules, limits } = file ? readResourcesUpdate(readJsonFile(file, 'resources')) : { rules: [], limits: {} };
+      const change: Record<string, unknown> = { ...limits };
+      for (const [group, fields] of Object.entries(flagged)) {
+        change[group] = { ...(limits[group] as object | undefined), ...fields };
+      }
       const c = attach(ctx, s);
-      // Applied in order on top of the rules in force, live, as allowDevice/denyDevice do.
+      // Each checked in full before anything is written: the limits as one change, then
+      // the device rules in order on top of those in force, as allowDevice/denyDevice do.
+      if (Object.keys(change).length) await c.updateResources(change);
       for (const r of rules) await (r.allow ? c.allowDevice(r) : c.denyDevice(r));
-      ctx.store.save({ ...s, handle: { ...s.handle, devices: c.handle.devices } });
+      ctx.store.save({ ...s, handle: { ...s.handle, devices: c.handle.devices, resources: c.handle.resources } });
+      return 0;
+    },
+  },
+  events: {
+    flags: { stats: { bool: true }, interval: {} },
+    async run(ctx, f, rest) {
+      const intervalMs = parseDuration(str(f, 'interval') ?? '5s');
+      const { id, s, status } = named(ctx, rest, 'events');
+      if (status === 'stopped') fail('ERR_CONTAINER_STATE', `container with id ${id} is not running`);
+      const c = attach(ctx, s);
+      if (f.stats) {
+        writeFileSync(1, eventLine({ type: 'stats', id, data: runcStats(await c.stats()) }));
+        return 0;
+      }
+      await streamEvents(c, intervalMs);
       return 0;
     },
   },

@@ -1,7 +1,8 @@
 // The container lifecycle: created -> running -> stopped -> destroyed. Devices, exec
 // and the handle have files of their own; this one owns the state and its changes.
+import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
-import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup, oomKills } from '../cgroup';
+import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup, oomKills, updateLimits, watchOomKills } from '../cgroup';
 import type { ContainerStats } from '../cgroup-stats';
 import { hostInfo } from '../host';
 import { ContainerError, fromNative } from '../errors';
@@ -9,6 +10,7 @@ import type { NativeContainer } from '../native';
 import type { DeviceNodeSpec } from '../policy/nodes';
 import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
 import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
+import type { ResourcesSpec } from '../policy/resources';
 import { pidStartTime } from '../proc';
 import type { Readable, Writable } from 'node:stream';
 import { type DevicePassthrough, LiveDevices } from './devices';
@@ -23,7 +25,23 @@ const debug = createDebug('nsbox:container');
 
 export type ContainerState = 'created' | 'running' | 'stopped' | 'destroyed';
 
-export class Container {
+/** An OOM kill in the container's memory cgroup: how many processes this time, and since it was made. */
+export interface OomEvent {
+  kills: number;
+  total: number;
+}
+
+export interface ContainerEvents {
+  /**
+   * The kernel's OOM killer killed in the container (any process: an exec'd one, a
+   * child of the init; the init's own kill shows in wait() too). Watched while a
+   * listener is there: on cgroup2 memory.events is notified, on v1 its counter read
+   * every 100 ms.
+   */
+  oom: [OomEvent];
+}
+
+export class Container extends EventEmitter<ContainerEvents> {
   readonly id: string;
   /** The init's pid on the host. */
   readonly pid: number;
@@ -34,6 +52,9 @@ export class Container {
   #caps: CapabilityMasks;
   #startFifo: string | null;
   #pidStartTime: string | undefined;
+  #resources: ResourcesSpec;
+  /** Limit changes run one after another, each on top of the last. */
+  #limitUpdates: Promise<unknown> = Promise.resolve();
   readonly #stdio: StdioPipes;
   readonly #devices: LiveDevices;
   /** The pipes of exec'd processes that nobody took as streams, closed at destroy. */
@@ -46,7 +67,10 @@ export class Container {
   };
 
   /** @internal Use createContainer() or attachContainer(). */
+  #stopOomWatch: (() => void) | undefined;
+
   constructor(record: ContainerRecord, start: ContainerStart, native: NativeContainer) {
+    super();
     this.#record = freezeRecord(record);
     this.id = record.id;
     this.pid = native.pid;
@@ -54,6 +78,7 @@ export class Container {
     this.#state = start.state;
     this.#caps = start.caps;
     this.#startFifo = start.startFifo;
+    this.#resources = start.resources;
     this.#devices = new LiveDevices(this.#record, native, {
       caps: () => this.#caps,
       destroying: () => this.#destroying !== undefined,
@@ -62,6 +87,7 @@ export class Container {
     this.#exit = new Promise((resolve) => {
       native.onExit((code, sig) => {
         if (this.#state !== 'destroyed') this.#state = 'stopped';
+        this.#watchOom(false);
         // The cgroups stay until destroy(), which waits for this: the counter is still there.
         statusAfterExit(code, sig, () => oomKills(this.#record.cgroups, hostInfo())).then((status) => {
           debug('%s: exited %o', this.id, status);
@@ -73,6 +99,23 @@ export class Container {
     this.#stdio = new StdioPipes(record.stdio === 'pipe' ? fds : [-1, -1, -1], this.id);
     this.#signal = start.signal;
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // The emitter's own events, which the typed map of the container's events leaves out.
+    const self = this as unknown as EventEmitter;
+    self.on('newListener', (event: string) => event === 'oom' && this.#watchOom(true));
+    self.on('removeListener', (event: string) => event === 'oom' && this.listenerCount('oom') === 0 && this.#watchOom(false));
+  }
+
+  /** Starts or stops watching the OOM counter: only while someone listens and the init lives. */
+  #watchOom(on: boolean): void {
+    if (on && !this.#stopOomWatch && this.#state !== 'stopped' && this.#state !== 'destroyed') {
+      this.#stopOomWatch = watchOomKills(this.#record.cgroups, hostInfo(), (kills, total) => {
+        debug('%s: %d OOM kill(s), %d in all', this.id, kills, total);
+        this.emit('oom', { kills, total });
+      });
+    } else if (!on && this.#stopOomWatch) {
+      this.#stopOomWatch();
+      this.#stopOomWatch = undefined;
+    }
   }
 
   get state(): ContainerState {
@@ -92,6 +135,7 @@ export class Container {
       deviceBackend: r.backend,
       devices: this.devices.map((d) => ({ ...d })),
       capabilities: this.capabilities,
+      resources: JSON.parse(JSON.stringify(this.#resources)) as ResourcesSpec,
       user: { uid: r.user.uid, gid: r.user.gid, groups: [...r.user.groups] },
       env: [...r.env],
       startFifo: this.#state === 'created' ? this.#startFifo : null,
@@ -116,6 +160,11 @@ export class Container {
   /** The device rules in force, the profile's first, live changes last. */
   get devices(): readonly DeviceRule[] {
     return this.#devices.rules;
+  }
+
+  /** The limits in force (the spec's, then live changes), shaped like OCI linux.resources. */
+  get resources(): ResourcesSpec {
+    return JSON.parse(JSON.stringify(this.#resources)) as ResourcesSpec;
   }
 
   /** The capability sets the command runs (or will run) with. */
@@ -174,6 +223,25 @@ export class Container {
   async denyDevice(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
     this.#requireState('denyDevice()', 'created', 'running');
     await this.#devices.deny(rule);
+  }
+
+  /**
+   * Changes limits, now, on a created or running container: field by field on top of
+   * the limits in force (`{ memory: { limit } }` keeps the swap limit, a quota keeps
+   * the period), only the controllers the change names written; the next allocation
+   * or fork obeys. Checked in full before any file is written; when the kernel refuses
+   * a write, the files already written get their values back. Resolves with the limits
+   * now in force.
+   */
+  async updateResources(change: ResourcesSpec): Promise<ResourcesSpec> {
+    this.#requireState('updateResources()', 'created', 'running');
+    const next = this.#limitUpdates.then(async () => {
+      this.#requireState('updateResources()', 'created', 'running');
+      this.#resources = await updateLimits(this.#record.cgroups, this.#resources, change, hostInfo(), this.id);
+    });
+    this.#limitUpdates = next.catch(() => undefined);
+    await next;
+    return this.resources;
   }
 
   /**
@@ -276,9 +344,11 @@ export class Container {
 
   async #destroy(): Promise<void> {
     this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#watchOom(false);
     this.#native.killAll();
     await this.#exit;
     await this.#devices.settled();
+    await this.#limitUpdates;
     this.#state = 'destroyed';
     await this.#stdio.close();
     for (const pipes of this.#execPipes) pipes.closeUntaken();

@@ -8,6 +8,7 @@ import type { DeviceBackend, HostInfo } from '../host';
 import { type CapabilityLimits, type CapabilitySets, resolveCapabilities } from '../policy/capabilities';
 import { type DeviceRule, parseDeviceRule } from '../policy/devices';
 import { profiles } from '../policy/profiles';
+import { resolveResources, type ResourcesSpec } from '../policy/resources';
 import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
 import { holdsOpen } from './fifo';
 
@@ -26,6 +27,8 @@ export interface ContainerHandle extends CgroupDirs {
   /** The device rules in force, in order. */
   devices: DeviceRule[];
   capabilities: CapabilitySets;
+  /** The limits in force; none when left out. */
+  resources?: ResourcesSpec;
   user: { uid: number; gid: number; groups: number[] };
   /** The command's environment, the default of exec(). */
   env: string[];
@@ -57,7 +60,13 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   // A set the handle leaves out is the default profile's, as for a fresh container.
   const caps = resolveCapabilities(profiles.default.capabilities, h.capabilities, limits);
   const rules = h.devices.map((d) => parseDeviceRule(d));
-  return { handle: h, user, caps, rules };
+  let resources: ResourcesSpec;
+  try {
+    resources = resolveResources(h.resources ?? {});
+  } catch (e) {
+    return handleError(`bad resources: ${(e as Error).message}`);
+  }
+  return { handle: h, user, caps, rules, resources };
 }
 
 /** The FIFO the init waits on, not any file the handle names (start() writes to it, destroy() removes it). */

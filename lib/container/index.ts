@@ -1,5 +1,5 @@
 // Containers: created or attached, their lifecycle, devices, exec and handle.
-export { Container, type ContainerState } from './container';
+export { Container, type ContainerEvents, type ContainerState, type OomEvent } from './container';
 export { createContainer } from './create';
 export { attachContainer, releaseDeadContainer } from './attach';
 export type { ContainerHandle } from './handle';

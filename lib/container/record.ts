@@ -4,6 +4,7 @@ import type { CgroupDirs } from '../cgroup';
 import type { DeviceBackend } from '../host';
 import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromMask } from '../policy/capabilities';
 import type { DevicePolicy, DeviceRule } from '../policy/devices';
+import type { ResourcesSpec } from '../policy/resources';
 import type { NamespaceName, StdioMode } from '../spec';
 
 export interface ContainerUser {
@@ -29,6 +30,8 @@ export interface ContainerStart {
   caps: CapabilityMasks;
   rules: readonly DeviceRule[];
   policy: DevicePolicy;
+  /** The limits in force. */
+  resources: ResourcesSpec;
   startFifo: string | null;
   state: 'created' | 'running';
   signal?: AbortSignal;

@@ -12,7 +12,7 @@ import { type Profile, profiles } from '../policy/profiles';
 import type { RlimitSpec } from '../policy/process';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import {
-  array, checkJsonDepth, empty, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readNoNewPrivileges, readPolicy, readRlimits,
+  array, checkJsonDepth, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
   strings, unsupported,
 } from './config';
 
@@ -27,16 +27,14 @@ export interface OciBundleSpec {
 }
 
 /**
- * The device rules of what `update --resources` is given, in order: live changes of
- * other limits do not exist yet, so every other resource is refused by name there.
+ * What `update --resources` is given (an OCI linux.resources): its device rules, in
+ * order, and its limits, each read as config.json's are; any other resource is
+ * refused by name.
  */
-export function resourcesDeviceRules(value: unknown): DeviceRule[] {
+export function readResourcesUpdate(value: unknown): { rules: DeviceRule[]; limits: Record<string, unknown> } {
+  checkJsonDepth(value, 'resources');
   const resources = object(value, 'linux.resources');
-  // cpu.shares of 1024 is the kernel's default weight: asking for it changes nothing.
-  const cpu = object(resources.cpu, 'linux.resources.cpu');
-  if (!empty({ ...cpu, shares: cpu.shares === 1024 ? 0 : cpu.shares })) unsupported('linux.resources.cpu', 'is not supported by update (only device rules change live)');
-  onlyKnown(resources, ['devices', 'cpu'], 'linux.resources.');
-  return readDeviceRules(resources);
+  return { limits: readLimits(resources), rules: readDeviceRules(resources) };
 }
 
 /**

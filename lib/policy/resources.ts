@@ -239,6 +239,56 @@ export function mergeResources(base: ResourcesSpec | undefined, over: unknown): 
   return resolveResources({ ...(base ?? {}), ...(o as object) });
 }
 
+/** The keys of `o` that are set. */
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Per-device lists merged by device: `over`'s entry replaces `base`'s for the same major:minor. */
+function byDevice<T extends { major: number; minor: number }>(base: readonly T[] | undefined, over: readonly T[] | undefined): T[] | undefined {
+  if (!over?.length) return base ? [...base] : undefined;
+  const key = (d: T) => `${d.major}:${d.minor}`;
+  const out = new Map((base ?? []).map((d) => [key(d), d]));
+  for (const d of over) out.set(key(d), { ...out.get(key(d)), ...d });
+  return [...out.values()];
+}
+
+/**
+ * A live change on top of the limits in force, field by field as runc's update does:
+ * what `change` sets replaces the same field, everything else stays (per-device lists
+ * and huge page sizes by device and size, unified files by name). `changed` is the
+ * change checked alone: its controllers are the ones an update writes. cpu.shares and
+ * cpu.weight are one setting, so giving one drops the other.
+ */
+export function overlayResources(base: ResourcesSpec, change: unknown): { merged: ResourcesSpec; changed: ResourcesSpec } {
+  const c = resolveResources(change);
+  const cpu = c.cpu ? { ...defined(base.cpu), ...defined(c.cpu) } : base.cpu;
+  if (cpu && c.cpu?.weight !== undefined) delete cpu.shares;
+  if (cpu && c.cpu?.shares !== undefined) delete cpu.weight;
+  const b = c.blockIO ? defined(c.blockIO) : undefined;
+  const merged: ResourcesSpec = {
+    ...base,
+    ...(c.memory ? { memory: { ...defined(base.memory), ...defined(c.memory) } } : {}),
+    ...(cpu ? { cpu } : {}),
+    ...(c.pids ? { pids: c.pids } : {}),
+    ...(b ? {
+      blockIO: {
+        ...defined(base.blockIO), ...(b.weight !== undefined ? { weight: b.weight } : {}), ...(b.leafWeight !== undefined ? { leafWeight: b.leafWeight } : {}),
+        weightDevice: byDevice(base.blockIO?.weightDevice, b.weightDevice),
+        throttleReadBpsDevice: byDevice(base.blockIO?.throttleReadBpsDevice, b.throttleReadBpsDevice),
+        throttleWriteBpsDevice: byDevice(base.blockIO?.throttleWriteBpsDevice, b.throttleWriteBpsDevice),
+        throttleReadIOPSDevice: byDevice(base.blockIO?.throttleReadIOPSDevice, b.throttleReadIOPSDevice),
+        throttleWriteIOPSDevice: byDevice(base.blockIO?.throttleWriteIOPSDevice, b.throttleWriteIOPSDevice),
+      },
+    } : {}),
+    ...(c.hugepageLimits ? {
+      hugepageLimits: [...new Map([...(base.hugepageLimits ?? []), ...c.hugepageLimits].map((l) => [l.pageSize, l])).values()],
+    } : {}),
+    ...(c.unified ? { unified: { ...base.unified, ...c.unified } } : {}),
+  };
+  return { merged: resolveResources(JSON.parse(JSON.stringify(merged))), changed: c };
+}
+
 /**
  * cpu.shares to cpu.weight: the quadratic fit over log2(shares) through the two
  * ranges' minimum, default and maximum (2 -> 1, 1024 -> 100, 262144 -> 10000) that
