@@ -324,6 +324,15 @@ export function limitWrites(resources: ResourcesSpec, cgroupPath: string, dirs: 
   return [...enableWrites([...new Set(v2.map((w) => w.controller))], cgroupPath, host), ...placeWrites(v2, v1, dirs, 2n ** 63n)];
 }
 
+/**
+ * A limit's file that the kernel does not have (a unified key it lacks, a setting of
+ * a newer kernel): the spec's error, once the kernel has said so.
+ */
+export function missingCgroupFile(path: string, cause: unknown): ContainerError {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  return new ContainerError('ERR_INVALID_RESOURCES', `resources: this kernel has no cgroup file ${quote(file)} (${path})`, { cause, path, errno: 2 });
+}
+
 async function writeCgroupFile(path: string, value: string): Promise<void> {
   // O_NOFOLLOW: cgroupfs has no symlinks, so one here is not the kernel's file.
   const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW);
@@ -368,6 +377,7 @@ export async function updateLimits(dirs: CgroupDirs, current: ResourcesSpec, cha
         if (d.before === null || d.before === '' || d.before.includes('\n')) continue;
         await writeCgroupFile(d.path, d.before).catch((re) => debug('%s: restoring %s = %s failed: %s', id, d.path, d.before, re));
       }
+      if (err.code === 'ENOENT') throw missingCgroupFile(w.path, err);
       throw new ContainerError(err.code ?? 'ERR_INTERNAL', `container ${id}: updating limits: write ${w.path} = ${w.value}: ${err.message}`,
         { errno: err.errno === undefined ? undefined : -err.errno, syscall: err.syscall ?? 'write', step: 'cgroup-update', path: w.path });
     }
@@ -392,6 +402,9 @@ export async function cgroupStats(dirs: CgroupDirs, host: HostInfo): Promise<Con
     else if (dirs.cgroupV1[V1_NAME[c]]) places[c] = 'v1';
   }
   if (places.cpu !== 'v2' && dirs.cgroupV1.cpuacct) places.cpuacct = 'v1';
+  // cgroup2's cpu.stat has the usage in every directory, with or without the cpu
+  // controller: a unified host whose cpu controller is elsewhere still counts CPU time.
+  if (!places.cpu && !places.cpuacct && dirs.cgroupV2Dir) places.cpu = 'v2';
   // Which files the parser reads, then each read once: a first pass asks for every one.
   const wanted = new Set<string>();
   readStats((c, file) => {

@@ -9,7 +9,7 @@ import { attachContainer, ContainerError, type ContainerHandle, createContainer,
 import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, cgroupPaths, exchangeRacer, leftovers, nodeEnv, removeRootfs, sh, textOf, exited, within, run } from './helpers';
+import { busyboxRootfs, cgroupPaths, exchangeRacer, leftovers, nodeEnv, onUnifiedHost, removeRootfs, sh, textOf, exited, within, run } from './helpers';
 
 function capLine(status: string, name: string): bigint {
   const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
@@ -525,19 +525,10 @@ test('bind propagation: "slave" binds see mounts the host makes later below the 
 });
 
 test('on a unified host (cgroup2 mounted over /sys/fs/cgroup in a private mount namespace) the hidden v1 hierarchies are not used, and device rules hold', async (t) => {
-  const launcher = [
-    'import ctypes, os, sys',
-    'libc = ctypes.CDLL(None, use_errno=True)',
-    'assert libc.unshare(0x00020000) == 0, ctypes.get_errno()',  // CLONE_NEWNS
-    'assert libc.mount(None, b"/", None, (1 << 14) | (1 << 18), None) == 0, ctypes.get_errno()',  // MS_REC | MS_PRIVATE
-    'assert libc.mount(b"cgroup2", b"/sys/fs/cgroup", b"cgroup2", 0, None) == 0, ctypes.get_errno()',
-    'os.execv(sys.argv[1], sys.argv[1:])',
-  ].join('\n');
   const before = existsSync('/sys/fs/cgroup/devices/nsbox') ? readdirSync('/sys/fs/cgroup/devices/nsbox').length : 0;
-  const r = spawnSync('python3', ['-c', launcher, process.execPath, join(__dirname, '..', '..', 'test', 'fixtures', 'unified-host.js')],
-    { env: nodeEnv(), timeout: 60_000 });
-  t.is(r.status, 0, String(r.stderr));
-  const got = JSON.parse(r.stdout.toString());
+  const r = await onUnifiedHost('unified-host.js');
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
   t.like(got, { layout: 'unified', cgroup2: '/sys/fs/cgroup', devicesV1: null });
   t.regex(got.out, /\/dev\/kvm.*Operation not permitted/);
   t.regex(got.out, /^0::\/$/m, 'the container is in its own cgroup namespace');

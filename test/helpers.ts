@@ -297,6 +297,23 @@ export function runCommand(file: string, args: string[], opts: { stdio?: [number
   });
 }
 
+/**
+ * Runs test/fixtures/`fixture` with Node on a simulated pure cgroup2 host: a private
+ * mount namespace (made by a python launcher: the test's own tool, not the library's)
+ * where cgroup2 is mounted over /sys/fs/cgroup, hiding the v1 hierarchies.
+ */
+export function onUnifiedHost(fixture: string): Promise<Ran> {
+  const launcher = [
+    'import ctypes, os, sys',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'assert libc.unshare(0x00020000) == 0, ctypes.get_errno()',  // CLONE_NEWNS
+    'assert libc.mount(None, b"/", None, (1 << 14) | (1 << 18), None) == 0, ctypes.get_errno()',  // MS_REC | MS_PRIVATE
+    'assert libc.mount(b"cgroup2", b"/sys/fs/cgroup", b"cgroup2", 0, None) == 0, ctypes.get_errno()',
+    'os.execv(sys.argv[1], sys.argv[1:])',
+  ].join('\n');
+  return runCommand('python3', ['-c', launcher, process.execPath, join(__dirname, '..', '..', 'test', 'fixtures', fixture)], { env: nodeEnv() });
+}
+
 /** nsbox-runtime with `--root root` and a json log; the log's text comes back too. */
 export async function runtime(root: string, args: string[], opts: Parameters<typeof runCommand>[2] = {}): Promise<Ran & { log: string }> {
   const log = join(root, 'log.json');

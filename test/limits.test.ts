@@ -1,10 +1,10 @@
 // Resource limits in force, by the kernel's verdict inside the container: an OOM kill,
 // a fork refused with EAGAIN, the cgroup's own files; and refusals before anything exists.
-import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ContainerError, createContainer } from '../lib';
 import { hostInfo } from '../lib/host';
-import { exited, leftovers, PYTHON, sh, textOf, within } from './helpers';
+import { exited, leftovers, onUnifiedHost, PYTHON, sh, textOf, within } from './helpers';
 
 const h = hostInfo();
 const memoryDir = (id: string) => (h.v1.memory ? `${h.v1.memory}/nsbox/${id}` : `${h.cgroup2}/nsbox/${id}`);
@@ -253,4 +253,47 @@ test('the \'oom\' event: an OOM kill of a process that is not the init is report
   c.removeAllListeners('oom');
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+/** Makes `n` 2 MB huge pages for the test and gives the old count back after it. */
+function hugePages(t: ExecutionContext, n: number): boolean {
+  const file = '/proc/sys/vm/nr_hugepages';
+  if (!existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')) return false;
+  const before = readFileSync(file, 'utf8').trim();
+  writeFileSync(file, String(n));
+  t.teardown(() => writeFileSync(file, before));
+  return Number(readFileSync(file, 'utf8').trim()) >= n;
+}
+
+test('a simulated unified host: huge page limits enforced (SIGBUS past the limit) and changed live, unified keys, the v1-held controllers refused by name', async (t) => {
+  if (!hugePages(t, 4)) {
+    t.fail('this host cannot make four 2 MB huge pages');
+    return;
+  }
+  const r = await onUnifiedHost('unified-limits.js');
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
+  t.like(got, { layout: 'unified', cgroup2: '/sys/fs/cgroup', v1: [] });
+  t.true(got.v2.includes('hugetlb'), got.v2.join(' '));
+  t.log(`controllers on cgroup2 here: ${got.v2.join(', ')}`);
+  t.like(got.under, { exitCode: 0, stdout: 'touched\n' });
+  t.like(got.over, { exitCode: null, signal: 'SIGBUS' }, 'the third page past a 2 MB limit');
+  t.deepEqual(got.liveBefore, { file: String(2 << 20), touch: { exitCode: null, signal: 'SIGBUS', oomKilled: false } });
+  t.deepEqual(got.liveAfter, { file: String(4 << 20), touch: { exitCode: 0, signal: null, oomKilled: false } });
+  t.like(got.liveUnified, { file: String(2 << 20), touch: { signal: 'SIGBUS' } }, 'a unified key, live');
+  t.is(got.missingLive?.code, 'ERR_INVALID_RESOURCES');
+  t.regex(got.missingLive?.message, /no cgroup file "hugetlb\.2MB\.nosuch"/);
+  t.deepEqual(got.stats.hugetlb['2MB'], { usage: 0, limit: 2 << 20 });
+  t.true(got.stats.cpu.usage > 0, 'CPU time from cgroup2\'s own cpu.stat, without the cpu controller');
+  t.false(got.dirLeft);
+  // The controllers this VM keeps on v1 are on no hierarchy there: refused, naming them.
+  for (const c of ['memory', 'pids'] as const) {
+    if (got.v2.includes(c)) continue;
+    t.is(got[c]?.code, 'ERR_CGROUP_UNAVAILABLE', c);
+    t.regex(got[c]?.message, new RegExp(`the ${c} controller`));
+  }
+  t.is(got.missing?.code, 'ERR_INVALID_RESOURCES');
+  t.regex(got.missing?.message, /no cgroup file "hugetlb\.2MB\.nosuch"/);
+  t.deepEqual(got.refusedLeft, []);
+  for (const id of ['unified-memory', 'unified-pids', 'unified-missing']) t.deepEqual(leftovers(id), [], id);
 });

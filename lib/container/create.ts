@@ -2,7 +2,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
-import { cgroupDirs, limitWrites } from '../cgroup';
+import { cgroupDirs, limitWrites, missingCgroupFile } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
 import { defaultDeviceBackend, type DeviceBackend, type HostInfo, hostInfo } from '../host';
 import { Limiter } from '../limiter';
@@ -99,6 +99,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
     const err = fromNative(e, `container ${r.id}`);
+    if (err.code === 'ENOENT' && err.step === 'cgroup-limits') throw missingCgroupFile(err.path ?? '', err);
     if (err.code === 'EEXIST' && err.step === 'cgroup') {
       throw new ContainerError('ERR_CONTAINER_EXISTS', `container ${r.id}: its cgroup ${err.path} exists already (another container has this id or cgroupPath)`,
         { errno: err.errno, syscall: err.syscall, step: err.step, path: err.path });

@@ -130,7 +130,8 @@ export function parseCpuList(v: unknown, what: string): Set<number> {
   return out;
 }
 
-const CGROUP_FILE = /^[a-z0-9_]+\.[a-z0-9_.]+$/;
+// The controller's name, then the file's (huge page sizes are upper case: hugetlb.2MB.max).
+const CGROUP_FILE = /^[a-z0-9_]+\.[A-Za-z0-9_.]+$/;
 
 /** The limits, checked in full (values, ranges, combinations); what the host offers is checked by `resourceWrites`. */
 export function resolveResources(value: unknown): ResourcesSpec {
