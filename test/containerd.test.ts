@@ -141,6 +141,42 @@ test.serial('ctr task exec, pause and resume, kill', async (t) => {
   rmSync(join(rootfs, 'tmp/count'), { force: true });
 });
 
+test.serial('ctr run --memory-limit and --cpus: the limits hold, and ctr task metrics reports the container\'s own cgroup', async (t) => {
+  const run = await ctr(['run', '-d', '--runc-binary', RUNTIME_BIN, '--memory-limit', String(32 << 20), '--cpus', '0.5', '--rootfs', rootfs, 'lim1',
+    '/bin/sh', '-c', 'while :; do sleep 1; done']);
+  t.is(run.code, 0, run.stderr);
+  const metrics = await ctr(['task', 'metrics', '--format', 'json', 'lim1']);
+  t.is(metrics.code, 0, metrics.stderr);
+  t.log(metrics.stdout.slice(0, 400));
+  const m = JSON.parse(metrics.stdout);
+  // The shim reads the container's own directories: its limit, a few MB of usage (the
+  // caller's cgroup showed hundreds of MB and minutes of CPU when the container joined none).
+  const memory = m.memory ?? m.Memory;
+  const usage = memory.usage ?? memory.Usage;
+  t.is(Number(usage.limit ?? usage.Limit), 32 << 20);
+  t.true(Number(usage.usage ?? usage.Usage) < 32 << 20, JSON.stringify(usage));
+  const pids = m.pids ?? m.Pids;
+  t.true(Number(pids.current ?? pids.Current) >= 1 && Number(pids.current ?? pids.Current) <= 3, JSON.stringify(pids));
+  const cpu = m.cpu ?? m.CPU;
+  t.true(Number((cpu.usage ?? cpu.Usage).total ?? (cpu.usage ?? cpu.Usage).Total) < 5e9, 'seconds of CPU, not the caller\'s minutes');
+  // --cpus 0.5: a quota of half a period, in the container's own directory.
+  const h = hostInfo();
+  const quota = h.v1.cpu ? readFileSync(join(h.v1.cpu, ns, 'lim1', 'cpu.cfs_quota_us'), 'utf8').trim() : readFileSync(join(h.cgroup2 as string, ns, 'lim1', 'cpu.max'), 'utf8').split(' ')[0];
+  t.is(quota, '50000');
+  // And the limit holds: an allocation past it is OOM-killed (tail -c keeps the last
+  // 100 MB of its input in memory; one process allocates, so the kernel's choice of
+  // victim is that one).
+  const hog = await ctr(['task', 'exec', '--exec-id', 'hog', 'lim1', '/bin/sh', '-c', 'head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null && echo survived']);
+  t.not(hog.stdout, 'survived\n');
+  t.is(hog.code, 137, hog.stderr);
+  const kill = await ctr(['task', 'kill', '-s', 'SIGKILL', 'lim1']);
+  t.is(kill.code, 0, kill.stderr + (await ctr(['task', 'ls'])).stdout);
+  for (let end = Date.now() + 5000; !/STOPPED/.test((await ctr(['task', 'ls'])).stdout) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+  t.is((await ctr(['task', 'delete', 'lim1'])).code, 0);
+  t.is((await ctr(['containers', 'rm', 'lim1'])).code, 0);
+  for (const mount of Object.values(h.v1)) t.false(existsSync(join(mount, ns, 'lim1')), mount);
+});
+
 test.serial('a terminal: ctr run -t', async (t) => {
   // ctr wants a terminal of its own; script(1) gives it one.
   const cmd = `ctr --address ${sock} --namespace ${ns} run --rm -t --runc-binary ${RUNTIME_BIN} --rootfs ${rootfs} tty1 ` +
