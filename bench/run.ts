@@ -7,10 +7,10 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { allowDevice, createContainer, denyDevice, mknodInside, run } from '../lib';
+import { allowDevice, createContainer, denyDevice, mknodInside, type ResourcesSpec, run } from '../lib';
 import { hostInfo } from '../lib/host';
 import { type CycleResult, cycleLines, latencySvg, LOOP_RESOLUTION_MS, type LoopRecord, loopRows, type MemPoint, ms, summarize, type Summary, targetLines } from './report';
-import { type Bundle, ensureTools, makeBundle, type Peer, peers, startPeerRunner } from './setup';
+import { type Bundle, ensureTools, makeBundle, type Peer, peers, startPeerRunner, variantBundle } from './setup';
 
 const N = Number(process.env.BENCH_N ?? 300);
 const log = (s: string) => console.log(`bench: ${s}`);
@@ -37,9 +37,9 @@ function peerBatch(argv: string[], count: number, concurrency: number, loop = fa
   });
 }
 
-async function oursOnce(b: Bundle): Promise<number> {
+async function oursOnce(b: Bundle, resources?: ResourcesSpec): Promise<number> {
   const start = process.hrtime.bigint();
-  const r = await run({ command: ['/bin/true'], rootfs: b.rootfs, stdio: 'ignore' });
+  const r = await run({ command: ['/bin/true'], rootfs: b.rootfs, stdio: 'ignore', ...(resources ? { resources } : {}) });
   if (r.exitCode !== 0) throw new Error(`nsbox run: exit ${r.exitCode}`);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
@@ -173,6 +173,59 @@ async function allowWork(b: Bundle) {
   return res;
 }
 
+const LIMITS: ResourcesSpec = { memory: { limit: 64 << 20 }, pids: { limit: 64 } };
+
+/**
+ * Workload 7: limits. /bin/true with a memory and a pids limit against the same
+ * without, interleaved, with runc doing the same (crun runs here without cgroups, so
+ * it cannot); then stats() and updateResources() on a running container, and runc
+ * update on a running runc container.
+ */
+async function limitsWork(b: Bundle, ps: Peer[]) {
+  const res: Record<string, number[]> = { 'nsbox': [], 'nsbox, limits': [] };
+  const runc = ps.find((p) => p.name === 'runc');
+  const limited = variantBundle(b, 'limits', (c) => {
+    c.linux.resources = { ...c.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 64 } };
+  });
+  const sleeper = variantBundle(b, 'sleeper', (c) => {
+    c.process.args = ['/bin/sleep', '1000'];
+  });
+  if (runc) res.runc = [], res['runc, limits'] = [];
+  for (let i = 0; i < N; i++) {
+    res.nsbox.push(await oursOnce(b));
+    res['nsbox, limits'].push(await oursOnce(b, LIMITS));
+    if (!runc) continue;
+    res.runc.push(...(await peerBatch(runc.argv, 1, 1)).latencies);
+    res['runc, limits'].push(...(await peerBatch(runc.argv.map((a) => (a === b.dir ? limited : a)), 1, 1)).latencies);
+  }
+  const live: Record<string, number[]> = { 'nsbox stats()': [], 'nsbox updateResources()': [] };
+  const c = await createContainer({ command: ['/bin/sleep', '1000'], rootfs: b.rootfs, stdio: 'ignore', resources: LIMITS });
+  await c.start();
+  for (let i = 0; i < N; i++) {
+    let t = process.hrtime.bigint();
+    await c.stats();
+    live['nsbox stats()'].push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    await c.updateResources(i % 2 ? LIMITS : { memory: { limit: 128 << 20 }, pids: { limit: 128 } });
+    live['nsbox updateResources()'].push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  await c.destroy();
+  if (runc) {
+    const base = runc.argv.slice(0, runc.argv.indexOf('run'));
+    live['runc update (its command line)'] = [];
+    await peerBatch([...base, 'run', '-d', '--bundle', sleeper, 'limitsbench'], 1, 1);
+    try {
+      for (let i = 0; i < Math.min(N, 100); i++) {
+        const [memory, pids] = i % 2 ? ['64m', '64'] : ['128m', '128'];
+        live['runc update (its command line)'].push(...(await peerBatch([...base, 'update', '--memory', memory, '--pids-limit', pids, 'limitsbench'], 1, 1)).latencies);
+      }
+    } finally {
+      await peerBatch([...base, 'delete', '--force', 'limitsbench'], 1, 1);
+    }
+  }
+  return { res, live };
+}
+
 function rssMb() {
   return process.memoryUsage().rss / 2 ** 20;
 }
@@ -259,6 +312,8 @@ async function main() {
   log('mknodInside done');
   const allow = await allowWork(b);
   log('allowDevice done');
+  const lim = await limitsWork(b, usable);
+  log('limits done');
   const cyc = await cycles(b);
   log('cycles done');
   runner.kill();
@@ -269,9 +324,11 @@ async function main() {
   const thr = Object.fromEntries(Object.entries(conc.out).map(([k, v]) => [k, (v.done / v.wallMs) * 1000]));
   const mkSum = Object.fromEntries(Object.entries(mk.res).map(([k, v]) => [k, summarize(v)]));
   const allowSum = Object.fromEntries(Object.entries(allow).map(([k, v]) => [k, summarize(v)]));
+  const limSum = Object.fromEntries(Object.entries(lim.res).map(([k, v]) => [k, summarize(v)]));
+  const liveSum = Object.fromEntries(Object.entries(lim.live).map(([k, v]) => [k, summarize(v)]));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, cgroups ${hostInfo().layout}, Node ${process.version}`;
   const json = { date: new Date().toISOString(), machine, n: N, peers: Object.fromEntries(usable.map((p) => [p.name, p.note])),
-    sequential: seqSum, throughput: thr, eventLoop: { resolutionMs: LOOP_RESOLUTION_MS, recorded: { nsbox: conc.loop, ...conc.peerLoops, idle: conc.idle } }, mknod: mkSum, mknodPeer: mk.peerNote, allowDevice: allowSum, cycles: cyc };
+    sequential: seqSum, throughput: thr, eventLoop: { resolutionMs: LOOP_RESOLUTION_MS, recorded: { nsbox: conc.loop, ...conc.peerLoops, idle: conc.idle } }, mknod: mkSum, mknodPeer: mk.peerNote, allowDevice: allowSum, limits: limSum, liveLimits: liveSum, cycles: cyc };
   writeFileSync(join(__dirname, '..', '..', 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -299,6 +356,19 @@ async function main() {
     ...Object.entries(allowSum).map(([k, s]) => `| ${k === 'v2' ? 'cgroup2 BPF map, updated in place' : 'cgroup v1 devices'} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
     '', 'No peer changes the device rules of a running container from its command line: runc 1.1\'s `update --resources` takes a ' +
       'device rule, exits 0 and leaves the container\'s `devices.list` as it was; crun runs here without cgroups.',
+    '', `## Limits: run /bin/true with memory 64 MiB and pids 64 (N=${N} each, interleaved)`, '',
+    '| runtime | p50 ms | p90 ms | p99 ms | the limits cost at p50 |', '|---|---|---|---|---|',
+    ...Object.entries(limSum).map(([k, s]) => {
+      const plain = limSum[k.replace(', limits', '')];
+      return `| ${k} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${k.endsWith(', limits') ? `${(s.p50 - plain.p50) >= 0 ? '+' : ''}${ms(s.p50 - plain.p50)} ms` : ''} |`;
+    }),
+    '', 'nsbox writes memory.limit_in_bytes and pids.max (v1 here) before the clone; runc 1.1 writes the same ' +
+      'files (v1 in its runner\'s mount namespace). crun runs here with `--cgroup-manager=disabled`, so it cannot apply limits and is left out.',
+    '', '## Limits of a running container: reading and changing them', '',
+    '| how | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|',
+    ...Object.entries(liveSum).map(([k, s]) => `| ${k} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
+    '', 'stats() reads every figure of memory, CPU, pids, block I/O and huge pages; updateResources() changes the memory and pids ' +
+      'limits (each value read first, for the rollback). runc update is a process started from Node, as a caller of its command line pays.',
     '', `## ${cyc.count} create/destroy cycles`, '',
     ...cycleLines(cyc),
     '', '![latency](latency.svg)', '',

@@ -1,7 +1,7 @@
 // What the bench needs on the machine: busybox, the peers, a busybox rootfs and an
 // OCI bundle equivalent to the library's default profile.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profiles, toOciConfig } from '../lib';
@@ -70,6 +70,20 @@ export function makeBundle(): Bundle {
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   return { dir, rootfs };
+}
+
+/**
+ * The bundle's config with `change` applied, in a directory of its own beside the
+ * bundle (the same rootfs, by its absolute path): the limits workload's variants.
+ */
+export function variantBundle(b: Bundle, name: string, change: (config: Record<string, any>) => void): string {
+  const dir = join(b.dir, name);
+  mkdirSync(dir);
+  const config = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8'));
+  config.root.path = b.rootfs;
+  change(config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return dir;
 }
 
 /** The peers found on this machine, each doing the default profile's work where it can. */

@@ -1,10 +1,12 @@
 // Resource limits in force, by the kernel's verdict inside the container: an OOM kill,
 // a fork refused with EAGAIN, the cgroup's own files; and refusals before anything exists.
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ContainerError, createContainer } from '../lib';
 import { hostInfo } from '../lib/host';
-import { exited, leftovers, onUnifiedHost, PYTHON, sh, textOf, within } from './helpers';
+import { exited, leftovers, onUnifiedHost, PYTHON, runCommand, sh, textOf, within } from './helpers';
 
 const h = hostInfo();
 const memoryDir = (id: string) => (h.v1.memory ? `${h.v1.memory}/nsbox/${id}` : `${h.cgroup2}/nsbox/${id}`);
@@ -296,4 +298,61 @@ test('a simulated unified host: huge page limits enforced (SIGBUS past the limit
   t.regex(got.missing?.message, /no cgroup file "hugetlb\.2MB\.nosuch"/);
   t.deepEqual(got.refusedLeft, []);
   for (const id of ['unified-memory', 'unified-pids', 'unified-missing']) t.deepEqual(leftovers(id), [], id);
+});
+
+/**
+ * A loop device over a 64 MiB file, for the test (losetup is the test's tool; this
+ * VM's own disk cannot be opened, even by the host's root): its number, detached after.
+ */
+async function loopDevice(t: ExecutionContext): Promise<{ major: number; minor: number }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'nsbox-loop-')), 'disk');
+  writeFileSync(file, Buffer.alloc(64 << 20, 1));
+  const r = await runCommand('losetup', ['--find', '--show', file]);
+  if (r.code !== 0) throw new Error(`losetup: ${r.stderr}`);
+  const dev = r.stdout.trim();
+  t.teardown(async () => {
+    await runCommand('losetup', ['-d', dev]);
+    rmSync(dirname(file), { recursive: true, force: true });
+  });
+  const st = statSync(dev);
+  return { major: (st.rdev >> 8) & 0xfff, minor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) };
+}
+
+test('block I/O: a read throttle holds a direct read of a disk to its rate, and lifting it live lets the next read run at full speed', async (t) => {
+  const { major, minor } = await loopDevice(t);
+  const c = await createContainer({
+    command: ['/bin/sleep', '120'], stdio: 'ignore', devices: [`b ${major}:${minor} r`],
+    resources: { blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1 << 20 }] } },
+  });
+  t.teardown(() => c.destroy());
+  await c.start();
+  await c.mknodInside('/dev/disk0', { type: 'b', major, minor, mode: 0o600 });
+  /** Seconds dd itself says 2 MiB of direct reads took. */
+  const read = async (skip: number) => {
+    const p = await c.exec({ command: ['/bin/sh', '-c', `dd if=/dev/disk0 of=/dev/null bs=256k count=8 skip=${skip} iflag=direct 2>&1`] });
+    const out = textOf(p.stdout);
+    const status = await exited(p);
+    const text = await out;
+    t.like(status, { exitCode: 0 }, text);
+    const secs = /copied, ([\d.e-]+) s/.exec(text)?.[1];
+    t.truthy(secs, text);
+    return Number(secs);
+  };
+  const slow = await read(16);
+  t.true(slow >= 1.0, `2 MiB at 1 MiB/s took ${slow} s`);
+  await c.updateResources({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 0 }] } });
+  const fast = await read(32);
+  t.true(fast < slow / 4, `unthrottled: ${fast} s against ${slow} s`);
+  t.log(`2 MiB direct read: ${slow} s at 1 MiB/s, ${fast} s once lifted`);
+  await c.destroy();
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('a container cannot raise its own limits: no cgroupfs inside, and no mounting one', async (t) => {
+  const r = await sh('echo max > /sys/fs/cgroup/pids.max; echo "write $?"; mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg; echo "mount2 $?"; ' +
+    'mount -t cgroup -o pids none /tmp/cg; echo "mount1 $?"; cat /sys/fs/cgroup/pids.max 2>/dev/null; true', { resources: { pids: { limit: 30 } } });
+  t.regex(r.stdout, /^write [1-9]/m);
+  t.regex(r.stdout, /^mount2 [1-9]/m);
+  t.regex(r.stdout, /^mount1 [1-9]/m);
+  t.regex(r.stderr, /Operation not permitted|permission denied/i);
 });
