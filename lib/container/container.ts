@@ -35,7 +35,8 @@ export interface ContainerEvents {
   /**
    * The kernel's OOM killer killed in the container (any process: an exec'd one, a
    * child of the init; the init's own kill shows in wait() too). Watched while a
-   * listener is there: on cgroup2 memory.events is notified, on v1 its counter read
+   * listener is there, counted from the first read of the counter after the first
+   * listener is added: on cgroup2 memory.events is notified, on v1 its counter read
    * every 100 ms.
    */
   oom: [OomEvent];
