@@ -23,6 +23,9 @@ export type NativeCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[numb
   consoleSocket: string;
   /** The creator's nice value: setup runs lower, the command gets this back. */
   priority: number;
+  /** The compiled syscall filter, two words per instruction (policy/seccomp.ts packSeccomp); empty for none. */
+  seccomp: number[];
+  seccompFlags: number;
 };
 
 /** The plan object src-native/plan_from_js.cc reads for create(). */

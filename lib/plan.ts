@@ -4,6 +4,7 @@ import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
 import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
+import { compileSeccomp, packSeccomp } from './policy/seccomp';
 import type { ResolvedSpec } from './spec';
 
 function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
@@ -34,7 +35,7 @@ export interface HostPaths {
 }
 
 /** The resolved fields of what to run: a container's command, or an exec'd one's (container/exec.ts). */
-export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number] | 'terminal'>;
+export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number] | 'terminal' | 'seccomp'>;
 
 /** What to run, for create() and exec(). */
 function nativeCommand(r: ResolvedCommand): NativeCommand {
@@ -43,6 +44,9 @@ function nativeCommand(r: ResolvedCommand): NativeCommand {
     terminal: r.terminal !== null,
     consoleSocket: r.terminal?.consoleSocket ?? '',
     priority: os.getPriority(),
+    // Compiled once per distinct filter (the compiler caches by content).
+    seccomp: r.seccomp ? packSeccomp(compileSeccomp(r.seccomp)) : [],
+    seccompFlags: r.seccomp?.flags ?? 0,
   };
 }
 

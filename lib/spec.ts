@@ -1,7 +1,7 @@
 // The container spec: its type, and its validation into a fully resolved config.
 // Pure: the host's limits come in as an argument, nothing touches the system.
 import { ContainerError, quote } from './errors';
-import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, resolveCapabilities } from './policy/capabilities';
+import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromMask, resolveCapabilities } from './policy/capabilities';
 import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
 import { type MountSpec, type ResolvedMount, resolveMount } from './policy/mounts';
 import { type DeviceNode, nodeRule } from './policy/nodes';
@@ -10,6 +10,7 @@ import { validatePath } from './policy/paths';
 import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 import { mergeResources, type ResourcesSpec } from './policy/resources';
+import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from './policy/seccomp';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
@@ -78,6 +79,12 @@ export interface ContainerSpec {
    * attachContainer().
    */
   detached?: { startFifo: string };
+  /**
+   * The syscall filter: 'default' (the default profile's, Docker's semantics), 'strict'
+   * (tighter), 'unconfined', or an OCI linux.seccomp object; the profile's when
+   * omitted. Its capability-conditional rules follow the bounding set at create.
+   */
+  seccomp?: SeccompSpec;
   /** The command's oom_score_adj, -1000..1000 (OCI process.oomScoreAdj); the creator's when omitted. Lowering it needs CAP_SYS_RESOURCE. */
   oomScoreAdj?: number;
   /**
@@ -134,12 +141,15 @@ export interface ResolvedSpec {
   detached: { startFifo: string } | null;
   oomScoreAdj: number | null;
   resources: ResourcesSpec;
+  /** The spec's (or profile's) `seccomp` as given, and the filter it makes for these capabilities (null: unconfined). */
+  seccompSpec: SeccompSpec;
+  seccomp: SeccompFilter | null;
 }
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
-  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources',
+  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -349,6 +359,8 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const terminal = resolveTerminal(own(s, 'terminal'));
   const detached = pathObject(own(s, 'detached'), 'detached', 'startFifo') as { startFifo: string } | null;
 
+  const caps = resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits);
+  const seccompSpec = (own(s, 'seccomp') ?? prof.seccomp ?? 'default') as SeccompSpec;
   return {
     id: idValue,
     profile: prof,
@@ -367,7 +379,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
     readonlyRootfs: resolveBool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
     stdio,
-    caps: resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits),
+    caps,
     devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)),
       ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
     nodes: [...prof.nodes],
@@ -380,6 +392,9 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     detached,
     oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),
     resources: mergeResources(prof.resources, own(s, 'resources')),
+    seccompSpec,
+    // The capability-conditional rules follow the bounding set the container is created with.
+    seccomp: resolveSeccomp(seccompSpec, fromMask(caps.bounding)),
   };
 }
 

@@ -212,6 +212,10 @@ struct CgroupWrite {
   F(std::string, console_socket, "consoleSocket", kJs, {})  /* where its master goes; connected by the parent */ \
   F(int, priority, "priority", kJsInit, 0)  /* the creator's nice value, which the command gets back before exec */ \
   F(Stdio, stdio, "stdio", kJsInit, kPipe)                               \
+  /* The syscall filter lib compiled (policy/seccomp.ts), two words per classic BPF \
+     instruction: code | jt << 16 | jf << 24, then k. Empty: no filter. */     \
+  F(std::vector<uint32_t>, seccomp, "seccomp", kJsInit, {})              \
+  F(uint32_t, seccomp_flags, "seccompFlags", kJsInit, 0)  /* SECCOMP_FILTER_FLAG_* */ \
   F(PassedFds, fds, "", kInit, {})
 
 // The rest of a container's plan. The root filesystem is a host directory (resolved by

@@ -487,11 +487,11 @@ test('errors: refused flags and fields say so, leave nothing, and use the wordin
   t.regex(lastError(systemd.log), /--systemd-cgroup is not supported/);
   const unknown = await runtime(root, ['create', '--bogus', 'x']);
   t.regex(lastError(unknown.log), /flag provided but not defined: --bogus/);
-  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }; });
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { prestart: [{ path: '/bin/true' }] }; });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   const seccomp = await runtime(root, ['create', '--bundle', bundle, 's1']);
   t.is(seccomp.code, 1);
-  t.regex(lastError(seccomp.log), /config\.json: linux\.seccomp is not supported/);
+  t.regex(lastError(seccomp.log), /config\.json: hooks is not supported/);
   t.false(existsSync(join(root, 's1')));
   t.false(existsSync(cgroupDir('nsbox/s1')));
   const features = JSON.parse((await runtime(root, ['features'])).stdout);

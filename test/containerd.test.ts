@@ -169,8 +169,13 @@ test.serial('ctr run --memory-limit and --cpus: the limits hold, and ctr task me
   const hog = await ctr(['task', 'exec', '--exec-id', 'hog', 'lim1', '/bin/sh', '-c', 'head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null && echo survived']);
   t.not(hog.stdout, 'survived\n');
   t.is(hog.code, 137, hog.stderr);
-  const kill = await ctr(['task', 'kill', '-s', 'SIGKILL', 'lim1']);
-  t.is(kill.code, 0, kill.stderr + (await ctr(['task', 'ls'])).stdout);
+  // The kernel may kill the init too: a second OOM can come while the first victim's
+  // memory is still being freed, and the init is all that is left to choose (seen
+  // about once in twenty runs here).
+  if (/lim1\s+\d+\s+RUNNING/.test((await ctr(['task', 'ls'])).stdout)) {
+    const kill = await ctr(['task', 'kill', '-s', 'SIGKILL', 'lim1']);
+    t.true(kill.code === 0 || /already finished/.test(kill.stderr), kill.stderr);
+  }
   for (let end = Date.now() + 5000; !/STOPPED/.test((await ctr(['task', 'ls'])).stdout) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
   t.is((await ctr(['task', 'delete', 'lim1'])).code, 0);
   t.is((await ctr(['containers', 'rm', 'lim1'])).code, 0);

@@ -113,7 +113,7 @@ test('device rules: the config\'s, then the runtime\'s defaults, as runc appends
 test('every unsupported field is refused by its name, before anything exists', (t) => {
   const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
     ['hooks', (c) => { c.hooks = { prestart: [{ path: '/bin/true' }] }; }, /config\.json: hooks is not supported/],
-    ['seccomp', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }; }, /linux\.seccomp/],
+    ['seccomp notify', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', listenerPath: '/run/l.sock' }; }, /linux\.seccomp\.listenerPath/],
     ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
     ['mount namespace path', (c) => { c.linux.namespaces[3].path = '/proc/1/ns/mnt'; }, /joining a mount namespace/],
     ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
@@ -144,6 +144,16 @@ test('every unsupported field is refused by its name, before anything exists', (
   c.linux.seccomp = null;
   c.process.apparmorProfile = '';
   t.notThrows(() => specFromOciConfig(c, '/b', 'probe'));
+});
+
+test('linux.seccomp becomes the container\'s filter as the config says it; none is unconfined, as with runc', (t) => {
+  const c = ctrConfig();
+  const seccomp = { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] };
+  c.linux.seccomp = seccomp;
+  t.deepEqual(specFromOciConfig(c, '/b', 'probe').spec.profile.seccomp, seccomp);
+  t.is(specFromOciConfig(ctrConfig(), '/b', 'probe').spec.profile.seccomp, 'unconfined');
+  c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_SOMETIMES' }] };
+  t.is(errorOf(() => specFromOciConfig(c, '/b', 'probe'))?.code, 'ERR_INVALID_SECCOMP');
 });
 
 test('malformed configs get ERR_INVALID_OCI_CONFIG naming the field', (t) => {

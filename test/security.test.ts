@@ -241,6 +241,9 @@ test('a container started from a terminal cannot signal its creator\'s process g
     t.true(Number(key) > 0, `add_key inside worked: ${c.out}`);
   }
   t.is(r.search, '-1 126', 'the key added inside is not in the creator\'s session keyring (ENOKEY)');
+  // With the default filter, the keyring calls are refused outright.
+  const probe = await sh(`${PYTHON} -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(248, b"user", b"p", b"s", 1, -3), ctypes.get_errno(), l.syscall(250, 0, 0), ctypes.get_errno())'`);
+  t.is(probe.stdout.trim(), '-1 1 -1 1', 'add_key and keyctl are EPERM under the default filter');
 });
 
 test('the host-rootfs view hides the host\'s password hashes, homes and other runtimes\' state, even with every capability', async (t) => {

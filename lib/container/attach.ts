@@ -30,7 +30,7 @@ function leadsPidNamespace(pid: number): boolean {
 export function attachContainer(handle: ContainerHandle): Container {
   const host = hostInfo();
   const limits = { lastCap: host.lastCap, available: host.capBounding };
-  const { handle: h, user, caps, rules, resources } = checkHandle(handle, host, limits);
+  const { handle: h, user, caps, rules, resources, seccomp, seccompSpec } = checkHandle(handle, host, limits);
   const { id, pid } = h;
   const gone = () => new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
   const started = pidStartTime(pid);
@@ -51,7 +51,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   }
   return new Container({
     id, user, namespaces: h.namespaces, env: h.env, backend: h.deviceBackend, limits,
-    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore',
+    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore', seccompSpec, seccomp,
   }, { caps, rules, policy: compileDeviceRules(rules), resources, startFifo: h.startFifo, state: h.startFifo !== null ? 'created' : 'running' }, native);
 }
 

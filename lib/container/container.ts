@@ -137,6 +137,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       devices: this.devices.map((d) => ({ ...d })),
       capabilities: this.capabilities,
       resources: JSON.parse(JSON.stringify(this.#resources)) as ResourcesSpec,
+      seccomp: structuredClone(r.seccompSpec),
       user: { uid: r.user.uid, gid: r.user.gid, groups: [...r.user.groups] },
       env: [...r.env],
       startFifo: this.#state === 'created' ? this.#startFifo : null,

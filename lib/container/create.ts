@@ -107,7 +107,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     throw err;
   }
   const container = new Container({
-    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio,
+    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec, seccomp: r.seccomp,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
   if (r.detached) {
     // The capability sets go now: whoever starts it later only writes to the FIFO.

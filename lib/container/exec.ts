@@ -73,6 +73,8 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
     execCandidates: execCandidates(argv[0], env), argv, env, cwd: validatePath(own(spec, 'cwd') ?? '/', 'cwd'), uid, gid, groups: [...groups],
     noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false), rlimits: resolveRlimits(own(spec, 'rlimits')),
     stdio: resolveStdio(own(spec, 'stdio')), terminal: resolveTerminal(own(spec, 'terminal')),
+    // The container's filter, as runc gives its exec'd processes.
+    seccomp: record.seccomp,
   };
   const caps = resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits);
   return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false));

@@ -5,10 +5,11 @@ import { lstatSync } from 'node:fs';
 import { checkCgroupDirs, type CgroupDirs } from '../cgroup';
 import { ContainerError, quote } from '../errors';
 import type { DeviceBackend, HostInfo } from '../host';
-import { type CapabilityLimits, type CapabilitySets, resolveCapabilities } from '../policy/capabilities';
+import { type CapabilityLimits, type CapabilitySets, fromMask, resolveCapabilities } from '../policy/capabilities';
 import { type DeviceRule, parseDeviceRule } from '../policy/devices';
 import { profiles } from '../policy/profiles';
 import { resolveResources, type ResourcesSpec } from '../policy/resources';
+import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
 import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
 import { holdsOpen } from './fifo';
 
@@ -29,6 +30,8 @@ export interface ContainerHandle extends CgroupDirs {
   capabilities: CapabilitySets;
   /** The limits in force; none when left out. */
   resources?: ResourcesSpec;
+  /** The syscall filter as the spec gave it ('default', 'strict', 'unconfined' or an OCI object); exec() applies it again. */
+  seccomp?: SeccompSpec;
   user: { uid: number; gid: number; groups: number[] };
   /** The command's environment, the default of exec(). */
   env: string[];
@@ -60,13 +63,20 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   // A set the handle leaves out is the default profile's, as for a fresh container.
   const caps = resolveCapabilities(profiles.default.capabilities, h.capabilities, limits);
   const rules = h.devices.map((d) => parseDeviceRule(d));
+  let seccomp: SeccompFilter | null;
+  try {
+    // A handle from before filters existed: its container has none.
+    seccomp = resolveSeccomp(h.seccomp ?? 'unconfined', fromMask(caps.bounding));
+  } catch (e) {
+    return handleError(`bad seccomp: ${(e as Error).message}`);
+  }
   let resources: ResourcesSpec;
   try {
     resources = resolveResources(h.resources ?? {});
   } catch (e) {
     return handleError(`bad resources: ${(e as Error).message}`);
   }
-  return { handle: h, user, caps, rules, resources };
+  return { handle: h, user, caps, rules, resources, seccomp, seccompSpec: h.seccomp ?? 'unconfined' };
 }
 
 /** The FIFO the init waits on, not any file the handle names (start() writes to it, destroy() removes it). */

@@ -5,6 +5,7 @@ import type { DeviceBackend } from '../host';
 import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromMask } from '../policy/capabilities';
 import type { DevicePolicy, DeviceRule } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
+import type { SeccompFilter, SeccompSpec } from '../policy/seccomp';
 import type { NamespaceName, StdioMode } from '../spec';
 
 export interface ContainerUser {
@@ -23,6 +24,9 @@ export interface ContainerRecord {
   readonly limits: CapabilityLimits;
   readonly cgroups: CgroupDirs;
   readonly stdio: StdioMode;
+  /** The syscall filter as the spec gave it, and as resolved for the container's capabilities: exec'd processes get it too. */
+  readonly seccompSpec: SeccompSpec;
+  readonly seccomp: SeccompFilter | null;
 }
 
 /** The rest of a Container's beginning: what changes over its life starts from these. */

@@ -65,7 +65,7 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
   const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
 
   const linux = object(c.linux, 'linux');
-  onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation'], 'linux.');
+  onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp'], 'linux.');
   if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
     unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)');
   }

@@ -8,6 +8,7 @@ import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from '../polic
 import type { MountFlags, MountSpec } from '../policy/mounts';
 import { type DeviceNode, parseDeviceNode } from '../policy/nodes';
 import type { RlimitSpec } from '../policy/process';
+import { filterFromOci, type OciSeccomp, type SeccompSpec } from '../policy/seccomp';
 
 export type Json = Record<string, unknown>;
 
@@ -244,6 +245,8 @@ export interface OciPolicy {
   readonlyPaths: string[];
   /** linux.resources' limits, as they are (the spec's `resources` has their shape and checks them). */
   resources: Record<string, unknown>;
+  /** linux.seccomp, checked; 'unconfined' when the config has none (as with runc). */
+  seccomp: SeccompSpec;
   notes: string[];
 }
 
@@ -263,8 +266,16 @@ export function readPolicy(config: Json): OciPolicy {
     maskedPaths: strings(linux.maskedPaths, 'linux.maskedPaths'),
     readonlyPaths: strings(linux.readonlyPaths, 'linux.readonlyPaths'),
     resources: readLimits(linux.resources),
+    seccomp: readSeccomp(linux.seccomp),
     notes,
   };
+}
+
+/** linux.seccomp: checked in full by the filter's reader, kept as the config says it. */
+function readSeccomp(value: unknown): SeccompSpec {
+  if (value === undefined || value === null) return 'unconfined';
+  filterFromOci(value, 'linux.seccomp');
+  return value as OciSeccomp;
 }
 
 const LIMIT_KEYS = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified'] as const;

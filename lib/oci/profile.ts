@@ -101,7 +101,7 @@ export function fromOciConfig(json: unknown, name = 'oci'): Profile {
   // defineProfile checks the paths, mounts and environment as for any profile.
   const base = defineProfile({
     extends: 'default', name, env, mounts: p.mounts, maskedPaths: p.maskedPaths, readonlyPaths: p.readonlyPaths,
-    sysReadonly: p.sysReadonly, noNewPrivileges: p.noNewPrivileges, nodes: p.nodes, resources: p.resources as ResourcesSpec,
+    sysReadonly: p.sysReadonly, noNewPrivileges: p.noNewPrivileges, nodes: p.nodes, resources: p.resources as ResourcesSpec, seccomp: p.seccomp,
   });
   return Object.freeze({
     ...base,

@@ -3,6 +3,7 @@
 // own fields apply on top.
 import { ContainerError, quote } from '../errors';
 import { mergeResources, type ResourcesSpec } from './resources';
+import { resolveSeccomp, type SeccompSpec } from './seccomp';
 import { applyCapabilityChange, type CapabilitySets, DOCKER_DEFAULT_CAPABILITIES } from './capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, type DeviceRuleInput, PRIVILEGED_DEVICE_RULES, parseDeviceRules } from './devices';
 import { type DeviceNode, type DeviceNodeInput, parseDeviceNodes } from './nodes';
@@ -25,6 +26,8 @@ export interface Profile {
   readonly noNewPrivileges: boolean;
   /** Limits (the spec's `resources`); a spec's own replace them group by group. The named profiles have none, as Docker's. */
   readonly resources?: ResourcesSpec;
+  /** The syscall filter (policy/seccomp.ts); 'default' when left out. */
+  readonly seccomp?: SeccompSpec;
 }
 
 function sets(list: readonly string[]): CapabilitySets {
@@ -60,28 +63,31 @@ const WHITELIST = ['c 1:3', 'c 1:5', 'c 1:7', 'c 1:8', 'c 1:9', 'c 5:0', 'c 5:1'
 
 export const profiles = Object.freeze({
   /** The seed model: Docker's 14 capabilities (CAP_MKNOD included), create any node, use the whitelist. */
-  default: profile({ name: 'default', capabilities: sets(DOCKER_DEFAULT_CAPABILITIES), devices: DEFAULT_DEVICE_RULES, ...base }),
+  default: profile({ name: 'default', capabilities: sets(DOCKER_DEFAULT_CAPABILITIES), devices: DEFAULT_DEVICE_RULES, ...base, seccomp: 'default' }),
   /** Every capability, every device, nothing masked, /sys writable. */
   privileged: profile({
     ...base, name: 'privileged', capabilities: sets(['ALL']), devices: PRIVILEGED_DEVICE_RULES,
-    maskedPaths: [], readonlyPaths: [], sysReadonly: false,
+    maskedPaths: [], readonlyPaths: [], sysReadonly: false, seccomp: 'unconfined',
   }),
   /** For systemd as init: no CAP_MKNOD (systemd then skips udev and device units), tmpfs /run, /run/lock, /tmp. */
   systemd: profile({
     ...base, name: 'systemd',
     capabilities: sets(DOCKER_DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD')),
     devices: DEFAULT_DEVICE_RULES,
-    env: { container: 'nsbox' },
+    env: { container: 'nsbox' }, seccomp: 'default',
     mounts: ['/run', '/run/lock', '/tmp'].map((destination) => ({ type: 'tmpfs', destination, mode: destination === '/tmp' ? 0o1777 : 0o755 })),
   }),
   /** systemd-nspawn's closed device policy and capability set: no wildcard mknod. */
   nspawn: profile({
     ...base, name: 'nspawn', capabilities: sets(NSPAWN_CAPABILITIES),
     devices: rules(['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:2 rwm', 'c 10:200 rwm', 'c 136:* rw']),
+    // The default filter, whose rules follow nspawn's capabilities (CAP_SYS_ADMIN opens
+    // mount and unshare, as nspawn's own list does for a container that holds it).
+    seccomp: 'default',
   }),
   /** No capabilities, no mknod at all, the whitelist read/write only, no_new_privs. */
   strict: profile({
-    ...base, name: 'strict', capabilities: sets([]), devices: rules(WHITELIST.map((d) => `${d} rw`)), noNewPrivileges: true,
+    ...base, name: 'strict', capabilities: sets([]), devices: rules(WHITELIST.map((d) => `${d} rw`)), noNewPrivileges: true, seccomp: 'strict',
   }),
 });
 
@@ -104,10 +110,12 @@ export interface ProfileDefinition {
   noNewPrivileges?: boolean;
   /** Each group given (memory, cpu, pids, ...) replaces the base's. */
   resources?: ResourcesSpec;
+  /** Replaces the base's filter. */
+  seccomp?: SeccompSpec;
 }
 
 const DEFINITION_KEYS = new Set(['name', 'extends', 'capabilities', 'devices', 'nodes', 'env', 'mounts', 'maskedPaths',
-  'readonlyPaths', 'sysReadonly', 'noNewPrivileges', 'resources']);
+  'readonlyPaths', 'sysReadonly', 'noNewPrivileges', 'resources', 'seccomp']);
 
 function invalid(message: string): never {
   throw new ContainerError('ERR_INVALID_PROFILE', message);
@@ -176,5 +184,7 @@ export function defineProfile(def: ProfileDefinition): Profile {
     sysReadonly: bool(def.sysReadonly, 'sysReadonly', from.sysReadonly),
     noNewPrivileges: bool(def.noNewPrivileges, 'noNewPrivileges', from.noNewPrivileges),
     ...(def.resources !== undefined || from.resources !== undefined ? { resources: mergeResources(from.resources, def.resources) } : {}),
+    // Checked now (with no capabilities: the form, not the rules a container gets).
+    seccomp: def.seccomp === undefined ? from.seccomp ?? 'default' : (resolveSeccomp(def.seccomp, []), def.seccomp),
   });
 }

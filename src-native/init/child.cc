@@ -249,6 +249,7 @@ void RunChild(const ChildPlan& plan) {
   // the handshake's EOF does the same job.
   if (plan.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
     Fail("parent-death-signal", "prctl");
+  SeccompBeforeExec(plan);
   Exec(plan);
 }
 

@@ -53,6 +53,7 @@ void CloseOtherFds(std::vector<int> keep);
 void SetupMountNamespace(const ChildPlan& plan);  // rootfs, /dev, /proc, /sys, mounts, pivot_root
 void SetupNetwork(const ChildPlan& plan);         // hostname, loopback
 void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);  // bounding set, credentials, ambient, no_new_privs
+void SeccompBeforeExec(const ChildPlan& plan);  // the syscall filter, last, when no_new_privs lets it in without CAP_SYS_ADMIN
 // The ids and capability sets of a container process (the init, an exec'd command, a
 // join); the steps name a failure of either.
 void SetCredentials(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& groups, const CapabilitySets& caps,

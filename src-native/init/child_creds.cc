@@ -6,6 +6,8 @@
 // cleared and raised last (it needs the caps in permitted and inheritable).
 #include <cstring>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -75,12 +77,40 @@ void SetupNetwork(const ChildPlan& plan) {
   close(s);
 }
 
+namespace {
+
+void InstallSeccomp(const ChildPlan& plan) {
+  std::vector<struct sock_filter> prog(plan.seccomp.size() / 2);
+  for (size_t i = 0; i < prog.size(); i++) {
+    uint32_t w = plan.seccomp[2 * i];
+    prog[i].code = static_cast<uint16_t>(w & 0xffff);
+    prog[i].jt = static_cast<uint8_t>((w >> 16) & 0xff);
+    prog[i].jf = static_cast<uint8_t>(w >> 24);
+    prog[i].k = plan.seccomp[2 * i + 1];
+  }
+  struct sock_fprog fprog = {static_cast<unsigned short>(prog.size()), prog.data()};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &fprog) < 0)
+    Fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
+}
+
+}  // namespace
+
+// The kernel takes a filter from a process with no_new_privs set, or holding
+// CAP_SYS_ADMIN. With no_new_privs it goes in last (SeccompBeforeExec), so that as
+// little of our own setup as possible runs under it; without, here, while the init
+// still holds every capability, and the calls made after it (prctl, setgroups,
+// setres[ug]id, capset, execve) must be ones the filter allows, as with runc.
 void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps) {
+  if (!plan.no_new_privileges && !plan.seccomp.empty()) InstallSeccomp(plan);
   DropBounding(caps.bounding);
   SetCredentials(plan.uid, plan.gid, plan.groups, caps, "credentials", "capabilities");
   SetAmbient(caps);
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     Fail("no-new-privileges", "prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+void SeccompBeforeExec(const ChildPlan& plan) {
+  if (plan.no_new_privileges && !plan.seccomp.empty()) InstallSeccomp(plan);
 }
 
 }  // namespace nsbox

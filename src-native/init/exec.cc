@@ -58,6 +58,7 @@ namespace nsbox {
     SetRlimits(e.proc);
     SetupCredentials(e.proc, e.caps);
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) Fail("exec", "prctl(PR_SET_DUMPABLE)");
+    SeccompBeforeExec(e.proc);
     Exec(e.proc);
   }
   close(report[1]);
