@@ -3,7 +3,9 @@
 import { statSync } from 'node:fs';
 import { ContainerError, quote } from './errors';
 import { type DeviceQuery, MAX_MAJOR, MAX_MINOR } from './policy/devices';
-import { type ExplainSubject, type Explanation, explainAccess } from './policy/explain';
+import { CAPABILITY_NAMES, normalizeCapability } from './policy/capabilities';
+import { type ExplainSubject, type Explanation, explainAccess, explainSyscall, type SyscallExplanation } from './policy/explain';
+import { resolveSeccomp, type SeccompArch, type SeccompFilter } from './policy/seccomp';
 import { knownDevice } from './policy/known-devices';
 import { validatePath } from './policy/paths';
 
@@ -12,6 +14,26 @@ export interface ExplainQuery {
   device: string;
   /** A non-empty subset of 'rwm' asked as one request, as open(2) asks for rw. */
   access: string;
+}
+
+export interface ExplainSyscallQuery {
+  /** A syscall's name: 'unshare', 'clone', 'keyctl'. */
+  syscall: string;
+  /** Its arguments, where the filter looks at them (clone's flags, socket's family). */
+  args?: (number | bigint)[];
+  /** 'x86_64' (the default), 'x86' (int 0x80) or 'x32'. */
+  arch?: SeccompArch;
+}
+
+/** A subject whose filter is known as built (a Container); a profile's is built for its capabilities. */
+interface FilterOwner {
+  readonly seccompFilter: SeccompFilter | null;
+}
+
+function subjectFilter(subject: ExplainSubject & { seccomp?: unknown }): SeccompFilter | null {
+  if ('seccompFilter' in subject) return (subject as unknown as FilterOwner).seccompFilter;
+  const bounding = subject.capabilities.bounding.includes('ALL') ? [...CAPABILITY_NAMES] : subject.capabilities.bounding.map((c) => normalizeCapability(c));
+  return resolveSeccomp(subject.seccomp ?? 'default', bounding);
 }
 
 /** The numbers of a device node on the host (following symlinks). */
@@ -46,10 +68,26 @@ export function parseDeviceQuery(device: unknown): DeviceQuery {
  * use a device: { allowed, rule, reason }. The library's own evaluation, with the
  * kernel's semantics; the tests hold it to the kernel's verdicts.
  */
-export function explain(subject: ExplainSubject, query: ExplainQuery): Explanation {
+export function explain(subject: ExplainSubject, query: ExplainQuery): Explanation;
+/**
+ * Whether `subject`'s syscall filter lets a call through: { allowed, action, errno,
+ * rule, reason }, by the same evaluation as the program the kernel runs, and which
+ * capability a conditional rule of the default filter waits for.
+ */
+export function explain(subject: ExplainSubject, query: ExplainSyscallQuery): SyscallExplanation;
+export function explain(subject: ExplainSubject, query: ExplainQuery | ExplainSyscallQuery): Explanation | SyscallExplanation {
   if (typeof subject !== 'object' || subject === null || !Array.isArray(subject.devices) || typeof subject.capabilities !== 'object') {
     throw new ContainerError('ERR_INVALID_SPEC', `explain() takes a profile or a container, got ${quote(subject)}`);
   }
-  if (typeof query !== 'object' || query === null) throw new ContainerError('ERR_INVALID_SPEC', `explain() takes { device, access }, got ${quote(query)}`);
+  if (typeof query !== 'object' || query === null) throw new ContainerError('ERR_INVALID_SPEC', `explain() takes { device, access } or { syscall }, got ${quote(query)}`);
+  if ('syscall' in query) {
+    const args = (query.args ?? []).map((a) => {
+      if ((typeof a !== 'number' || !Number.isSafeInteger(a) || a < 0) && typeof a !== 'bigint') throw new ContainerError('ERR_INVALID_ARG', `explain(): syscall arguments are integers >= 0, got ${quote(a)}`);
+      return BigInt(a);
+    });
+    const arch = query.arch ?? 'x86_64';
+    if (!['x86_64', 'x86', 'x32'].includes(arch)) throw new ContainerError('ERR_INVALID_ARG', `explain(): arch is x86_64, x86 or x32, got ${quote(arch)}`);
+    return explainSyscall(subjectFilter(subject), String(query.syscall), args, arch);
+  }
   return explainAccess(subject, parseDeviceQuery(query.device), query.access);
 }

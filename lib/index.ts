@@ -7,7 +7,7 @@ export {
 } from './container';
 export { run, type RunResult, type RunSpec } from './run';
 export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control';
-export { explain, type ExplainQuery } from './explain';
+export { explain, type ExplainQuery, type ExplainSyscallQuery } from './explain';
 export type { ContainerSpec, HostRootfs, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
 export { HOST_HIDDEN_PATHS } from './spec';
 export type { AtimeMode, MountFlags, MountSpec } from './policy/mounts';
@@ -15,7 +15,8 @@ export type { RlimitSpec } from './policy/process';
 export type { ResourcesSpec, ThrottleDevice } from './policy/resources';
 export type { ContainerStats } from './cgroup-stats';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';
-export type { ExplainSubject, Explanation } from './policy/explain';
+export type { ExplainSubject, Explanation, SyscallExplanation } from './policy/explain';
+export type { OciSeccomp, SeccompArch, SeccompSpec } from './policy/seccomp';
 export { profiles, defineProfile, type Profile, type ProfileName, type ProfileDefinition } from './policy/profiles';
 export { toOciConfig, fromOciConfig, type OciConfigFragment, type OciDeviceCgroupRule } from './oci/profile';
 export { CAPABILITY_NAMES, normalizeCapability, type CapabilitySetName, type CapabilitySets, type CapabilityChange } from './policy/capabilities';

@@ -11,6 +11,7 @@ import type { DeviceNodeSpec } from '../policy/nodes';
 import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
 import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
+import type { SeccompFilter, SeccompSpec } from '../policy/seccomp';
 import { pidStartTime } from '../proc';
 import type { Readable, Writable } from 'node:stream';
 import { type DevicePassthrough, LiveDevices } from './devices';
@@ -167,6 +168,16 @@ export class Container extends EventEmitter<ContainerEvents> {
   /** The limits in force (the spec's, then live changes), shaped like OCI linux.resources. */
   get resources(): ResourcesSpec {
     return JSON.parse(JSON.stringify(this.#resources)) as ResourcesSpec;
+  }
+
+  /** The syscall filter as the spec (or profile) gave it. */
+  get seccomp(): SeccompSpec {
+    return structuredClone(this.#record.seccompSpec);
+  }
+
+  /** @internal The filter as built for the container's capabilities at create (what explain() evaluates). */
+  get seccompFilter(): SeccompFilter | null {
+    return this.#record.seccomp;
   }
 
   /** The capability sets the command runs (or will run) with. */

@@ -1,6 +1,9 @@
 // explain(): why a container may or may not use a device, in a sentence, with the
 // same semantics the kernel applies (devices.ts) plus the CAP_MKNOD that mknod needs.
+import { ContainerError, quote } from '../errors';
 import { type CapabilitySets, normalizeCapability } from './capabilities';
+import { evaluateSeccomp, type SeccompActionName, type SeccompArch, type SeccompFilter } from './seccomp';
+import { SYSCALLS } from './syscall-table';
 import {
   type DeviceQuery, type DeviceRule, checkDeviceAccess, compileDeviceRules, formatDeviceRule, normalizeAccess,
 } from './devices';
@@ -78,4 +81,36 @@ export function explainAccess(subject: ExplainSubject, q: DeviceQuery, accessInp
     return { allowed: false, rule: result.rule, reason: `mknod needs CAP_MKNOD, which the container's processes do not hold${cgroup}` };
   }
   return result;
+}
+
+/** What explain() says of a syscall: allowed or not, the action, and the rule or default that decided. */
+export interface SyscallExplanation {
+  allowed: boolean;
+  /** The filter's action: 'allow', 'errno' (with `errno`), 'kill-process', ...; 'allow' without a filter. */
+  action: SeccompActionName;
+  errno?: number;
+  /** The rule that decided ("the default allow list", "config rule 3"), or null for the default action or no filter. */
+  rule: string | null;
+  reason: string;
+}
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: 'EPERM', 13: 'EACCES', 38: 'ENOSYS' };
+
+/**
+ * Why `filter` (null: unconfined) lets `name` through or not, for a call on `arch`
+ * with `args`: the same evaluation the compiled program makes (seccomp.ts), and, for
+ * the default filter, the capability a conditional rule waits for.
+ */
+export function explainSyscall(filter: SeccompFilter | null, name: string, args: readonly bigint[] = [], arch: SeccompArch = 'x86_64'): SyscallExplanation {
+  if (!filter) return { allowed: true, action: 'allow', rule: null, reason: `${name}: no syscall filter (unconfined)` };
+  const nr = Object.hasOwn(SYSCALLS[arch], name) ? SYSCALLS[arch][name] : undefined;
+  if (nr === undefined) throw new ContainerError('ERR_INVALID_ARG', `explain(): ${quote(name)} is not a syscall on ${arch}`);
+  const v = evaluateSeccomp(filter, arch, nr, args);
+  const a = v.action;
+  const allowed = a.action === 'allow' || a.action === 'log';
+  const what = a.action === 'errno' ? `denied with ${ERRNO_NAMES[a.value ?? 0] ?? `errno ${a.value}`}` : allowed ? (a.action === 'log' ? 'allowed and logged' : 'allowed')
+    : a.action === 'trace' ? 'handed to a tracer' : a.action === 'trap' ? 'trapped (SIGSYS)' : 'killed (SIGSYS)';
+  const by = v.rule ? `by the rule "${v.reason}"` : `by ${v.reason}`;
+  const need = !allowed && filter.needs[name] ? `; the rule that allows it needs ${filter.needs[name]}` : '';
+  return { allowed, action: a.action, ...(a.action === 'errno' ? { errno: a.value } : {}), rule: v.rule ? v.reason : null, reason: `${name}: ${what} ${by}${need}` };
 }
