@@ -8,7 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, RUNTIME_JS, runtime, within, removeCgroupParent } from './helpers';
+import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, runCommand, RUNTIME_JS, runtime, within, removeCgroupParent } from './helpers';
 
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
@@ -403,6 +403,29 @@ test('limits from config.json, changed by update\'s flags, seen by events --stat
   t.deepEqual(JSON.parse(lines.split('\n').find((l) => l.includes('"oom"')) as string), { type: 'oom', id: 'l1' });
   t.is((await runtime(root, ['delete', '-f', 'l1'])).code, 0);
   t.like(await ended, { code: 0 }, 'events ends when the container does');
+});
+
+test('linux.seccomp: the config spec writes (the default filter) holds under nsbox-runtime as under runc, and a config without it is unfiltered', async (t) => {
+  const { root, outFile, stdio, output } = setup(t);
+  const probe = 'grep "^Seccomp:" /proc/self/status; unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-refused; mknod /tmp/n.$$ c 1 3 && echo mknod-ok; rm -f /tmp/n.$$';
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', probe] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.truthy(JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).linux.seccomp, 'spec writes the default filter');
+  t.is((await runtime(root, ['run', '--bundle', bundle, 'sc1'], { stdio })).code, 0);
+  const ours = output().trim().split('\n');
+  t.deepEqual(ours, ['Seccomp:\t2', 'unshare-refused', 'mknod-ok']);
+  // runc, from Debian, on the same config.
+  writeFileSync(outFile, '');
+  const runcRoot = tempDir('nsbox-runc-');
+  const r = await runCommand('runc', ['--root', runcRoot, 'run', '--bundle', bundle, 'sc1-runc'], { stdio });
+  t.is(r.code, 0, output());
+  t.deepEqual(output().trim().split('\n'), ours, 'runc gives the same answers');
+  // Without linux.seccomp: no filter, as with runc.
+  const open = await makeBundle(rootfs, { args: ['/bin/sh', '-c', probe] }, (c) => { delete c.linux.seccomp; });
+  cleanups.push(() => rmSync(open, { recursive: true, force: true }));
+  writeFileSync(outFile, '');
+  t.is((await runtime(root, ['run', '--bundle', open, 'sc2'], { stdio })).code, 0);
+  t.deepEqual(output().trim().split('\n'), ['Seccomp:\t0', 'unshare-ok', 'mknod-ok']);
 });
 
 // A console socket server as containerd's shim has one: receives the pty master over

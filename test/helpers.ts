@@ -32,7 +32,7 @@ export const PROCESS_WAIT_MS = 60_000;
  */
 export const PYTHON = '/usr/bin/python3';
 const APPLETS = ['sh', 'cat', 'ls', 'mknod', 'echo', 'id', 'hostname', 'head', 'od', 'grep', 'true', 'false', 'sleep',
-  'stat', 'readlink', 'touch', 'dd', 'wc', 'test', 'env', 'ps', 'mount', 'pwd', 'mkdir', 'rm', 'ln', 'printf', 'kill'];
+  'stat', 'readlink', 'touch', 'dd', 'wc', 'test', 'env', 'ps', 'mount', 'pwd', 'mkdir', 'rm', 'ln', 'printf', 'kill', 'unshare', 'tail'];
 
 /** A minimal rootfs: busybox-static and its applets. The caller removes it with removeRootfs(). */
 export function busyboxRootfs(): string {

@@ -397,6 +397,9 @@ function defaultConfig(): Record<string, unknown> {
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
       maskedPaths: p.linux.maskedPaths,
       readonlyPaths: p.linux.readonlyPaths,
+      // The default profile's filter, as Docker sends its own: a config from here is
+      // filtered unless its writer takes it out.
+      seccomp: p.linux.seccomp,
     },
   };
 }

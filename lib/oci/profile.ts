@@ -9,6 +9,7 @@ import type { MountSpec } from '../policy/mounts';
 import { defineProfile, type Profile } from '../policy/profiles';
 import type { ResourcesSpec } from '../policy/resources';
 import { checkJsonDepth, type Json, type OciMount, readPolicy } from './config';
+import { filterToOci, type OciSeccomp, resolveSeccomp } from '../policy/seccomp';
 
 export interface OciDeviceCgroupRule {
   allow: boolean;
@@ -30,6 +31,8 @@ export interface OciConfigFragment {
     devices: { path: string; type: 'b' | 'c'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    /** The profile's filter, built for its own bounding set; absent when unconfined. */
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -61,6 +64,7 @@ function ociMount(m: MountSpec): OciMount {
 export function toOciConfig(profile: Profile): OciConfigFragment {
   const expand = (set: readonly string[]) => (set.includes('ALL') ? [...CAPABILITY_NAMES] : set.map((n) => normalizeCapability(n)));
   const capabilities = Object.fromEntries(CAPABILITY_SET_NAMES.map((s) => [s, expand(profile.capabilities[s])])) as OciConfigFragment['process']['capabilities'];
+  const seccomp = resolveSeccomp(profile.seccomp ?? 'default', capabilities.bounding);
   return {
     process: {
       capabilities,
@@ -74,6 +78,7 @@ export function toOciConfig(profile: Profile): OciConfigFragment {
       devices: profile.nodes.map((n) => ({ path: n.path, type: n.type, major: n.major, minor: n.minor, fileMode: n.mode, uid: n.uid, gid: n.gid })),
       maskedPaths: [...profile.maskedPaths],
       readonlyPaths: [...profile.readonlyPaths],
+      ...(seccomp ? { seccomp: filterToOci(seccomp) } : {}),
     },
   };
 }

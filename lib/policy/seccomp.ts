@@ -605,3 +605,37 @@ export function auditArch(arch: SeccompArch): number {
 }
 
 export { retValue as seccompReturn };
+
+const ACTION_NAMES: Readonly<Record<SeccompActionName, string>> = {
+  allow: 'SCMP_ACT_ALLOW', errno: 'SCMP_ACT_ERRNO', 'kill-thread': 'SCMP_ACT_KILL_THREAD', 'kill-process': 'SCMP_ACT_KILL_PROCESS', trap: 'SCMP_ACT_TRAP',
+  trace: 'SCMP_ACT_TRACE', log: 'SCMP_ACT_LOG',
+};
+const OP_NAMES: Readonly<Record<ArgOp, string>> = Object.fromEntries(Object.entries(OCI_OPS).map(([k, v]) => [v, k])) as Record<ArgOp, string>;
+const ARCH_NAMES: Readonly<Record<SeccompArch, string>> = { x86_64: 'SCMP_ARCH_X86_64', x86: 'SCMP_ARCH_X86', x32: 'SCMP_ARCH_X32' };
+
+/**
+ * A filter as OCI linux.seccomp, for another runtime (or this one's command line):
+ * rules with the same action and conditions share one entry, in the order they first
+ * appear. A rule of only some architectures (arch_prctl) is written for all, as
+ * Docker resolves its own profile for one machine.
+ */
+export function filterToOci(f: SeccompFilter): OciSeccomp {
+  const groups = new Map<string, { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; valueTwo: number; op: string }[] }>();
+  for (const r of f.rules) {
+    const args = r.args.map((c) => ({ index: c.index, value: Number(c.value), valueTwo: Number(c.valueTwo), op: OP_NAMES[c.op] }));
+    const key = JSON.stringify([r.action, args]);
+    let g = groups.get(key);
+    if (!g) {
+      g = { names: [], action: ACTION_NAMES[r.action.action], ...(r.action.value !== undefined ? { errnoRet: r.action.value } : {}), ...(args.length ? { args } : {}) };
+      groups.set(key, g);
+    }
+    if (!g.names.includes(r.name)) g.names.push(r.name);
+  }
+  const d = f.defaultAction;
+  return {
+    defaultAction: ACTION_NAMES[d.action], ...(d.value !== undefined ? { defaultErrnoRet: d.value } : {}),
+    architectures: f.arches.map((a) => ARCH_NAMES[a]),
+    ...(f.flags ? { flags: Object.entries(SECCOMP_FLAGS).filter(([, bit]) => f.flags & bit).map(([name]) => name) } : {}),
+    syscalls: [...groups.values()],
+  };
+}
