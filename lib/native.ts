@@ -24,7 +24,7 @@ export type NativeCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[numb
   /** The creator's nice value: setup runs lower, the command gets this back. */
   priority: number;
   /** The compiled syscall filter, two words per instruction (policy/seccomp.ts packSeccomp); empty for none. */
-  seccomp: number[];
+  seccomp: Uint32Array;
   seccompFlags: number;
 };
 

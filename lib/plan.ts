@@ -45,7 +45,7 @@ function nativeCommand(r: ResolvedCommand): NativeCommand {
     consoleSocket: r.terminal?.consoleSocket ?? '',
     priority: os.getPriority(),
     // Compiled once per distinct filter (the compiler caches by content).
-    seccomp: r.seccomp ? packSeccomp(compileSeccomp(r.seccomp)) : [],
+    seccomp: r.seccomp ? packSeccomp(compileSeccomp(r.seccomp)) : new Uint32Array(0),
     seccompFlags: r.seccomp?.flags ?? 0,
   };
 }

@@ -57,6 +57,7 @@ void Read(const Napi::Value& v, const std::string& key, Namespaces* out) {
 }
 template <class T>
 void Read(const Napi::Value& v, const std::string& key, std::vector<T>* out);
+void Read(const Napi::Value& v, const std::string& key, std::vector<uint32_t>* out);
 // null: none (the field keeps what the process inherits).
 template <class T>
 void Read(const Napi::Value& v, const std::string& key, std::optional<T>* out) {
@@ -74,6 +75,19 @@ std::enable_if_t<IsPlan<T>::value> Read(const Napi::Value& v, const std::string&
     Read(field, k, &f);
   });
 }
+// A compiled program (the seccomp filter) comes as a Uint32Array: one copy, not an
+// element-by-element walk of a JS array on every create.
+void Read(const Napi::Value& v, const std::string& key, std::vector<uint32_t>* out) {
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array a = v.As<Napi::Uint32Array>();
+    out->assign(a.Data(), a.Data() + a.ElementLength());
+    return;
+  }
+  Napi::Array a = Array(v, key);
+  out->resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) (*out)[i] = static_cast<uint32_t>(Number(a.Get(i), key));
+}
+
 template <class T>
 void Read(const Napi::Value& v, const std::string& key, std::vector<T>* out) {
   Napi::Array a = Array(v, key);

@@ -263,12 +263,28 @@ export function filterFromOci(value: unknown, what = 'linux.seccomp'): SeccompFi
  * 'unconfined'.
  */
 export function resolveSeccomp(value: unknown, caps: readonly string[]): SeccompFilter | null {
-  if (value === undefined || value === 'default') return defaultFilter(caps);
-  if (value === 'strict') return defaultFilter(caps, true);
   if (value === 'unconfined' || value === null) return null;
-  if (typeof value === 'string') bad(`${quote(value)} is not a filter: 'default', 'strict', 'unconfined' or an OCI linux.seccomp object`);
-  return filterFromOci(value, 'seccomp');
+  if (typeof value === 'string' && value !== 'default' && value !== 'strict') {
+    bad(`${quote(value)} is not a filter: 'default', 'strict', 'unconfined' or an OCI linux.seccomp object`);
+  }
+  // Resolved once per rule set: a create on the event loop's thread pays a lookup.
+  let key: string;
+  try {
+    key = value === undefined || typeof value === 'string' ? `${value ?? 'default'}:${[...caps].sort().join(',')}` : `oci:${JSON.stringify(value)}`;
+  } catch {
+    return bad('the filter must be plain JSON');
+  }
+  const hit = filterCache.get(key);
+  if (hit) return hit;
+  const f = value === undefined || value === 'default' ? defaultFilter(caps) : value === 'strict' ? defaultFilter(caps, true) : filterFromOci(value, 'seccomp');
+  Object.freeze(f.rules);
+  Object.freeze(f);
+  if (filterCache.size > 64) filterCache.clear();
+  filterCache.set(key, f);
+  return f;
 }
+
+const filterCache = new Map<string, SeccompFilter>();
 
 // ---- evaluation: what the filter answers for one call ------------------------------
 
@@ -447,8 +463,51 @@ function emitCondition(asm: Asm, c: ArgCondition, fail: string): void {
   asm.label(pass);
 }
 
-// Jumps never cross more than this many instructions of plain allows before a RET.
-const CHUNK = 200;
+// A leaf of the search tree compares this many numbers one by one.
+const LEAF = 16;
+
+interface Entry {
+  nr: number;
+  /** A syscall decided by one action whatever its arguments: that RET's value. */
+  ret?: number;
+  /** One with argument conditions: its block, reached by an unconditional jump. */
+  block?: string;
+}
+
+/**
+ * A binary search over the sorted numbers, so that a call takes a handful of
+ * comparisons, not one per listed syscall; this also keeps short the kernel's own
+ * pass over the filter for every syscall number when it is installed (the action
+ * cache). Inner nodes jump right through an unconditional jump, so every conditional
+ * jump stays within reach; leaves jump to RETs of their own, a few instructions on.
+ */
+function emitSearch(asm: Asm, entries: readonly Entry[], miss: string): void {
+  if (entries.length > LEAF) {
+    const mid = entries.length >> 1;
+    const right = asm.fresh('right');
+    asm.emit(JGE_K, entries[mid].nr >>> 0, 0, 1);
+    asm.ja(right);
+    emitSearch(asm, entries.slice(0, mid), miss);
+    asm.label(right);
+    emitSearch(asm, entries.slice(mid), miss);
+    return;
+  }
+  const rets = new Map<number, string>();
+  for (const e of entries) {
+    if (e.block) {
+      asm.emit(JEQ_K, e.nr >>> 0, 0, 1);
+      asm.ja(e.block);
+      continue;
+    }
+    if (!rets.has(e.ret!)) rets.set(e.ret!, asm.fresh('ret'));
+    asm.emit(JEQ_K, e.nr >>> 0, rets.get(e.ret!)!, 0);
+  }
+  asm.ja(miss);
+  for (const [v, label] of rets) {
+    asm.label(label);
+    asm.emit(RET_K, v);
+  }
+}
 
 /** One architecture's part: nr is loaded; every path ends in a RET. */
 function emitArch(asm: Asm, f: SeccompFilter, arch: SeccompArch): void {
@@ -459,38 +518,16 @@ function emitArch(asm: Asm, f: SeccompFilter, arch: SeccompArch): void {
     if (!byNr.has(nr)) byNr.set(nr, []);
     byNr.get(nr)!.push(r);
   }
-  // Syscalls decided by one rule without conditions, grouped by action: a chain of
-  // JEQs each jumping to the group's RET a few instructions on.
-  const simple = new Map<number, number[]>();
-  const complex: [number, SeccompRule[]][] = [];
-  for (const [nr, rules] of [...byNr].sort((a, b) => a[0] - b[0])) {
-    if (rules.some((r) => r.args.length > 0)) {
-      complex.push([nr, rules]);
-      continue;
-    }
-    const v = retValue(rules[0].action);
-    if (!simple.has(v)) simple.set(v, []);
-    simple.get(v)!.push(nr);
-  }
-  for (const [v, nrs] of simple) {
-    for (let i = 0; i < nrs.length; i += CHUNK) {
-      const ret = asm.fresh('ret');
-      const next = asm.fresh('chunk');
-      for (const nr of nrs.slice(i, i + CHUNK)) asm.emit(JEQ_K, nr >>> 0, ret, 0);
-      asm.ja(next);
-      asm.label(ret);
-      asm.emit(RET_K, v);
-      asm.label(next);
-    }
-  }
-  // Each syscall with conditions: its block far away, reached by an unconditional jump.
   const blocks: { label: string; rules: SeccompRule[] }[] = [];
-  for (const [nr, rules] of complex) {
+  const entries: Entry[] = [...byNr].sort((x, y) => x[0] - y[0]).map(([nr, rules]) => {
+    if (!rules.some((r) => r.args.length > 0)) return { nr, ret: retValue(rules[0].action) };
     const label = asm.fresh('sys');
-    asm.emit(JEQ_K, nr >>> 0, 0, 1);
-    asm.ja(label);
     blocks.push({ label, rules });
-  }
+    return { nr, block: label };
+  });
+  const miss = asm.fresh('miss');
+  if (entries.length) emitSearch(asm, entries, miss);
+  asm.label(miss);
   // Above every number the filter names: ENOSYS (newer than the filter).
   const top = highest(f, arch);
   if (top >= 0) {
@@ -526,9 +563,14 @@ function filterKey(f: SeccompFilter): string {
  * a profile's containers share one program.
  */
 export function compileSeccomp(f: SeccompFilter): BpfInsn[] {
+  const known = programOf.get(f);
+  if (known) return known;
   const key = filterKey(f);
   const hit = programCache.get(key);
-  if (hit) return hit;
+  if (hit) {
+    programOf.set(f, hit);
+    return hit;
+  }
   const asm = new Asm();
   const kill: SeccompAction = { action: 'kill-process' };
   asm.emit(LD_W_ABS, 4);
@@ -555,12 +597,21 @@ export function compileSeccomp(f: SeccompFilter): BpfInsn[] {
   if (prog.length > 4096) bad(`the filter compiles to ${prog.length} instructions, more than the kernel's 4096`);
   if (programCache.size > 64) programCache.clear();
   programCache.set(key, prog);
+  programOf.set(f, prog);
   return prog;
 }
 
+const programOf = new WeakMap<SeccompFilter, BpfInsn[]>();
+const packed = new WeakMap<readonly BpfInsn[], Uint32Array>();
+
 /** What the addon takes: two words per instruction (code | jt << 16 | jf << 24, then k). */
-export function packSeccomp(prog: readonly BpfInsn[]): number[] {
-  return prog.flatMap(([code, jt, jf, k]) => [(code | (jt << 16) | (jf << 24)) >>> 0, k >>> 0]);
+export function packSeccomp(prog: readonly BpfInsn[]): Uint32Array {
+  let out = packed.get(prog);
+  if (!out) {
+    out = Uint32Array.from(prog.flatMap(([code, jt, jf, k]) => [(code | (jt << 16) | (jf << 24)) >>> 0, k >>> 0]));
+    packed.set(prog, out);
+  }
+  return out;
 }
 
 /**
