@@ -11,6 +11,7 @@ import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRli
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 import { mergeResources, type ResourcesSpec } from './policy/resources';
 import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from './policy/seccomp';
+import { type HooksSpec, type ResolvedHooks, resolveHooks } from './policy/hooks';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
 /** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
@@ -85,6 +86,16 @@ export interface ContainerSpec {
    * omitted. Its capability-conditional rules follow the bounding set at create.
    */
   seccomp?: SeccompSpec;
+  /**
+   * OCI hooks: prestart and createRuntime run once the container's namespaces and
+   * mounts exist, before createContainer() resolves; startContainer inside the
+   * container before its command; poststart after start(); poststop after destroy().
+   * Each gets the container's state as JSON on its stdin.
+   */
+  hooks?: HooksSpec;
+  /** The bundle directory and annotations the hooks' state names (the command line's; the rootfs's directory otherwise). */
+  bundle?: string;
+  annotations?: Record<string, string>;
   /** The command's oom_score_adj, -1000..1000 (OCI process.oomScoreAdj); the creator's when omitted. Lowering it needs CAP_SYS_RESOURCE. */
   oomScoreAdj?: number;
   /**
@@ -144,12 +155,15 @@ export interface ResolvedSpec {
   /** The spec's (or profile's) `seccomp` as given, and the filter it makes for these capabilities (null: unconfined). */
   seccompSpec: SeccompSpec;
   seccomp: SeccompFilter | null;
+  hooks: ResolvedHooks;
+  bundle: string;
+  annotations: Record<string, string>;
 }
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
-  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp',
+  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -395,7 +409,24 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     seccompSpec,
     // The capability-conditional rules follow the bounding set the container is created with.
     seccomp: resolveSeccomp(seccompSpec, fromMask(caps.bounding)),
+    hooks: resolveHooks(own(s, 'hooks')),
+    bundle: resolveBundle(own(s, 'bundle'), rootfs),
+    annotations: resolveAnnotations(own(s, 'annotations')),
   };
+}
+
+function resolveBundle(v: unknown, rootfs: ResolvedSpec['rootfs']): string {
+  if (v === undefined) return 'path' in rootfs ? rootfs.path.replace(/\/[^/]*$/, '') || '/' : '/';
+  if (typeof v !== 'string' || !v.startsWith('/')) fail('ERR_INVALID_SPEC', `bundle must be an absolute path, got ${quote(v)}`);
+  return validatePath(v, 'bundle');
+}
+
+function resolveAnnotations(v: unknown): Record<string, string> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    fail('ERR_INVALID_SPEC', `annotations must map names to strings, got ${quote(v)}`);
+  }
+  return { ...(v as Record<string, string>) };
 }
 
 function resolveOomScoreAdj(v: unknown): number | null {

@@ -4,7 +4,7 @@
 // cgroup's own files, what the container's processes print).
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -428,6 +428,36 @@ test('linux.seccomp: the config spec writes (the default filter) holds under nsb
   t.deepEqual(output().trim().split('\n'), ['Seccomp:\t0', 'unshare-ok', 'mknod-ok']);
 });
 
+test('hooks from config.json: prestart (as Docker sends one) and createRuntime at create, poststart at start, poststop at delete, each process on its own', async (t) => {
+  const { root, stdio } = setup(t);
+  const log = join(tempDir('nsbox-hooklog-'), 'log');
+  writeFileSync(log, '');
+  const rec = (kind: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo "$0 $(cat)" >> ${log}`, kind] });
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] }, (c) => {
+    c.hooks = { prestart: [rec('prestart')], createRuntime: [rec('createRuntime')], poststart: [rec('poststart')], poststop: [rec('poststop')] };
+    c.annotations = { 'org.example/role': 'web' };
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const entries = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => ({ kind: l.slice(0, l.indexOf(' ')), state: JSON.parse(l.slice(l.indexOf(' ') + 1)) }));
+  const created = await runtime(root, ['create', '--bundle', bundle, 'hk1'], { stdio });
+  t.is(created.code, 0, created.log);
+  t.deepEqual(entries().map((e) => e.kind), ['prestart', 'createRuntime']);
+  t.like(entries()[0].state, { id: 'hk1', status: 'creating', bundle: realpathSync(bundle), annotations: { 'org.example/role': 'web' } });
+  t.is((await runtime(root, ['start', 'hk1'])).code, 0);
+  t.deepEqual(entries().map((e) => e.kind), ['prestart', 'createRuntime', 'poststart']);
+  t.is((await runtime(root, ['delete', '--force', 'hk1'])).code, 0);
+  t.deepEqual(entries().map((e) => e.kind), ['prestart', 'createRuntime', 'poststart', 'poststop']);
+  t.like(entries()[3].state, { id: 'hk1', status: 'stopped' });
+  // A failing prestart fails create, naming the hook, and leaves nothing.
+  const failing = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { prestart: [{ path: '/bin/false' }] }; });
+  cleanups.push(() => rmSync(failing, { recursive: true, force: true }));
+  const r = await runtime(root, ['create', '--bundle', failing, 'hk2'], { stdio });
+  t.is(r.code, 1);
+  t.regex(lastError(r.log), /prestart hook 0 \(\/bin\/false\) exited with status 1/);
+  t.false(existsSync(join(root, 'hk2')));
+  t.false(existsSync(cgroupDir('nsbox/hk2')));
+});
+
 // A console socket server as containerd's shim has one: receives the pty master over
 // SCM_RIGHTS and prints what the container writes to its terminal.
 const CONSOLE_SERVER = `
@@ -510,11 +540,11 @@ test('errors: refused flags and fields say so, leave nothing, and use the wordin
   t.regex(lastError(systemd.log), /--systemd-cgroup is not supported/);
   const unknown = await runtime(root, ['create', '--bogus', 'x']);
   t.regex(lastError(unknown.log), /flag provided but not defined: --bogus/);
-  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { prestart: [{ path: '/bin/true' }] }; });
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { createContainer: [{ path: '/bin/true' }] }; });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   const seccomp = await runtime(root, ['create', '--bundle', bundle, 's1']);
   t.is(seccomp.code, 1);
-  t.regex(lastError(seccomp.log), /config\.json: hooks is not supported/);
+  t.regex(lastError(seccomp.log), /hooks\.createContainer is not supported/);
   t.false(existsSync(join(root, 's1')));
   t.false(existsSync(cgroupDir('nsbox/s1')));
   const features = JSON.parse((await runtime(root, ['features'])).stdout);

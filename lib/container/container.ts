@@ -21,6 +21,8 @@ import type { ContainerHandle } from './handle';
 import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
 import { type ExitStatus, signalNumber, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
+import { type HookState, runHooks, runHooksWarning } from './hooks';
+import { HOOK_KINDS, type ResolvedHook } from '../policy/hooks';
 
 const debug = createDebug('nsbox:container');
 
@@ -139,6 +141,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       capabilities: this.capabilities,
       resources: JSON.parse(JSON.stringify(this.#resources)) as ResourcesSpec,
       seccomp: structuredClone(r.seccompSpec),
+      ...(HOOK_KINDS.some((k) => r.hooks[k].length) ? { hooks: structuredClone(r.hooks), bundle: r.bundle, annotations: { ...r.annotations } } : {}),
       user: { uid: r.user.uid, gid: r.user.gid, groups: [...r.user.groups] },
       env: [...r.env],
       startFifo: this.#state === 'created' ? this.#startFifo : null,
@@ -268,9 +271,71 @@ export class Container extends EventEmitter<ContainerEvents> {
     await this.#devices.mknodInside(n);
   }
 
-  /** Executes the command. Only from 'created'. */
+  /** The OCI state a hook reads on its stdin. */
+  #hookState(status: HookState['status']): HookState {
+    const r = this.#record;
+    return {
+      ociVersion: '1.0.2', id: this.id, status, ...(status !== 'stopped' ? { pid: this.pid } : {}), bundle: r.bundle,
+      ...(Object.keys(r.annotations).length ? { annotations: { ...r.annotations } } : {}),
+    };
+  }
+
+  /** @internal prestart, then createRuntime: the container exists, its command has not begun. */
+  async runCreateHooks(): Promise<void> {
+    const h = this.#record.hooks;
+    await runHooks('prestart', h.prestart, this.#hookState('creating'));
+    await runHooks('createRuntime', h.createRuntime, this.#hookState('creating'));
+  }
+
+  /** A startContainer hook, inside the container: its namespaces and cgroups, the container's user and capabilities. */
+  async #hookInside(h: ResolvedHook, name: string): Promise<void> {
+    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, this.#record, this.capabilities);
+    const p = await startExec(this.#native, this.id, plan, () => undefined, () => Promise.resolve(0));
+    p.stdin?.on('error', () => undefined);
+    p.stdin?.end(JSON.stringify(this.#hookState('created')));
+    let output = '';
+    const keep = (d: Buffer) => {
+      if (output.length < 4096) output += d.toString();
+    };
+    p.stdout?.on('data', keep);
+    p.stderr?.on('data', keep);
+    let timedOut = false;
+    const timer = h.timeout ? setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }, h.timeout * 1000) : undefined;
+    const status = await p.wait().finally(() => clearTimeout(timer));
+    if (status.exitCode !== 0) {
+      const why = timedOut ? `timed out after ${h.timeout} s (killed)` : status.signal ? `was killed by ${status.signal}` : `exited with status ${status.exitCode}`;
+      throw new ContainerError('ERR_HOOK_FAILED', `${name} ${why}${output.trim() ? `: ${output.trim().slice(0, 4096)}` : ''}`, { path: h.path });
+    }
+  }
+
+  /**
+   * Executes the command. Only from 'created'. startContainer hooks run first, inside
+   * the container (a failure stops it and rejects); poststart hooks after, whose
+   * failures are warnings.
+   */
   async start(): Promise<void> {
     this.#requireState('start()', 'created');
+    const hooks = this.#record.hooks;
+    if (hooks.startContainer.length) {
+      try {
+        await runHooks('startContainer', hooks.startContainer, this.#hookState('created'), (h, name) => this.#hookInside(h, name));
+      } catch (e) {
+        await this.destroy();
+        throw e;
+      }
+    }
+    await this.#start();
+    if (hooks.poststart.length) await runHooksWarning('poststart', hooks.poststart, this.#hookState('running'), (e) => process.emitWarning(e.message, 'NsboxHookWarning'));
+  }
+
+  async #start(): Promise<void> {
     this.#state = 'running';
     if (this.#startFifo !== null) {
       await startThroughFifo(this.#startFifo, this.id);
@@ -376,5 +441,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       throw fromNative(e, `container ${this.id}`);
     }
     debug('%s: destroyed', this.id);
+    const poststop = this.#record.hooks.poststop;
+    if (poststop.length) await runHooksWarning('poststop', poststop, this.#hookState('stopped'), (e) => process.emitWarning(e.message, 'NsboxHookWarning'));
   }
 }

@@ -108,7 +108,15 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   }
   const container = new Container({
     id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec, seccomp: r.seccomp,
+    hooks: r.hooks, bundle: r.bundle, annotations: r.annotations,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
+  // Its namespaces and mounts exist, its command has not begun: prestart, then createRuntime.
+  try {
+    await container.runCreateHooks();
+  } catch (e) {
+    await container.destroy();
+    throw e;
+  }
   if (r.detached) {
     // The capability sets go now: whoever starts it later only writes to the FIFO.
     try {

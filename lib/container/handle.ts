@@ -10,6 +10,7 @@ import { type DeviceRule, parseDeviceRule } from '../policy/devices';
 import { profiles } from '../policy/profiles';
 import { resolveResources, type ResourcesSpec } from '../policy/resources';
 import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
+import { type HooksSpec, type ResolvedHooks, resolveHooks } from '../policy/hooks';
 import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
 import { holdsOpen } from './fifo';
 
@@ -30,6 +31,10 @@ export interface ContainerHandle extends CgroupDirs {
   capabilities: CapabilitySets;
   /** The limits in force; none when left out. */
   resources?: ResourcesSpec;
+  /** OCI hooks still to run (startContainer, poststart, poststop), and the bundle and annotations their state names. */
+  hooks?: HooksSpec;
+  bundle?: string;
+  annotations?: Record<string, string>;
   /** The syscall filter as the spec gave it ('default', 'strict', 'unconfined' or an OCI object); exec() applies it again. */
   seccomp?: SeccompSpec;
   user: { uid: number; gid: number; groups: number[] };
@@ -76,7 +81,17 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   } catch (e) {
     return handleError(`bad resources: ${(e as Error).message}`);
   }
-  return { handle: h, user, caps, rules, resources, seccomp, seccompSpec: h.seccomp ?? 'unconfined' };
+  let hooks: ResolvedHooks;
+  try {
+    hooks = resolveHooks(h.hooks);
+  } catch (e) {
+    return handleError(`bad hooks: ${(e as Error).message}`);
+  }
+  if (h.bundle !== undefined && typeof h.bundle !== 'string') handleError(`bad bundle ${quote(h.bundle)}`);
+  if (h.annotations !== undefined && (typeof h.annotations !== 'object' || h.annotations === null || Object.values(h.annotations).some((v) => typeof v !== 'string'))) {
+    handleError('bad annotations');
+  }
+  return { handle: h, user, caps, rules, resources, seccomp, seccompSpec: h.seccomp ?? 'unconfined', hooks, bundle: h.bundle ?? '/', annotations: { ...h.annotations } };
 }
 
 /** The FIFO the init waits on, not any file the handle names (start() writes to it, destroy() removes it). */

@@ -6,6 +6,7 @@ import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromM
 import type { DevicePolicy, DeviceRule } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
 import type { SeccompFilter, SeccompSpec } from '../policy/seccomp';
+import type { ResolvedHooks } from '../policy/hooks';
 import type { NamespaceName, StdioMode } from '../spec';
 
 export interface ContainerUser {
@@ -27,6 +28,10 @@ export interface ContainerRecord {
   /** The syscall filter as the spec gave it, and as resolved for the container's capabilities: exec'd processes get it too. */
   readonly seccompSpec: SeccompSpec;
   readonly seccomp: SeccompFilter | null;
+  /** OCI hooks, and the bundle and annotations their state names. */
+  readonly hooks: ResolvedHooks;
+  readonly bundle: string;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** The rest of a Container's beginning: what changes over its life starts from these. */

@@ -10,6 +10,7 @@ import type { CapabilitySets } from '../policy/capabilities';
 import type { DeviceRule } from '../policy/devices';
 import { type Profile, profiles } from '../policy/profiles';
 import type { RlimitSpec } from '../policy/process';
+import { type HooksSpec, resolveHooks } from '../policy/hooks';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import {
   array, checkJsonDepth, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
@@ -46,7 +47,9 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
   checkJsonDepth(config, 'config.json');
   const c = object(config, 'the config');
   const notes: string[] = [];
-  onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'], '');
+  onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'], '');
+  // Checked now, with the config's field names (the spec checks them again).
+  resolveHooks(c.hooks, 'hooks');
   if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
 
   const proc = object(c.process, 'process');
@@ -133,6 +136,9 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(cgroupPath ? { cgroupPath } : {}),
       noNewPrivileges: policy.noNewPrivileges,
+      ...(c.hooks !== undefined && c.hooks !== null ? { hooks: c.hooks as HooksSpec } : {}),
+      bundle,
+      ...(c.annotations !== undefined && c.annotations !== null ? { annotations: c.annotations as Record<string, string> } : {}),
       // Checked with the spec (-1000..1000); absent, the container keeps the caller's.
       ...(proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null ? { oomScoreAdj: proc.oomScoreAdj as number } : {}),
     },

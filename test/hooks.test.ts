@@ -1,0 +1,89 @@
+// OCI hooks by what they saw: each kind at its point of the lifecycle, in order, with
+// the container's state on stdin, in the runtime's or the container's namespaces;
+// failures and timeouts fail their operation and leave nothing behind.
+import test from 'ava';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerError, createContainer } from '../lib';
+import { exited, leftovers, textOf } from './helpers';
+
+/** A hook that appends "<kind> <its mount namespace> <the state it read>" to `log`. */
+const recorder = (log: string, kind: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo "$0 $(readlink /proc/self/ns/mnt) $(cat)" >> ${log}`, kind] });
+
+test('each hook kind at its point: prestart and createRuntime before create resolves, startContainer inside before the command, poststart after start, poststop after destroy', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-hooks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  const c = await createContainer({
+    command: ['/bin/sh', '-c', 'cat /dev/shm/state.json'], id: `hooks-${process.pid}`, bundle: dir, annotations: { 'org.example/x': 'y' },
+    hooks: {
+      prestart: [recorder(log, 'prestart')], createRuntime: [recorder(log, 'createRuntime')],
+      // Inside the container: it writes what it read where only the container sees it.
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /dev/shm/state.json'] }],
+      poststart: [recorder(log, 'poststart')], poststop: [recorder(log, 'poststop')],
+    },
+  });
+  t.teardown(() => c.destroy());
+  const lines = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+    const [kind, ns, ...state] = l.split(' ');
+    return { kind, ns, state: JSON.parse(state.join(' ')) };
+  });
+  const host = readlinkSync('/proc/self/ns/mnt');
+  let seen = lines();
+  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime'], 'both ran before createContainer() resolved');
+  for (const l of seen) {
+    t.is(l.ns, host, `${l.kind} runs in the runtime's mount namespace`);
+    t.deepEqual(l.state, { ociVersion: '1.0.2', id: c.id, status: 'creating', pid: c.pid, bundle: dir, annotations: { 'org.example/x': 'y' } });
+  }
+  const out = textOf(c.stdout);
+  await c.start();
+  t.deepEqual(lines().map((l) => l.kind), ['prestart', 'createRuntime', 'poststart']);
+  t.like(lines()[2].state, { status: 'running', pid: c.pid });
+  await exited(c);
+  // The command read what the startContainer hook was given, inside the container.
+  t.like(JSON.parse(await out), { id: c.id, status: 'created', pid: c.pid, bundle: dir });
+  await c.destroy();
+  seen = lines();
+  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime', 'poststart', 'poststop']);
+  t.like(seen[3].state, { status: 'stopped', id: c.id });
+  t.false('pid' in seen[3].state);
+  t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('a failing createRuntime hook fails the create naming it and leaves nothing; a hook past its timeout is killed', async (t) => {
+  const id = `hookfail-${process.pid}`;
+  const e = await t.throwsAsync(createContainer({
+    command: ['true'], id, hooks: { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no network for you >&2; exit 3'] }] },
+  }), { instanceOf: ContainerError });
+  t.is(e?.code, 'ERR_HOOK_FAILED');
+  t.regex(e?.message ?? '', /createRuntime hook 0 \(\/bin\/sh\) exited with status 3: no network for you/);
+  t.deepEqual(leftovers(id), []);
+  const started = Date.now();
+  const slow = await t.throwsAsync(createContainer({ command: ['true'], id, hooks: { prestart: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] } }),
+    { instanceOf: ContainerError });
+  t.regex(slow?.message ?? '', /prestart hook 0 \(\/bin\/sleep\) timed out after 1 s \(killed\)/);
+  t.true(Date.now() - started < 10_000);
+  t.deepEqual(leftovers(id), []);
+  // A startContainer failure stops the container and rejects start().
+  const c = await createContainer({ command: ['/bin/sh', '-c', 'echo ran'], id, hooks: { startContainer: [{ path: '/bin/false' }] } });
+  const out = textOf(c.stdout);
+  await t.throwsAsync(c.start(), { code: 'ERR_HOOK_FAILED', message: /startContainer hook 0 \(\/bin\/false\) exited with status 1/ });
+  t.is(await out, '', 'the command never ran');
+  t.is(c.state, 'destroyed');
+  t.deepEqual(leftovers(id, c.pid), []);
+});
+
+test('hooks are checked before anything is created; createContainer hooks are refused by name', async (t) => {
+  const id = `hookbad-${process.pid}`;
+  for (const [hooks, code] of [
+    [{ prestart: [{ path: 'relative' }] }, 'ERR_INVALID_HOOK'], [{ prestart: [{ path: '/bin/true', timeout: 0 }] }, 'ERR_INVALID_HOOK'],
+    [{ prestart: [{ path: '/bin/true', env: ['NOEQUALS'] }] }, 'ERR_INVALID_HOOK'], [{ preStart: [] }, 'ERR_INVALID_HOOK'],
+    [{ prestart: [{ path: '/bin/true', extra: 1 }] }, 'ERR_INVALID_HOOK'], [{ createContainer: [{ path: '/bin/true' }] }, 'ERR_UNSUPPORTED'],
+  ] as const) {
+    const e = await t.throwsAsync(createContainer({ command: ['true'], id, hooks: hooks as never }), { instanceOf: ContainerError });
+    t.is(e?.code, code, JSON.stringify(hooks));
+  }
+  t.deepEqual(leftovers(id), []);
+});
