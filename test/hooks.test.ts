@@ -87,3 +87,18 @@ test('hooks are checked before anything is created; createContainer hooks are re
   }
   t.deepEqual(leftovers(id), []);
 });
+
+test('a prestart hook reaches the container through the pid in its state: the container\'s own network namespace, before the command runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-hooks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'ns');
+  const c = await createContainer({
+    command: ['/bin/true'], hooks: {
+      prestart: [{ path: '/usr/bin/python3', args: ['python3', '-c', `import json, os, sys; s = json.load(sys.stdin); open("${out}", "w").write(os.readlink("/proc/%d/ns/net" % s["pid"]))`] }],
+    },
+  });
+  t.teardown(() => c.destroy());
+  t.is(readFileSync(out, 'utf8'), readlinkSync(`/proc/${c.pid}/ns/net`));
+  t.not(readFileSync(out, 'utf8'), readlinkSync('/proc/self/ns/net'), 'the container\'s own, not the host\'s');
+  await c.destroy();
+});
