@@ -344,7 +344,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const features = {
         ociVersionMin: '1.0.0',
         ociVersionMax: OCI_VERSION,
-        hooks: [],
+        hooks: ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop'],
         mountOptions: ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'strictatime', 'relatime', 'mode', 'size'],
         linux: {
           namespaces: ['mount', 'pid', 'uts', 'ipc', 'network', 'cgroup'],
