@@ -97,7 +97,8 @@ export interface NativeContainer {
   readonly pid: number;
   takeStdio(): [number, number, number];
   /** Detached: sends the capability sets and lets go; the init then waits on its FIFO. */
-  start(caps: NativeCaps, detached: boolean): Promise<void>;
+  /** `seccomp`: the filter built for `caps` (packSeccomp), empty for none; installed by the init right before exec. */
+  start(caps: NativeCaps, detached: boolean, seccomp: Uint32Array, seccompFlags: number): Promise<void>;
   /** stdio: our ends of the command's pipes, -1 each unless stdio is 'pipe'. */
   exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null; stdio: [number, number, number] }>;
   /** `single`: the one exception that changed (access 0: gone), updated in place on the v2 backend. */

@@ -59,6 +59,9 @@ export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boole
 export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs, cgroupWrites: NativePlan['cgroupWrites']): NativePlan {
   return {
     ...nativeCommand(r),
+    // The init's filter comes with its start message, built for the capabilities it starts with.
+    seccomp: new Uint32Array(0),
+    seccompFlags: 0,
     ...pick(r, CONTAINER_AS_RESOLVED),
     rootfs: paths.rootfs?.path ?? '/',
     rootfsDev: paths.rootfs?.dev ?? 0n,

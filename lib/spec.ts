@@ -83,7 +83,7 @@ export interface ContainerSpec {
   /**
    * The syscall filter: 'default' (the default profile's, Docker's semantics), 'strict'
    * (tighter), 'unconfined', or an OCI linux.seccomp object; the profile's when
-   * omitted. Its capability-conditional rules follow the bounding set at create.
+   * omitted. Its capability-conditional rules follow the bounding set at start.
    */
   seccomp?: SeccompSpec;
   /**

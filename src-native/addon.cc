@@ -167,17 +167,20 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   // number reused by then must never carry these capability sets to another init.
   class StartWorker : public PromiseWorker {
    public:
-    StartWorker(Napi::Env env, int sync, CapabilitySets caps, bool detached)
-        : PromiseWorker(env, "nsbox:start"), sync_(detached ? sync : Dup(sync)), caps_(caps), detached_(detached) {}
+    StartWorker(Napi::Env env, int sync, CapabilitySets caps, std::vector<uint32_t> seccomp, uint32_t seccomp_flags, bool detached)
+        : PromiseWorker(env, "nsbox:start"), sync_(detached ? sync : Dup(sync)), caps_(caps), seccomp_(std::move(seccomp)),
+          seccomp_flags_(seccomp_flags), detached_(detached) {}
     ~StartWorker() override { CloseFd(&sync_); }
     bool Run(SetupError* err) override {
       if (sync_ < 0) return err->Set("start", "dup", "the handshake socket", EBADF);
-      return nsbox::Start(sync_, caps_, detached_, err);
+      return nsbox::Start(sync_, caps_, seccomp_, seccomp_flags_, detached_, err);
     }
 
    private:
     int sync_;
     CapabilitySets caps_;
+    std::vector<uint32_t> seccomp_;
+    uint32_t seccomp_flags_;
     bool detached_;
   };
 
@@ -311,7 +314,9 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     int sync = s_.sync;
     // A detached init reads nothing more: the socket is done with once the message is out.
     if (detached) s_.sync = -1;
-    return Queued(new StartWorker(info.Env(), sync, FromJs<CapabilitySets>(info[0]), detached));
+    // info[2]: the filter built for these capability sets (Uint32Array, possibly empty); info[3]: its flags.
+    return Queued(new StartWorker(info.Env(), sync, FromJs<CapabilitySets>(info[0]), FromJs<std::vector<uint32_t>>(info[2]),
+                                  FromJs<uint32_t>(info[3]), detached));
   }
 
   Napi::Value ExecJs(const Napi::CallbackInfo& info) {

@@ -10,7 +10,10 @@
 //                                           closed, cwd entered.
 //   init   -> parent  Report{kError, ...}   a setup step failed; the init exits 127.
 //   parent -> init    StartMessage          start: set these capability sets (they may
-//                                           have changed since create), exec the command.
+//                                           have changed since create), install this
+//                                           syscall filter (built for those sets; it
+//                                           follows the header in the same message),
+//                                           exec the command.
 //   parent closes     (EOF)                 the creator is gone or destroyed the
 //                                           container before start: the init exits.
 //   init   -> parent  EOF                   execve succeeded (the socket is close-on-exec).
@@ -47,6 +50,11 @@ struct Report {
 struct StartMessage {
   char magic = 'S';
   uint64_t caps[5] = {0, 0, 0, 0, 0};  // bounding, effective, permitted, inheritable, ambient
+  uint32_t seccomp_flags = 0;          // SECCOMP_FILTER_FLAG_*
+  uint32_t seccomp_words = 0;          // then this many uint32 words: two per BPF instruction
 };
+
+// The longest filter the kernel takes (BPF_MAXINSNS), in words.
+constexpr uint32_t kMaxSeccompWords = 2 * 4096;
 
 }  // namespace nsbox

@@ -112,5 +112,7 @@ template CapabilitySets FromJs<CapabilitySets>(const Napi::Value&);
 template DevicePolicy FromJs<DevicePolicy>(const Napi::Value&);
 template DeviceException FromJs<DeviceException>(const Napi::Value&);
 template std::vector<V1Write> FromJs<std::vector<V1Write>>(const Napi::Value&);
+template std::vector<uint32_t> FromJs<std::vector<uint32_t>>(const Napi::Value&);
+template uint32_t FromJs<uint32_t>(const Napi::Value&);
 
 }  // namespace nsbox

@@ -435,11 +435,21 @@ bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err) {
   return ok;
 }
 
-bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err) {
+bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& seccomp, uint32_t seccomp_flags, bool detached,
+           SetupError* err) {
   StartMessage m;
   uint64_t sets[5] = {caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient};
   memcpy(m.caps, sets, sizeof(sets));
-  if (sys::retry_eintr([&] { return send(sync, &m, sizeof(m), MSG_NOSIGNAL); }) != sizeof(m))
+  if (seccomp.size() > kMaxSeccompWords) return err->Set("start", "seccomp", "the filter is longer than 4096 instructions", E2BIG);
+  m.seccomp_flags = seccomp_flags;
+  m.seccomp_words = static_cast<uint32_t>(seccomp.size());
+  // One message: header and filter arrive together or not at all.
+  struct iovec iov[2] = {{&m, sizeof(m)}, {const_cast<uint32_t*>(seccomp.data()), seccomp.size() * sizeof(uint32_t)}};
+  struct msghdr msg = {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = seccomp.empty() ? 1 : 2;
+  ssize_t want = static_cast<ssize_t>(sizeof(m) + seccomp.size() * sizeof(uint32_t));
+  if (sys::retry_eintr([&] { return sendmsg(sync, &msg, MSG_NOSIGNAL); }) != want)
     return err->Set("start", "send", "the container's init is gone");
   // A detached init now waits on its start FIFO; nothing more comes over the socket.
   if (detached) return true;

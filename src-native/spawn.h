@@ -31,7 +31,8 @@ bool Spawn(ChildPlan& plan, Spawned* out, SetupError* err);
 // Sends the start message and waits until execve succeeded (EOF) or a step after
 // start (credentials, exec) failed (a Report). A detached init is not waited for: it
 // execs when its start FIFO gets a byte.
-bool Start(int sync, const CapabilitySets& caps, bool detached, SetupError* err);
+bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& seccomp, uint32_t seccomp_flags, bool detached,
+           SetupError* err);
 
 // Where a join helper goes: the container's init (for its mount namespace) and, for
 // nodes made as the container would, its cgroups.

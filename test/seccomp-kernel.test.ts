@@ -126,3 +126,26 @@ test('explain() for syscalls agrees with the kernel: a random sample of calls in
   t.like(explain(profiles.privileged, { syscall: 'unshare' }), { allowed: true, reason: 'unshare: no syscall filter (unconfined)' });
   t.throws(() => explain(profiles.default, { syscall: 'frobnicate' }), { code: 'ERR_INVALID_ARG' });
 });
+
+test('the filter follows the capabilities the container starts with: CAP_SYS_ADMIN added by setCapabilities() opens unshare and mount, and explain() says so', async (t) => {
+  const { createContainer, explain } = await import('../lib');
+  const { textOf, exited } = await import('./helpers');
+  const probe = 'unshare -U true && echo unshare-ok; mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mount-ok';
+  const c = await createContainer({ command: ['/bin/sh', '-c', probe] });
+  t.teardown(() => c.destroy());
+  t.like(explain(c, { syscall: 'unshare' }), { allowed: false, errno: 1 });
+  c.setCapabilities({ add: ['CAP_SYS_ADMIN'] });
+  t.like(explain(c, { syscall: 'unshare' }), { allowed: true, rule: 'allowed with CAP_SYS_ADMIN' });
+  const out = textOf(c.stdout);
+  await c.start();
+  await exited(c);
+  t.deepEqual((await out).trim().split('\n'), ['unshare-ok', 'mount-ok']);
+  // And the other way: dropped, the calls are refused by the filter again.
+  const d = await createContainer({ command: ['/bin/sh', '-c', probe], capabilities: admin });
+  t.teardown(() => d.destroy());
+  d.setCapabilities({ drop: ['CAP_SYS_ADMIN'] });
+  const out2 = textOf(d.stdout);
+  await d.start();
+  await exited(d);
+  t.is((await out2).trim(), '');
+});

@@ -11,7 +11,7 @@ import type { DeviceNodeSpec } from '../policy/nodes';
 import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
 import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
-import type { SeccompFilter, SeccompSpec } from '../policy/seccomp';
+import { compileSeccomp, packSeccomp, resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
 import { pidStartTime } from '../proc';
 import type { Readable, Writable } from 'node:stream';
 import { type DevicePassthrough, LiveDevices } from './devices';
@@ -178,9 +178,15 @@ export class Container extends EventEmitter<ContainerEvents> {
     return structuredClone(this.#record.seccompSpec);
   }
 
-  /** @internal The filter as built for the container's capabilities at create (what explain() evaluates). */
+  /** @internal The filter for the container's capabilities as they are (what start() installs and explain() evaluates). */
   get seccompFilter(): SeccompFilter | null {
-    return this.#record.seccomp;
+    return resolveSeccomp(this.#record.seccompSpec, fromMask(this.#caps.bounding));
+  }
+
+  /** @internal The compiled filter and its flags, for the init's start message. */
+  get startFilter(): [Uint32Array, number] {
+    const f = this.seccompFilter;
+    return f ? [packSeccomp(compileSeccomp(f)), f.flags] : [new Uint32Array(0), 0];
   }
 
   /** The capability sets the command runs (or will run) with. */
@@ -289,7 +295,7 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** A startContainer hook, inside the container: its namespaces and cgroups, the container's user and capabilities. */
   async #hookInside(h: ResolvedHook, name: string): Promise<void> {
-    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, this.#record, this.capabilities);
+    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, { ...this.#record, seccomp: this.seccompFilter }, this.capabilities);
     const p = await startExec(this.#native, this.id, plan, () => undefined, () => Promise.resolve(0));
     p.stdin?.on('error', () => undefined);
     p.stdin?.end(JSON.stringify(this.#hookState('created')));
@@ -344,7 +350,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       return;
     }
     try {
-      await this.#native.start(this.#caps, false);
+      await this.#native.start(this.#caps, false, ...this.startFilter);
     } catch (e) {
       throw fromNative(e, `container ${this.id}`);
     }
@@ -358,7 +364,7 @@ export class Container extends EventEmitter<ContainerEvents> {
    */
   async exec(spec: ExecSpec): Promise<ExecProcess> {
     this.#requireState('exec()', 'running');
-    const plan = resolveExec(spec, this.#record, this.capabilities);
+    const plan = resolveExec(spec, { ...this.#record, seccomp: this.seccompFilter }, this.capabilities);
     return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)),
       () => oomKills(this.#record.cgroups, hostInfo()));
   }

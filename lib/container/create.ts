@@ -120,7 +120,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   if (r.detached) {
     // The capability sets go now: whoever starts it later only writes to the FIFO.
     try {
-      await native.start(r.caps, true);
+      await native.start(r.caps, true, ...container.startFilter);
     } catch (e) {
       await container.destroy();
       throw fromNative(e, `container ${r.id}`);

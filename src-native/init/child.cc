@@ -146,12 +146,24 @@ void AwaitStartFifo(int fifo) {
   close(fifo);
 }
 
-// Reports kReady and waits for the start message; returns the capability sets to run with.
-CapabilitySets AwaitStart() {
-  ReportSuccess();
+// The start message: its header, then the filter's words (handshake.h).
+struct StartBuffer {
   StartMessage m;
-  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &m, sizeof(m), 0); });
-  if (n != sizeof(m) || m.magic != 'S') _exit(0);  // creator gone, or destroyed before start
+  uint32_t words[kMaxSeccompWords];
+};
+StartBuffer g_start;
+
+// Reports kReady and waits for the start message; returns the capability sets to run
+// with, and `sc` the filter built for them.
+CapabilitySets AwaitStart(SeccompProgram* sc) {
+  ReportSuccess();
+  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &g_start, sizeof(g_start), 0); });
+  const StartMessage& m = g_start.m;
+  // Creator gone, or destroyed before start; or a message that is not whole.
+  if (n < static_cast<ssize_t>(sizeof(m)) || m.magic != 'S' || m.seccomp_words > kMaxSeccompWords ||
+      n != static_cast<ssize_t>(sizeof(m) + m.seccomp_words * sizeof(uint32_t)))
+    _exit(0);
+  *sc = SeccompProgram{g_start.words, m.seccomp_words, m.seccomp_flags};
   return CapabilitySets{m.caps[0], m.caps[1], m.caps[2], m.caps[3], m.caps[4]};
 }
 
@@ -241,15 +253,16 @@ void RunChild(const ChildPlan& plan) {
   // the kernel has no custom slices.
   if (!SetNiceAndSlice(plan.priority, kContainerSliceNs) && setpriority(PRIO_PROCESS, 0, plan.priority) < 0)
     Fail("priority", "setpriority");
-  CapabilitySets caps = AwaitStart();
+  SeccompProgram sc;
+  CapabilitySets caps = AwaitStart(&sc);
   if (fifo >= 0) AwaitStartFifo(fifo);
   SetRlimits(plan);
-  SetupCredentials(plan, caps);
+  SetupCredentials(plan, caps, sc);
   // After the uid change, which clears it. Covers the time after start; before start
   // the handshake's EOF does the same job.
   if (plan.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
     Fail("parent-death-signal", "prctl");
-  SeccompBeforeExec(plan);
+  SeccompBeforeExec(plan, sc);
   Exec(plan);
 }
 

@@ -52,8 +52,14 @@ void CloseOtherFds(std::vector<int> keep);
 // Stages (child_mounts.cc, child_creds.cc).
 void SetupMountNamespace(const ChildPlan& plan);  // rootfs, /dev, /proc, /sys, mounts, pivot_root
 void SetupNetwork(const ChildPlan& plan);         // hostname, loopback
-void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps);  // bounding set, credentials, ambient, no_new_privs
-void SeccompBeforeExec(const ChildPlan& plan);  // the syscall filter, last, when no_new_privs lets it in without CAP_SYS_ADMIN
+// A compiled syscall filter: two words per classic BPF instruction (plan.h); none when n is 0.
+struct SeccompProgram {
+  const uint32_t* words = nullptr;
+  size_t n = 0;
+  uint32_t flags = 0;
+};
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps, const SeccompProgram& sc);  // bounding set, credentials, ambient, no_new_privs
+void SeccompBeforeExec(const ChildPlan& plan, const SeccompProgram& sc);  // the filter, last, when no_new_privs lets it in without CAP_SYS_ADMIN
 // The ids and capability sets of a container process (the init, an exec'd command, a
 // join); the steps name a failure of either.
 void SetCredentials(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& groups, const CapabilitySets& caps,

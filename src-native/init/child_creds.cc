@@ -79,17 +79,17 @@ void SetupNetwork(const ChildPlan& plan) {
 
 namespace {
 
-void InstallSeccomp(const ChildPlan& plan) {
-  std::vector<struct sock_filter> prog(plan.seccomp.size() / 2);
+void InstallSeccomp(const SeccompProgram& sc) {
+  std::vector<struct sock_filter> prog(sc.n / 2);
   for (size_t i = 0; i < prog.size(); i++) {
-    uint32_t w = plan.seccomp[2 * i];
+    uint32_t w = sc.words[2 * i];
     prog[i].code = static_cast<uint16_t>(w & 0xffff);
     prog[i].jt = static_cast<uint8_t>((w >> 16) & 0xff);
     prog[i].jf = static_cast<uint8_t>(w >> 24);
-    prog[i].k = plan.seccomp[2 * i + 1];
+    prog[i].k = sc.words[2 * i + 1];
   }
   struct sock_fprog fprog = {static_cast<unsigned short>(prog.size()), prog.data()};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &fprog) < 0)
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, sc.flags, &fprog) < 0)
     Fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
 }
 
@@ -100,8 +100,8 @@ void InstallSeccomp(const ChildPlan& plan) {
 // little of our own setup as possible runs under it; without, here, while the init
 // still holds every capability, and the calls made after it (prctl, setgroups,
 // setres[ug]id, capset, execve) must be ones the filter allows, as with runc.
-void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps) {
-  if (!plan.no_new_privileges && !plan.seccomp.empty()) InstallSeccomp(plan);
+void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps, const SeccompProgram& sc) {
+  if (!plan.no_new_privileges && sc.n) InstallSeccomp(sc);
   DropBounding(caps.bounding);
   SetCredentials(plan.uid, plan.gid, plan.groups, caps, "credentials", "capabilities");
   SetAmbient(caps);
@@ -109,8 +109,8 @@ void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps) {
     Fail("no-new-privileges", "prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
-void SeccompBeforeExec(const ChildPlan& plan) {
-  if (plan.no_new_privileges && !plan.seccomp.empty()) InstallSeccomp(plan);
+void SeccompBeforeExec(const ChildPlan& plan, const SeccompProgram& sc) {
+  if (plan.no_new_privileges && sc.n) InstallSeccomp(sc);
 }
 
 }  // namespace nsbox

@@ -56,9 +56,10 @@ namespace nsbox {
     if (e.proc.terminal) SetupTerminal(console, false);
     else if (console >= 0) close(console);
     SetRlimits(e.proc);
-    SetupCredentials(e.proc, e.caps);
+    const SeccompProgram sc = {e.proc.seccomp.data(), e.proc.seccomp.size(), e.proc.seccomp_flags};
+    SetupCredentials(e.proc, e.caps, sc);
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) Fail("exec", "prctl(PR_SET_DUMPABLE)");
-    SeccompBeforeExec(e.proc);
+    SeccompBeforeExec(e.proc, sc);
     Exec(e.proc);
   }
   close(report[1]);
