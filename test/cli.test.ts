@@ -4,7 +4,7 @@
 // cgroup's own files, what the container's processes print).
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
@@ -456,6 +456,31 @@ test('hooks from config.json: prestart (as Docker sends one) and createRuntime a
   t.regex(lastError(r.log), /prestart hook 0 \(\/bin\/false\) exited with status 1/);
   t.false(existsSync(join(root, 'hk2')));
   t.false(existsSync(cgroupDir('nsbox/hk2')));
+});
+
+test('delete --force of a container whose init someone moved out of one of its cgroups still ends it and leaves nothing', async (t) => {
+  const pids = hostInfo().v1.pids;
+  if (!pids) {
+    t.log('no v1 pids hierarchy here: nothing to move the init out of');
+    t.pass();
+    return;
+  }
+  const { root, stdio } = setup(t);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'mv1'], { stdio })).code, 0);
+  const state = JSON.parse((await runtime(root, ['state', 'mv1'])).stdout);
+  const elsewhere = join(pids, `nsbox-test-elsewhere-${process.pid}`);
+  mkdirSync(elsewhere);
+  t.teardown(() => rmdirSync(elsewhere));
+  writeFileSync(join(elsewhere, 'cgroup.procs'), String(state.pid));
+  const r = await runtime(root, ['delete', '--force', 'mv1']);
+  t.is(r.code, 0, r.log);
+  t.regex(r.log, /is not in it: killing the init by its pid/);
+  await until('the init to be dead', () => [null, 'Z'].includes(processState(state.pid)));
+  t.false(existsSync(join(root, 'mv1')));
+  for (const dir of Object.values(hostInfo().v1)) t.false(existsSync(join(dir, 'nsbox', 'mv1')), dir);
+  t.false(existsSync(cgroupDir('nsbox/mv1')));
 });
 
 // A console socket server as containerd's shim has one: receives the pty master over

@@ -45,6 +45,23 @@ function statusOf(ctx: Ctx, s: StoredState): Status {
   return 'running';
 }
 
+/** SIGKILL to `pid` if it is still the process that started at `startTime`; resolves once it is gone (10 s at most). */
+async function killInit(pid: number, startTime: string): Promise<void> {
+  if (pidStartTime(pid) !== startTime) return;
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 1000 && pidStartTime(pid) === startTime; i++) {
+    // A zombie keeps its start time until its parent reaps it; state "Z" is gone enough.
+    let stat = '';
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      return;
+    }
+    if (/\) Z /.test(stat)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function attach(ctx: Ctx, s: StoredState): Container {
   return attachContainer({ ...s.handle, startFifo: existsSync(ctx.store.fifo(s.id)) ? ctx.store.fifo(s.id) : null });
 }
@@ -185,7 +202,20 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const { id, s, status: st } = named(ctx, rest, 'delete');
       if (st !== 'stopped') {
         if (!f.force) fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
-        const c = attach(ctx, s);
+        let c: Container;
+        try {
+          c = attach(ctx, s);
+        } catch (e) {
+          // Its init was moved out of one of its cgroups by someone else: nothing is
+          // written through those directories, but the init (its pid and start time
+          // checked) is killed, and what is left goes as for a dead container.
+          if (!(e instanceof ContainerError) || e.code !== 'ERR_INVALID_ARG' || !/is not in it/.test(e.message)) throw e;
+          ctx.log.warn(`${e.message}: killing the init by its pid`);
+          await killInit(s.handle.pid, s.handle.pidStartTime);
+          await releaseDeadContainer(s.handle);
+          ctx.store.remove(id);
+          return 0;
+        }
         if (st === 'paused') await c.resume();
         await c.destroy();
       } else {
