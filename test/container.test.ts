@@ -712,3 +712,14 @@ test('on a host with v1 hierarchies the container is in its own cgroup in each (
   t.deepEqual(leftovers(c.id, c.pid), []);
   for (const ctrl of v1) t.false(existsSync(`${h.v1[ctrl]}/nsbox/${c.id}`), ctrl);
 });
+
+test('the runtime\'s own mounts come in the order OCI configs list them (proc, dev, dev/pts, dev/shm, dev/mqueue, sys), /dev/shm named "shm"', async (t) => {
+  const r = await sh('cat /proc/self/mountinfo');
+  const lines = r.stdout.trim().split('\n').map((l) => l.split(' '));
+  const at = (dir: string) => lines.findIndex((f) => f[4] === dir);
+  const order = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys'].map(at);
+  t.true(order.every((i) => i >= 0), JSON.stringify(order));
+  t.deepEqual([...order].sort((a, b) => a - b), order, JSON.stringify(order));
+  const shm = lines[at('/dev/shm')];
+  t.is(shm[shm.indexOf('-') + 2], 'shm', shm.join(' '));
+});

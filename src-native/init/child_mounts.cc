@@ -28,11 +28,12 @@ int OpenInRoot(int root, const char* path, int flags) {
 // A fresh, detached filesystem. `opts` is a nullptr-terminated list of key/value
 // pairs; a nullptr value sets a flag.
 int NewFilesystem(const char* step, const char* type, const char* const* opts, unsigned attrs,
-                  const char* where) {
+                  const char* where, const char* source = nullptr) {
   int fs = sys::fsopen(type);
   if (fs < 0) Fail(step, "fsopen", type);
-  // What mountinfo and df show as the mount's source, as other runtimes name it.
-  if (sys::fsconfig(fs, FSCONFIG_SET_STRING, "source", type, 0) < 0) Fail(step, "fsconfig", where, "source");
+  // What mountinfo and df show as the mount's source, as config.json names it (the
+  // type, but "shm" for /dev/shm).
+  if (sys::fsconfig(fs, FSCONFIG_SET_STRING, "source", source ? source : type, 0) < 0) Fail(step, "fsconfig", where, "source");
   for (const char* const* kv = opts; kv && kv[0]; kv += 2) {
     int r = kv[1] ? sys::fsconfig(fs, FSCONFIG_SET_STRING, kv[0], kv[1], 0)
                   : sys::fsconfig(fs, FSCONFIG_SET_FLAG, kv[0], nullptr, 0);
@@ -241,7 +242,7 @@ int MountDev(int root) {
   close(pts);
 
   static const char* const shm_opts[] = {"mode", "1777", "size", "65536k", nullptr};
-  int shm = NewFilesystem("dev", "tmpfs", shm_opts, kNoSuidDevExec, "/dev/shm");
+  int shm = NewFilesystem("dev", "tmpfs", shm_opts, kNoSuidDevExec, "/dev/shm", "shm");
   t = openat(dev, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (t < 0) Fail("dev", "openat", "/dev/shm");
   AttachFd("dev", shm, t, "/dev/shm");
@@ -496,11 +497,13 @@ void SetupMountNamespace(const ChildPlan& plan) {
   fresh.proc = AttachKeep("proc", NewFilesystem("proc", "proc", nullptr, kNoSuidDevExec, "/proc"), root, "proc");
   WriteSysctls(plan, fresh.proc);
   WriteOomScoreAdj(plan, fresh.proc);
+  // In the order OCI configs list them (proc, dev and what is under it, sys): tools
+  // that compare mountinfo with config.json check the order too.
+  fresh.dev = MountDev(root);
   fresh.sys = AttachKeep("sys",
                          NewFilesystem("sys", "sysfs", nullptr,
                                        kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
                          root, "sys");
-  fresh.dev = MountDev(root);
   if (plan.host_root) {
     // The host's /tmp and /run are not the container's business.
     static const char* const tmp_opts[] = {"mode", "1777", nullptr};
