@@ -3,8 +3,7 @@
 // freezer, kill, and the removal of the directories of containers that are gone. The
 // addon makes the directories and writes the device rules (src-native/cgroup.cc,
 // device_backend.h); everything the JavaScript side reads or writes in them is here.
-import { existsSync, type FSWatcher, readdirSync, readFileSync, realpathSync, rmdirSync, watch, writeFileSync } from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, existsSync, type FSWatcher, readdirSync, readFileSync, realpathSync, rmdirSync, watch, writeFileSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from './errors';

@@ -4,7 +4,7 @@ import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
 import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
-import { compileSeccomp, packSeccomp } from './policy/seccomp';
+import { compileSeccomp, packSeccomp, type SeccompFilter } from './policy/seccomp';
 import type { ResolvedSpec } from './spec';
 
 function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
@@ -35,7 +35,10 @@ export interface HostPaths {
 }
 
 /** The resolved fields of what to run: a container's command, or an exec'd one's (container/exec.ts). */
-export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number] | 'terminal' | 'seccomp'>;
+export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number] | 'terminal'> & {
+  /** The syscall filter this process installs before exec; null for none. */
+  seccomp: SeccompFilter | null;
+};
 
 /** What to run, for create() and exec(). */
 function nativeCommand(r: ResolvedCommand): NativeCommand {
@@ -58,10 +61,8 @@ export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boole
 /** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
 export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs, cgroupWrites: NativePlan['cgroupWrites']): NativePlan {
   return {
-    ...nativeCommand(r),
     // The init's filter comes with its start message, built for the capabilities it starts with.
-    seccomp: new Uint32Array(0),
-    seccompFlags: 0,
+    ...nativeCommand({ ...r, seccomp: null }),
     ...pick(r, CONTAINER_AS_RESOLVED),
     rootfs: paths.rootfs?.path ?? '/',
     rootfsDev: paths.rootfs?.dev ?? 0n,

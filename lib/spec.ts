@@ -10,7 +10,7 @@ import { validatePath } from './policy/paths';
 import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 import { mergeResources, type ResourcesSpec } from './policy/resources';
-import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from './policy/seccomp';
+import { resolveSeccomp, type SeccompSpec } from './policy/seccomp';
 import { type HooksSpec, type ResolvedHooks, resolveHooks } from './policy/hooks';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
@@ -152,9 +152,8 @@ export interface ResolvedSpec {
   detached: { startFifo: string } | null;
   oomScoreAdj: number | null;
   resources: ResourcesSpec;
-  /** The spec's (or profile's) `seccomp` as given, and the filter it makes for these capabilities (null: unconfined). */
+  /** The spec's (or profile's) `seccomp` as given (checked here; built for the capabilities the container starts with). */
   seccompSpec: SeccompSpec;
-  seccomp: SeccompFilter | null;
   hooks: ResolvedHooks;
   bundle: string;
   annotations: Record<string, string>;
@@ -406,9 +405,8 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     detached,
     oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),
     resources: mergeResources(prof.resources, own(s, 'resources')),
-    seccompSpec,
-    // The capability-conditional rules follow the bounding set the container is created with.
-    seccomp: resolveSeccomp(seccompSpec, fromMask(caps.bounding)),
+    // Checked now, before anything exists; its rules follow the capabilities at start.
+    seccompSpec: (resolveSeccomp(seccompSpec, fromMask(caps.bounding)), seccompSpec),
     hooks: resolveHooks(own(s, 'hooks')),
     bundle: resolveBundle(own(s, 'bundle'), rootfs),
     annotations: resolveAnnotations(own(s, 'annotations')),

@@ -74,16 +74,13 @@ export async function streamEvents(c: Container, intervalMs: number): Promise<vo
   const print = (e: Record<string, unknown>) => writeFileSync(1, eventLine(e));
   const onOom = () => print({ type: 'oom', id: c.id });
   c.on('oom', onOom);
-  let timer: NodeJS.Timeout | undefined;
-  const tick = () => {
+  const timer = setInterval(() => {
     c.stats().then((s) => print({ type: 'stats', id: c.id, data: runcStats(s) }), () => undefined);
-  };
-  timer = setInterval(tick, intervalMs);
+  }, intervalMs);
   try {
     await c.wait();
   } finally {
     clearInterval(timer);
-    timer = undefined;
     c.off('oom', onOom);
   }
 }

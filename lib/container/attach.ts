@@ -10,7 +10,7 @@ import { pidStartTime } from '../proc';
 import { isContainerId } from '../spec';
 import { Container } from './container';
 import { removeFifo } from './fifo';
-import { runHooksWarning } from './hooks';
+import { hookState, runHooksWarning } from './hooks';
 import { resolveHooks } from '../policy/hooks';
 import { checkHandle, checkStartFifo, type ContainerHandle, handleError } from './handle';
 
@@ -32,7 +32,7 @@ function leadsPidNamespace(pid: number): boolean {
 export function attachContainer(handle: ContainerHandle): Container {
   const host = hostInfo();
   const limits = { lastCap: host.lastCap, available: host.capBounding };
-  const { handle: h, user, caps, rules, resources, seccomp, seccompSpec, hooks, bundle, annotations } = checkHandle(handle, host, limits);
+  const { handle: h, user, caps, rules, resources, seccompSpec, hooks, bundle, annotations } = checkHandle(handle, host, limits);
   const { id, pid } = h;
   const gone = () => new ContainerError('ERR_CONTAINER_GONE', `container ${id}: its init (pid ${pid}) has exited`);
   const started = pidStartTime(pid);
@@ -53,7 +53,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   }
   return new Container({
     id, user, namespaces: h.namespaces, env: h.env, backend: h.deviceBackend, limits,
-    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore', seccompSpec, seccomp, hooks, bundle, annotations,
+    cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore', seccompSpec, hooks, bundle, annotations,
   }, { caps, rules, policy: compileDeviceRules(rules), resources, startFifo: h.startFifo, state: h.startFifo !== null ? 'created' : 'running' }, native);
 }
 
@@ -74,8 +74,7 @@ export async function releaseDeadContainer(handle: ContainerHandle): Promise<voi
     return handleError(`bad hooks: ${(e as Error).message}`);
   }
   if (hooks.poststop.length) {
-    await runHooksWarning('poststop', hooks.poststop, {
-      ociVersion: '1.0.2', id: handle.id, status: 'stopped', bundle: handle.bundle ?? '/', ...(handle.annotations ? { annotations: handle.annotations } : {}),
-    }, (e) => process.emitWarning(e.message, 'NsboxHookWarning'));
+    await runHooksWarning('poststop', hooks.poststop, hookState(handle.id, 'stopped', handle.pid, handle.bundle ?? '/', handle.annotations ?? {}),
+      (e) => process.emitWarning(e.message, 'NsboxHookWarning'));
   }
 }

@@ -21,7 +21,7 @@ import type { ContainerHandle } from './handle';
 import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
 import { type ExitStatus, signalNumber, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
-import { type HookState, runHooks, runHooksWarning } from './hooks';
+import { type HookState, hookState, runHooks, runHooksWarning, superviseHook } from './hooks';
 import { HOOK_KINDS, type ResolvedHook } from '../policy/hooks';
 
 const debug = createDebug('nsbox:container');
@@ -279,11 +279,7 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** The OCI state a hook reads on its stdin. */
   #hookState(status: HookState['status']): HookState {
-    const r = this.#record;
-    return {
-      ociVersion: '1.0.2', id: this.id, status, ...(status !== 'stopped' ? { pid: this.pid } : {}), bundle: r.bundle,
-      ...(Object.keys(r.annotations).length ? { annotations: { ...r.annotations } } : {}),
-    };
+    return hookState(this.id, status, this.pid, this.#record.bundle, this.#record.annotations);
   }
 
   /** @internal prestart, then createRuntime: the container exists, its command has not begun. */
@@ -295,30 +291,19 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** A startContainer hook, inside the container: its namespaces and cgroups, the container's user and capabilities. */
   async #hookInside(h: ResolvedHook, name: string): Promise<void> {
-    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, { ...this.#record, seccomp: this.seccompFilter }, this.capabilities);
+    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, this.#record, this.capabilities);
     const p = await startExec(this.#native, this.id, plan, () => undefined, () => Promise.resolve(0));
-    p.stdin?.on('error', () => undefined);
-    p.stdin?.end(JSON.stringify(this.#hookState('created')));
-    let output = '';
-    const keep = (d: Buffer) => {
-      if (output.length < 4096) output += d.toString();
-    };
-    p.stdout?.on('data', keep);
-    p.stderr?.on('data', keep);
-    let timedOut = false;
-    const timer = h.timeout ? setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }, h.timeout * 1000) : undefined;
-    const status = await p.wait().finally(() => clearTimeout(timer));
-    if (status.exitCode !== 0) {
-      const why = timedOut ? `timed out after ${h.timeout} s (killed)` : status.signal ? `was killed by ${status.signal}` : `exited with status ${status.exitCode}`;
-      throw new ContainerError('ERR_HOOK_FAILED', `${name} ${why}${output.trim() ? `: ${output.trim().slice(0, 4096)}` : ''}`, { path: h.path });
-    }
+    await superviseHook(name, h, {
+      stdin: p.stdin, stdout: p.stdout, stderr: p.stderr,
+      kill: () => {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      },
+      done: p.wait().then((st) => ({ code: st.exitCode, signal: st.signal })),
+    }, this.#hookState('created'));
   }
 
   /**
@@ -364,7 +349,7 @@ export class Container extends EventEmitter<ContainerEvents> {
    */
   async exec(spec: ExecSpec): Promise<ExecProcess> {
     this.#requireState('exec()', 'running');
-    const plan = resolveExec(spec, { ...this.#record, seccomp: this.seccompFilter }, this.capabilities);
+    const plan = resolveExec(spec, this.#record, this.capabilities);
     return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)),
       () => oomKills(this.#record.cgroups, hostInfo()));
   }

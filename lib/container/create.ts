@@ -107,7 +107,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     throw err;
   }
   const container = new Container({
-    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec, seccomp: r.seccomp,
+    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec,
     hooks: r.hooks, bundle: r.bundle, annotations: r.annotations,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
   // Its namespaces and mounts exist, its command has not begun: prestart, then createRuntime.

@@ -9,6 +9,7 @@ import { type CapabilitySets, resolveCapabilities } from '../policy/capabilities
 import { onlyKnownKeys, own } from '../policy/fields';
 import { validatePath } from '../policy/paths';
 import { resolveRlimits, type RlimitSpec } from '../policy/process';
+import { resolveSeccomp } from '../policy/seccomp';
 import {
   execCandidates, resolveBool, resolveCommand, resolveEnvList, resolveStdio, resolveTerminal, resolveUser, type StdioMode, type UserSpec,
   withDefaultEnv,
@@ -73,8 +74,8 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
     execCandidates: execCandidates(argv[0], env), argv, env, cwd: validatePath(own(spec, 'cwd') ?? '/', 'cwd'), uid, gid, groups: [...groups],
     noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false), rlimits: resolveRlimits(own(spec, 'rlimits')),
     stdio: resolveStdio(own(spec, 'stdio')), terminal: resolveTerminal(own(spec, 'terminal')),
-    // The container's filter, as runc gives its exec'd processes.
-    seccomp: record.seccomp,
+    // The container's filter, for the container's capabilities, as runc gives its exec'd processes.
+    seccomp: resolveSeccomp(record.seccompSpec, capabilities.bounding),
   };
   const caps = resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits);
   return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false));

@@ -9,7 +9,7 @@ import { type CapabilityLimits, type CapabilitySets, fromMask, resolveCapabiliti
 import { type DeviceRule, parseDeviceRule } from '../policy/devices';
 import { profiles } from '../policy/profiles';
 import { resolveResources, type ResourcesSpec } from '../policy/resources';
-import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
+import { resolveSeccomp, type SeccompSpec } from '../policy/seccomp';
 import { type HooksSpec, type ResolvedHooks, resolveHooks } from '../policy/hooks';
 import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
 import { holdsOpen } from './fifo';
@@ -68,10 +68,10 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   // A set the handle leaves out is the default profile's, as for a fresh container.
   const caps = resolveCapabilities(profiles.default.capabilities, h.capabilities, limits);
   const rules = h.devices.map((d) => parseDeviceRule(d));
-  let seccomp: SeccompFilter | null;
+  // A handle from before filters existed: its container has none.
+  const seccompSpec = h.seccomp ?? 'unconfined';
   try {
-    // A handle from before filters existed: its container has none.
-    seccomp = resolveSeccomp(h.seccomp ?? 'unconfined', fromMask(caps.bounding));
+    resolveSeccomp(seccompSpec, fromMask(caps.bounding));
   } catch (e) {
     return handleError(`bad seccomp: ${(e as Error).message}`);
   }
@@ -91,7 +91,7 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   if (h.annotations !== undefined && (typeof h.annotations !== 'object' || h.annotations === null || Object.values(h.annotations).some((v) => typeof v !== 'string'))) {
     handleError('bad annotations');
   }
-  return { handle: h, user, caps, rules, resources, seccomp, seccompSpec: h.seccomp ?? 'unconfined', hooks, bundle: h.bundle ?? '/', annotations: { ...h.annotations } };
+  return { handle: h, user, caps, rules, resources, seccompSpec, hooks, bundle: h.bundle ?? '/', annotations: { ...h.annotations } };
 }
 
 /** The FIFO the init waits on, not any file the handle names (start() writes to it, destroy() removes it). */

@@ -5,7 +5,7 @@ import type { DeviceBackend } from '../host';
 import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromMask } from '../policy/capabilities';
 import type { DevicePolicy, DeviceRule } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
-import type { SeccompFilter, SeccompSpec } from '../policy/seccomp';
+import type { SeccompSpec } from '../policy/seccomp';
 import type { ResolvedHooks } from '../policy/hooks';
 import type { NamespaceName, StdioMode } from '../spec';
 
@@ -25,9 +25,8 @@ export interface ContainerRecord {
   readonly limits: CapabilityLimits;
   readonly cgroups: CgroupDirs;
   readonly stdio: StdioMode;
-  /** The syscall filter as the spec gave it, and as resolved for the container's capabilities: exec'd processes get it too. */
+  /** The syscall filter as the spec gave it; built for the capabilities in force wherever it is installed (the init, exec'd processes). */
   readonly seccompSpec: SeccompSpec;
-  readonly seccomp: SeccompFilter | null;
   /** OCI hooks, and the bundle and annotations their state names. */
   readonly hooks: ResolvedHooks;
   readonly bundle: string;

@@ -350,10 +350,7 @@ const JGT_K = 0x25;
 const JGE_K = 0x35;
 const JSET_K = 0x45;
 const RET_K = 0x06;
-const LD_IMM = 0x00;
 const ALU_AND_K = 0x54;
-const MISC_TAX = 0x07;
-const JEQ_X = 0x1d;
 
 // seccomp_data: nr at 0, arch at 4, args[i] at 16 + 8i (low word first, little endian).
 const AUDIT_ARCH: Readonly<Record<'x86_64' | 'x86', number>> = { x86_64: 0xc000003e, x86: 0x40000003 };
@@ -543,8 +540,6 @@ function emitArch(asm: Asm, f: SeccompFilter, arch: SeccompArch): void {
       for (const c of r.args) emitCondition(asm, c, fail);
       asm.ret(r.action);
       asm.label(fail);
-      // The conditions load words over the accumulator: reload nr for what follows.
-      asm.emit(LD_W_ABS, 0);
     }
     asm.ret(f.defaultAction);
   }
@@ -629,17 +624,13 @@ export function runBpf(prog: readonly BpfInsn[], data: { nr: number; arch: numbe
     throw new Error(`runBpf: load at ${off}`);
   };
   let acc = 0;
-  let x = 0;
   for (let pc = 0, steps = 0; pc < prog.length && steps < 100000; pc++, steps++) {
     const [code, jt, jf, k] = prog[pc];
     switch (code) {
       case LD_W_ABS: acc = word(k); break;
-      case LD_IMM: acc = k >>> 0; break;
       case ALU_AND_K: acc = (acc & k) >>> 0; break;
-      case MISC_TAX: x = acc; break;
       case JMP_JA: pc += k; break;
       case JEQ_K: pc += acc === k >>> 0 ? jt : jf; break;
-      case JEQ_X: pc += acc === x ? jt : jf; break;
       case JGT_K: pc += acc > k >>> 0 ? jt : jf; break;
       case JGE_K: pc += acc >= k >>> 0 ? jt : jf; break;
       case JSET_K: pc += (acc & k) !== 0 ? jt : jf; break;
