@@ -26,6 +26,13 @@ export type NativeCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[numb
   /** The compiled syscall filter, two words per instruction (policy/seccomp.ts packSeccomp); empty for none. */
   seccomp: Uint32Array;
   seccompFlags: number;
+  /**
+   * A notifying filter's listener socket ("" for none), and the message around the
+   * process's pid that goes with the fd (policy/seccomp.ts listenerMessage).
+   */
+  seccompListenerPath: string;
+  seccompListenerHead: string;
+  seccompListenerTail: string;
 };
 
 /** The plan object src-native/plan_from_js.cc reads for create(). */
@@ -36,6 +43,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   rootfsIno: bigint;
   hostRoot: boolean;
   stagingDir: string;
+  /** The init waits before pivot_root until resume(), for the runtime's hooks. */
+  hooksPause: boolean;
   hostname: string;
   loopbackUp: boolean;
   /** The source as the library resolved it, and the file found there. */
@@ -93,12 +102,22 @@ export type NativeJoin = Pick<ResolvedSpec, 'uid' | 'gid' | 'groups'> & {
   caps: bigint;
 };
 
+/** Where a filter's listener fd goes, and the message around the process's pid that goes with it. */
+export interface NativeListener {
+  path: string;
+  head: string;
+  tail: string;
+}
+
 export interface NativeContainer {
   readonly pid: number;
   takeStdio(): [number, number, number];
   /** Detached: sends the capability sets and lets go; the init then waits on its FIFO. */
   /** `seccomp`: the filter built for `caps` (packSeccomp), empty for none; installed by the init right before exec. */
-  start(caps: NativeCaps, detached: boolean, seccomp: Uint32Array, seccompFlags: number): Promise<void>;
+  /** A plan with hooksPause: the init goes on from its pause; resolves once its setup is done. */
+  resume(): Promise<void>;
+  /** `listener`: where the init's listener fd goes (a notifying filter), handed on before start resolves. */
+  start(caps: NativeCaps, detached: boolean, seccomp: Uint32Array, seccompFlags: number, listener: NativeListener | null): Promise<void>;
   /** stdio: our ends of the command's pipes, -1 each unless stdio is 'pipe'. */
   exec(plan: NativeExec): Promise<{ pid: number; helper: NativeContainer | null; stdio: [number, number, number] }>;
   /** `single`: the one exception that changed (access 0: gone), updated in place on the v2 backend. */

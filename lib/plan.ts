@@ -4,7 +4,8 @@ import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
 import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
-import { compileSeccomp, packSeccomp, type SeccompFilter } from './policy/seccomp';
+import { pausesForHooks } from './policy/hooks';
+import { compileSeccomp, installFlags, listenerMessage, packSeccomp, type SeccompFilter } from './policy/seccomp';
 import type { ResolvedSpec } from './spec';
 
 function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
@@ -40,8 +41,9 @@ export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[nu
   seccomp: SeccompFilter | null;
 };
 
-/** What to run, for create() and exec(). */
-function nativeCommand(r: ResolvedCommand): NativeCommand {
+/** What to run, for create() and exec(). `state`: what a notifying filter's listener gets with its fd. */
+function nativeCommand(r: ResolvedCommand, state: object | null = null): NativeCommand {
+  const listener = r.seccomp && state ? listenerMessage(r.seccomp, state) : null;
   return {
     ...pick(r, COMMAND_AS_RESOLVED),
     terminal: r.terminal !== null,
@@ -49,13 +51,14 @@ function nativeCommand(r: ResolvedCommand): NativeCommand {
     priority: os.getPriority(),
     // Compiled once per distinct filter (the compiler caches by content).
     seccomp: r.seccomp ? packSeccomp(compileSeccomp(r.seccomp)) : new Uint32Array(0),
-    seccompFlags: r.seccomp?.flags ?? 0,
+    seccompFlags: r.seccomp ? installFlags(r.seccomp) : 0,
+    seccompListenerPath: listener?.path ?? '', seccompListenerHead: listener?.head ?? '', seccompListenerTail: listener?.tail ?? '',
   };
 }
 
 /** `caps`: the sets the process runs with; `detach`: the helper leaves once it started. */
-export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boolean): NativeExec {
-  return { ...nativeCommand(r), caps, detach };
+export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boolean, state: object | null = null): NativeExec {
+  return { ...nativeCommand(r, state), caps, detach };
 }
 
 /** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
@@ -69,6 +72,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     rootfsIno: paths.rootfs?.ino ?? 0n,
     hostRoot: 'host' in r.rootfs,
     stagingDir: host.stagingDir,
+    hooksPause: pausesForHooks(r.hooks),
     hostname: r.namespaces.includes('uts') ? r.hostname : '',
     loopbackUp: r.namespaces.includes('net'),
     mounts: r.mounts.map((m, i) => {

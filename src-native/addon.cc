@@ -132,6 +132,7 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
                        {InstanceAccessor<&NativeContainer::Pid>("pid"),
                         InstanceMethod<&NativeContainer::TakeStdio>("takeStdio"),
                         InstanceMethod<&NativeContainer::StartJs>("start"),
+                        InstanceMethod<&NativeContainer::ResumeJs>("resume"),
                         InstanceMethod<&NativeContainer::Signal>("signal"),
                         InstanceMethod<&NativeContainer::KillAll>("killAll"),
                         InstanceMethod<&NativeContainer::OnExit>("onExit"),
@@ -167,13 +168,14 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
   // number reused by then must never carry these capability sets to another init.
   class StartWorker : public PromiseWorker {
    public:
-    StartWorker(Napi::Env env, int sync, CapabilitySets caps, std::vector<uint32_t> seccomp, uint32_t seccomp_flags, bool detached)
+    StartWorker(Napi::Env env, int sync, CapabilitySets caps, std::vector<uint32_t> seccomp, uint32_t seccomp_flags, bool detached,
+                Listener listener)
         : PromiseWorker(env, "nsbox:start"), sync_(detached ? sync : Dup(sync)), caps_(caps), seccomp_(std::move(seccomp)),
-          seccomp_flags_(seccomp_flags), detached_(detached) {}
+          seccomp_flags_(seccomp_flags), detached_(detached), listener_(std::move(listener)) {}
     ~StartWorker() override { CloseFd(&sync_); }
     bool Run(SetupError* err) override {
       if (sync_ < 0) return err->Set("start", "dup", "the handshake socket", EBADF);
-      return nsbox::Start(sync_, caps_, seccomp_, seccomp_flags_, detached_, err);
+      return nsbox::Start(sync_, caps_, seccomp_, seccomp_flags_, detached_, listener_, err);
     }
 
    private:
@@ -182,6 +184,22 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     std::vector<uint32_t> seccomp_;
     uint32_t seccomp_flags_;
     bool detached_;
+    Listener listener_;
+  };
+
+  // Lets an init paused for the runtime's hooks go on, on its own copy of the socket
+  // (as StartWorker does), and waits until its setup is done.
+  class ResumeWorker : public PromiseWorker {
+   public:
+    ResumeWorker(Napi::Env env, int sync) : PromiseWorker(env, "nsbox:resume"), sync_(Dup(sync)) {}
+    ~ResumeWorker() override { CloseFd(&sync_); }
+    bool Run(SetupError* err) override {
+      if (sync_ < 0) return err->Set("setup", "dup", "the handshake socket", EBADF);
+      return nsbox::Resume(sync_, err);
+    }
+
+   private:
+    int sync_;
   };
 
   // A live change of the device rules, on a copy of the container's backend (its own
@@ -314,10 +332,21 @@ class NativeContainer : public Napi::ObjectWrap<NativeContainer> {
     int sync = s_.sync;
     // A detached init reads nothing more: the socket is done with once the message is out.
     if (detached) s_.sync = -1;
-    // info[2]: the filter built for these capability sets (Uint32Array, possibly empty); info[3]: its flags.
+    // info[2]: the filter built for these capability sets (Uint32Array, possibly empty); info[3]: its flags;
+    // info[4]: its listener ({ path, head, tail }) or null.
+    Listener listener;
+    listener.pid = s_.pid;
+    if (info[4].IsObject()) {
+      Napi::Object l = info[4].As<Napi::Object>();
+      listener.path = l.Get("path").As<Napi::String>().Utf8Value();
+      listener.head = l.Get("head").As<Napi::String>().Utf8Value();
+      listener.tail = l.Get("tail").As<Napi::String>().Utf8Value();
+    }
     return Queued(new StartWorker(info.Env(), sync, FromJs<CapabilitySets>(info[0]), FromJs<std::vector<uint32_t>>(info[2]),
-                                  FromJs<uint32_t>(info[3]), detached));
+                                  FromJs<uint32_t>(info[3]), detached, std::move(listener)));
   }
+
+  Napi::Value ResumeJs(const Napi::CallbackInfo& info) { return Queued(new ResumeWorker(info.Env(), s_.sync)); }
 
   Napi::Value ExecJs(const Napi::CallbackInfo& info) {
     if (s_.pidfd < 0 || exited_) throw Gone(info.Env(), "exec");

@@ -9,6 +9,16 @@
 //                                           root pivoted, /dev and /proc built, fds
 //                                           closed, cwd entered.
 //   init   -> parent  Report{kError, ...}   a setup step failed; the init exits 127.
+//
+// With ChildPlan::hooks_pause (the container has prestart, createRuntime or
+// createContainer hooks), kReady is preceded by a pause before pivot_root:
+//   init   -> parent  Report{kHooks}        mounts made and nodes created, the rootfs
+//                                           attached at its own path in the init's mount
+//                                           namespace; waiting. The parent applies the
+//                                           device rules (as at kReady) and runs the hooks.
+//   parent -> init    ResumeMessage         go on: masks, read-only paths, pivot_root, ...
+//                                           then kReady (or kError) as above.
+//   parent closes     (EOF)                 a hook failed, or the creator is gone: the init exits.
 //   parent -> init    StartMessage          start: set these capability sets (they may
 //                                           have changed since create), install this
 //                                           syscall filter (built for those sets; it
@@ -32,6 +42,16 @@
 // Report, kReady for success (exec: with the started process's pid) or kError. The
 // join helper then exits; the exec helper waits for the command unless detached.
 // A helper that closes the socket without a report is described by how it ended.
+//
+// A notifying syscall filter (SECCOMP_FILTER_FLAG_NEW_LISTENER) yields a listener fd
+// where it is installed: the installing process sends it on at once, as
+// Report{kListener} with the fd (SCM_RIGHTS), and goes on. The init installs such a
+// filter as soon as the start message arrives (even detached: its creator is still
+// there then); an exec'd process where it always does, and the exec helper passes the
+// report on with the process's pid. The parent hands the fd to the filter's listener
+// socket with the process's OCI state and answers kListenerAck; the process waits for
+// that before it goes on, and exits 127 when the socket closes instead (the listener
+// could not be reached). The exec helper passes the answer on.
 #pragma once
 
 #include <cstdint>
@@ -39,12 +59,12 @@
 namespace nsbox {
 
 struct Report {
-  enum Kind : int32_t { kReady = 1, kError = 2 } kind;
+  enum Kind : int32_t { kReady = 1, kError = 2, kHooks = 3, kListener = 4 } kind;
   int32_t err;        // errno of the failed call
   char step[48];      // setup step, e.g. "mount-proc"
   char syscall[24];   // the call that failed, e.g. "fsmount"
   char detail[512];   // the path or rule involved
-  int32_t pid;        // exec helper, kReady: the host pid of the process it started
+  int32_t pid;        // exec helper, kReady and kListener: the host pid of the process it started
 };
 
 struct StartMessage {
@@ -52,6 +72,13 @@ struct StartMessage {
   uint64_t caps[5] = {0, 0, 0, 0, 0};  // bounding, effective, permitted, inheritable, ambient
   uint32_t seccomp_flags = 0;          // SECCOMP_FILTER_FLAG_*
   uint32_t seccomp_words = 0;          // then this many uint32 words: two per BPF instruction
+};
+
+// The parent's answer to a kListener report once the listener has the fd.
+constexpr char kListenerAck = 'L';
+
+struct ResumeMessage {
+  char magic = 'R';
 };
 
 // The longest filter the kernel takes (BPF_MAXINSNS), in words.

@@ -216,6 +216,11 @@ struct CgroupWrite {
      instruction: code | jt << 16 | jf << 24, then k. Empty: no filter. */     \
   F(std::vector<uint32_t>, seccomp, "seccomp", kJsInit, {})              \
   F(uint32_t, seccomp_flags, "seccompFlags", kJsInit, 0)  /* SECCOMP_FILTER_FLAG_* */ \
+  /* A notifying filter's listener socket (the parent connects), and what it is sent  \
+     with the fd: head, the process's pid, tail (handshake.h). */                   \
+  F(std::string, seccomp_listener_path, "seccompListenerPath", kJs, {})            \
+  F(std::string, seccomp_listener_head, "seccompListenerHead", kJs, {})            \
+  F(std::string, seccomp_listener_tail, "seccompListenerTail", kJs, {})            \
   F(PassedFds, fds, "", kInit, {})
 
 // The rest of a container's plan. The root filesystem is a host directory (resolved by
@@ -228,7 +233,9 @@ struct CgroupWrite {
   F(uint64_t, rootfs_dev, "rootfsDev", kJsInit, 0)                         \
   F(uint64_t, rootfs_ino, "rootfsIno", kJsInit, 0)                         \
   F(bool, host_root, "hostRoot", kJsInit, false)                           \
-  F(std::string, staging_dir, "stagingDir", kJsInit, {})  /* where the new root is assembled in the child's mount ns */ \
+  F(std::string, staging_dir, "stagingDir", kJsInit, {})  /* where the host's read-only root is assembled in the child's mount ns; a rootfs directory is assembled in place */ \
+  /* Pause before pivot_root for the runtime's hooks (handshake.h: kHooks). */ \
+  F(bool, hooks_pause, "hooksPause", kJsInit, false)                       \
   F(std::string, hostname, "hostname", kJsInit, {})  /* empty: keep */     \
   F(Namespaces, namespaces, "namespaces", kJsInit, {})                     \
   F(std::vector<JoinNamespace>, join_namespaces, "joinNamespaces", kJsInit, {}) \

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <sys/ioctl.h>
 #include <linux/nsfs.h>
+#include <linux/seccomp.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -18,6 +19,7 @@
 
 #include "cgroup.h"
 #include "clone_exec.h"
+#include "fd_passing.h"
 #include "handshake.h"
 #include "low_priority.h"
 #include "make_node.h"
@@ -57,8 +59,9 @@ bool MakePipe(int fds[2], SetupError* err) {
 }
 
 // Reads one Report, waiting up to the handshake timeout. Returns 0 on a report,
-// 1 on EOF, -1 on error (err filled).
-int ReadReport(int sync, Report* r, const char* step, SetupError* err) {
+// 1 on EOF, -1 on error (err filled). A kListener report comes with an fd: into
+// `listener` when given (closed otherwise); any other report comes with none.
+int ReadReport(int sync, Report* r, const char* step, SetupError* err, int* listener = nullptr) {
   struct pollfd p = {sync, POLLIN, 0};
   int ready = sys::retry_eintr([&] { return poll(&p, 1, kHandshakeTimeoutMs); });
   if (ready == 0) {
@@ -66,7 +69,13 @@ int ReadReport(int sync, Report* r, const char* step, SetupError* err) {
     return -1;
   }
   if (ready < 0) return err->Set(step, "poll"), -1;
-  ssize_t n = sys::retry_eintr([&] { return recv(sync, r, sizeof(*r), 0); });
+  int fd = -1;
+  ssize_t n = RecvWithFd(sync, r, sizeof(*r), &fd);
+  if (n > 0 && n == sizeof(*r) && r->kind == Report::kListener && fd >= 0 && listener) {
+    *listener = fd;
+    fd = -1;
+  }
+  CloseFd(&fd);
   if (n == 0) return 1;
   if (n < 0) {
     if (errno == ECONNRESET) return 1;
@@ -78,7 +87,52 @@ int ReadReport(int sync, Report* r, const char* step, SetupError* err) {
 }
 
 bool FromReport(const Report& r, SetupError* err) {
+  if (r.kind == Report::kListener) return err->Set("seccomp", "handshake", "a listener fd arrived where none was expected", EPROTO);
   return err->Set(r.step, r.syscall, r.detail, r.err);
+}
+
+// Hands a notifying filter's listener fd to the socket at `path`, with the process's
+// OCI state (head, its pid, tail), as one message carrying the fd; closes the fd.
+// The socket is connected without blocking: a listener that does not accept fails.
+bool HandToListener(const std::string& path, const std::string& head, int pid, const std::string& tail, int* fd,
+                    SetupError* err) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return CloseFd(fd), err->Set("seccomp-listener", "connect", path, ENAMETOOLONG);
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return CloseFd(fd), err->Set("seccomp-listener", "socket", path);
+  bool ok = sys::retry_eintr([&] { return connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)); }) == 0;
+  if (!ok) err->Set("seccomp-listener", "connect", path);
+  std::string state = head + std::to_string(pid) + tail;
+  if (ok) {
+    ok = SendWithFd(s, state.data(), state.size(), *fd) == static_cast<ssize_t>(state.size());
+    if (!ok) err->Set("seccomp-listener", "sendmsg", path);
+  }
+  close(s);
+  CloseFd(fd);
+  return ok;
+}
+
+// Tells a process whose listener has its fd to go on (handshake.h).
+bool Ack(int sync, const char* step, SetupError* err) {
+  if (sys::retry_eintr([&] { return send(sync, &kListenerAck, 1, MSG_NOSIGNAL); }) != 1)
+    return err->Set(step, "send", "the process waiting for its listener is gone");
+  return true;
+}
+
+// Waits for the kListener report of a process whose filter notifies and hands the fd
+// on; `pid` is the process's (0: the one the report names).
+bool AwaitListener(int sync, const std::string& path, const std::string& head, const std::string& tail, int pid,
+                   const char* step, SetupError* err) {
+  Report r;
+  int fd = -1;
+  int got = ReadReport(sync, &r, step, err, &fd);
+  if (got < 0) return false;
+  if (got == 1) return err->Set(step, "handshake", "the process ended before its filter's listener fd arrived", ECHILD);
+  if (r.kind != Report::kListener) return FromReport(r, err);
+  return HandToListener(path, head, pid ? pid : r.pid, tail, &fd, err) && Ack(sync, step, err);
 }
 
 // Describes how a child that closed the handshake without a report ended.
@@ -180,19 +234,21 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
 }
 
 // The parent's side of every helper (the init, join, exec): launches it, closes the
-// fds the plan passed, and waits for its first Report (handshake.h). True on kReady,
-// with the report in `r`. A helper that ends without a report is reaped here (its
+// fds the plan passed, and waits for its first Report (handshake.h). True on kReady
+// (or an init's kHooks, or with `listener` a kListener and its fd), with the report in `r`. A helper that ends without a report is reaped here (its
 // pidfd closed); otherwise the caller kills or keeps it.
 template <class P>
 bool RunHelper(const char* mode, const char* step, P& plan, bool inherit_stdio, uint64_t flags, int cgroup_fd,
-               Helper* h, Report* r, SetupError* err) {
+               Helper* h, Report* r, SetupError* err, int* listener = nullptr) {
   bool launched = LaunchHelper(mode, plan, inherit_stdio, flags, cgroup_fd, h, err);
   CloseAllPassed(plan);
   if (!launched) return false;
-  int got = ReadReport(h->sync, r, step, err);
+  int got = ReadReport(h->sync, r, step, err, listener);
   if (got < 0) return false;
   if (got == 1) return ChildVanished(h->pidfd, step, err), CloseFd(&h->pidfd), false;
-  if (r->kind != Report::kReady) return FromReport(*r, err);
+  bool first = r->kind == Report::kReady || (r->kind == Report::kHooks && strcmp(mode, "init") == 0) ||
+               (r->kind == Report::kListener && listener && *listener >= 0);
+  if (!first) return FromReport(*r, err);
   return true;
 }
 
@@ -436,7 +492,7 @@ bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err) {
 }
 
 bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& seccomp, uint32_t seccomp_flags, bool detached,
-           SetupError* err) {
+           const Listener& listener, SetupError* err) {
   StartMessage m;
   uint64_t sets[5] = {caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient};
   memcpy(m.caps, sets, sizeof(sets));
@@ -451,6 +507,12 @@ bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& se
   ssize_t want = static_cast<ssize_t>(sizeof(m) + seccomp.size() * sizeof(uint32_t));
   if (sys::retry_eintr([&] { return sendmsg(sync, &msg, MSG_NOSIGNAL); }) != want)
     return err->Set("start", "send", "the container's init is gone");
+  if ((seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) &&
+      !AwaitListener(sync, listener.path, listener.head, listener.tail, listener.pid, "start", err)) {
+    // Unanswered, the init exits 127 without running the command.
+    shutdown(sync, SHUT_RDWR);
+    return false;
+  }
   // A detached init now waits on its start FIFO; nothing more comes over the socket.
   if (detached) return true;
   Report r;
@@ -458,6 +520,19 @@ bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& se
   if (got < 0) return false;
   if (got == 1) return true;  // close-on-exec closed the child's end: execve succeeded
   return FromReport(r, err);
+}
+
+bool Resume(int sync, SetupError* err) {
+  ResumeMessage m;
+  if (sys::retry_eintr([&] { return send(sync, &m, sizeof(m), MSG_NOSIGNAL); }) != static_cast<ssize_t>(sizeof(m)))
+    return err->Set("setup", "send", "the container's init is gone");
+  Report r;
+  int got = ReadReport(sync, &r, "setup", err);
+  if (got < 0) return false;
+  // Reaped by whoever destroys the container; described here only.
+  if (got == 1) return err->Set("setup", "handshake", "the container's init ended after its hooks, before reporting", ECHILD);
+  if (r.kind != Report::kReady) return FromReport(r, err);
+  return true;
 }
 
 bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err) {
@@ -476,15 +551,31 @@ bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupErro
     }
     return true;
   };
+  int listener = -1;
   bool ok = (fds.target_pidfd = DupForHelper(target.pidfd, "exec-join", err)) >= 0 && open_v1() &&
             (plan.proc.console_socket.empty() || (fds.console = ConnectUnix(plan.proc.console_socket, err)) >= 0) &&
             StdioSources(plan.proc.terminal ? kIgnore : plan.proc.stdio, &fds, out->stdio, err) &&
-            RunHelper("exec", "exec", plan, inherit, 0, target.cgroup_v2_fd, &h, &r, err);
+            RunHelper("exec", "exec", plan, inherit, 0, target.cgroup_v2_fd, &h, &r, err, &listener);
   CloseAllPassed(plan);
   if (!ok) {
+    CloseFd(&listener);
     for (int& fd : out->stdio) CloseFd(&fd);
     Reap(&h, true);
     return false;
+  }
+  // A notifying filter's fd comes first (handshake.h), then the helper's kReady.
+  if (r.kind == Report::kListener) {
+    ok = HandToListener(plan.proc.seccomp_listener_path, plan.proc.seccomp_listener_head, r.pid, plan.proc.seccomp_listener_tail,
+                        &listener, err) &&
+         Ack(h.sync, "exec", err);
+    int got = ok ? ReadReport(h.sync, &r, "exec", err) : -1;
+    if (got == 1) err->Set("exec", "handshake", "the exec helper ended before reporting", ECHILD);
+    if (got == 0 && r.kind != Report::kReady) FromReport(r, err);
+    if (got != 0 || r.kind != Report::kReady) {
+      for (int& fd : out->stdio) CloseFd(&fd);
+      Reap(&h, true);
+      return false;
+    }
   }
   out->pid = r.pid;
   out->helper_pid = h.pid;

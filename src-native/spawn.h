@@ -23,16 +23,25 @@ struct Spawned : Helper {         // sync: the handshake socket, kept until star
   std::unique_ptr<DeviceBackend> devices;
 };
 
-// Creates cgroups, clones the init, waits for its kReady, applies the device rules.
+// Creates cgroups, clones the init, waits for its kReady (or kHooks), applies the device rules.
 // On failure nothing is left: the child is killed and reaped, cgroups removed, fds
 // closed. Fills in the fd fields of `plan` (closed again before it returns).
 bool Spawn(ChildPlan& plan, Spawned* out, SetupError* err);
 
+// The init of a plan with hooks_pause waits before pivot_root once Spawn returned
+// (handshake.h: kHooks): this lets it go on and waits for its kReady.
+bool Resume(int sync, SetupError* err);
+
 // Sends the start message and waits until execve succeeded (EOF) or a step after
 // start (credentials, exec) failed (a Report). A detached init is not waited for: it
 // execs when its start FIFO gets a byte.
+// A notifying filter's listener socket, and what goes with the fd (handshake.h).
+struct Listener {
+  std::string path, head, tail;
+  int pid = -1;  // the process whose filter it is
+};
 bool Start(int sync, const CapabilitySets& caps, const std::vector<uint32_t>& seccomp, uint32_t seccomp_flags, bool detached,
-           SetupError* err);
+           const Listener& listener, SetupError* err);
 
 // Where a join helper goes: the container's init (for its mount namespace) and, for
 // nodes made as the container would, its cgroups.

@@ -8,7 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, runCommand, RUNTIME_JS, runtime, within, removeCgroupParent } from './helpers';
+import { busyboxRootfs, exitOf, makeBundle, nodeEnv, removeRootfs, runCommand, RUNTIME_JS, runtime, within, removeCgroupParent, startSeccompAgent } from './helpers';
 
 const rootfs = busyboxRootfs();
 chmodSync(rootfs, 0o755);  // mkdtemp's 0700 would keep the non-root exec out of its own root
@@ -428,6 +428,39 @@ test('linux.seccomp: the config spec writes (the default filter) holds under nsb
   t.deepEqual(output().trim().split('\n'), ['Seccomp:\t0', 'unshare-ok', 'mknod-ok']);
 });
 
+test('SCMP_ACT_NOTIFY from config.json: the listener gets the fd at create, with the state, and answers the command\'s mkdir, as with runc', async (t) => {
+  const { root, outFile, stdio, output } = setup(t);
+  const agent = await startSeccompAgent(t);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'mkdir /tmp/d 2>&1; echo "rc=$?"'] }, (c) => {
+    c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: agent.sock, listenerMetadata: 'from-config',
+      architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+    };
+    c.annotations = { 'org.example/tenant': '7' };
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['create', '--bundle', bundle, 'nt1'], { stdio })).code, 0);
+  // Handed over while create ran: the listener holds the fd before anything starts.
+  const atCreate = agent.seen().filter((l) => l.state);
+  t.is(atCreate.length, 1);
+  const pid = JSON.parse((await runtime(root, ['state', 'nt1'])).stdout).pid;
+  t.like(atCreate[0].state, { fds: ['seccompFd'], pid, metadata: 'from-config', state: { id: 'nt1', status: 'creating', pid, bundle, annotations: { 'org.example/tenant': '7' } } });
+  t.is((await runtime(root, ['start', 'nt1'])).code, 0);
+  await until('the command\'s end', () => output().includes('rc='));
+  const ours = output().trim().split('\n');
+  t.regex(ours[0], /Exchange full/);
+  t.is(ours[1], 'rc=1');
+  t.is((await runtime(root, ['delete', '-f', 'nt1'])).code, 0);
+  // runc, from Debian, on the same config and agent.
+  writeFileSync(outFile, '');
+  const runcRoot = tempDir('nsbox-runc-');
+  const r = await runCommand('runc', ['--root', runcRoot, 'run', '--bundle', bundle, 'nt1-runc'], { stdio });
+  t.is(r.code, 0, output());
+  t.deepEqual(output().trim().split('\n'), ours, 'runc gives the same answers');
+  const runcState = agent.seen().filter((l) => l.state)[1];
+  t.like(runcState?.state, { fds: ['seccompFd'], metadata: 'from-config', state: { id: 'nt1-runc', status: 'creating' } }, 'the same message from runc');
+});
+
 test('hooks from config.json: prestart (as Docker sends one) and createRuntime at create, poststart at start, poststop at delete, each process on its own', async (t) => {
   const { root, stdio } = setup(t);
   const log = join(tempDir('nsbox-hooklog-'), 'log');
@@ -565,11 +598,11 @@ test('errors: refused flags and fields say so, leave nothing, and use the wordin
   t.regex(lastError(systemd.log), /--systemd-cgroup is not supported/);
   const unknown = await runtime(root, ['create', '--bogus', 'x']);
   t.regex(lastError(unknown.log), /flag provided but not defined: --bogus/);
-  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { createContainer: [{ path: '/bin/true' }] }; });
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.hooks = { createContainer: [{ path: '/bin/true', timeout: 'soon' }] }; });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   const seccomp = await runtime(root, ['create', '--bundle', bundle, 's1']);
   t.is(seccomp.code, 1);
-  t.regex(lastError(seccomp.log), /hooks\.createContainer is not supported/);
+  t.regex(lastError(seccomp.log), /hooks\.createContainer\[0\]\.timeout must be a number of seconds/);
   t.false(existsSync(join(root, 's1')));
   t.false(existsSync(cgroupDir('nsbox/s1')));
   const features = JSON.parse((await runtime(root, ['features'])).stdout);

@@ -1,5 +1,6 @@
 // Shared test helpers: a busybox rootfs, shell runs, and checks that a container
 // left nothing behind on the host.
+import type { ExecutionContext } from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -333,4 +334,27 @@ export async function makeBundle(rootfs: string, process: Record<string, unknown
   change(config);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return dir;
+}
+
+const SECCOMP_AGENT = join(__dirname, '..', '..', 'test', 'fixtures', 'seccomp-agent.py');
+/** The errno the agent answers with: nothing else in a container returns it. */
+export const AGENT_ERRNO = 54;
+
+/** A seccomp agent listening at a socket of a fresh directory; killed at teardown. */
+export async function startSeccompAgent(t: ExecutionContext): Promise<{ sock: string; seen: () => Record<string, any>[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-agent-'));
+  const sock = join(dir, 'agent.sock');
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  const agent = spawn(PYTHON, [SECCOMP_AGENT, sock, log, String(AGENT_ERRNO)], { stdio: 'ignore' });
+  t.teardown(async () => {
+    agent.kill('SIGKILL');
+    await exitOf(agent, 'the seccomp agent').catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; !existsSync(sock); i++) {
+    if (i > 200) throw new Error('the seccomp agent did not listen within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { sock, seen: () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
 }

@@ -2,16 +2,16 @@
 // the container's state on stdin, in the runtime's or the container's namespaces;
 // failures and timeouts fail their operation and leave nothing behind.
 import test from 'ava';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerError, createContainer } from '../lib';
-import { exited, leftovers, textOf } from './helpers';
+import { busyboxRootfs, exited, leftovers, PYTHON, removeRootfs, textOf } from './helpers';
 
 /** A hook that appends "<kind> <its mount namespace> <the state it read>" to `log`. */
 const recorder = (log: string, kind: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo "$0 $(readlink /proc/self/ns/mnt) $(cat)" >> ${log}`, kind] });
 
-test('each hook kind at its point: prestart and createRuntime before create resolves, startContainer inside before the command, poststart after start, poststop after destroy', async (t) => {
+test('each hook kind at its point: prestart, createRuntime and createContainer (in the container\'s mount namespace) before create resolves, startContainer inside before the command, poststart after start, poststop after destroy', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nsbox-hooks-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'log');
@@ -19,7 +19,7 @@ test('each hook kind at its point: prestart and createRuntime before create reso
   const c = await createContainer({
     command: ['/bin/sh', '-c', 'cat /dev/shm/state.json'], id: `hooks-${process.pid}`, bundle: dir, annotations: { 'org.example/x': 'y' },
     hooks: {
-      prestart: [recorder(log, 'prestart')], createRuntime: [recorder(log, 'createRuntime')],
+      prestart: [recorder(log, 'prestart')], createRuntime: [recorder(log, 'createRuntime')], createContainer: [recorder(log, 'createContainer')],
       // Inside the container: it writes what it read where only the container sees it.
       startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /dev/shm/state.json'] }],
       poststart: [recorder(log, 'poststart')], poststop: [recorder(log, 'poststop')],
@@ -32,23 +32,25 @@ test('each hook kind at its point: prestart and createRuntime before create reso
   });
   const host = readlinkSync('/proc/self/ns/mnt');
   let seen = lines();
-  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime'], 'both ran before createContainer() resolved');
+  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime', 'createContainer'], 'all three ran before createContainer() resolved');
   for (const l of seen) {
-    t.is(l.ns, host, `${l.kind} runs in the runtime's mount namespace`);
+    t.is(l.ns, l.kind === 'createContainer' ? readlinkSync(`/proc/${c.pid}/ns/mnt`) : host,
+      `${l.kind} runs in the ${l.kind === 'createContainer' ? 'container\'s' : 'runtime\'s'} mount namespace`);
     t.deepEqual(l.state, { ociVersion: '1.0.2', id: c.id, status: 'creating', pid: c.pid, bundle: dir, annotations: { 'org.example/x': 'y' } });
   }
+  t.not(host, readlinkSync(`/proc/${c.pid}/ns/mnt`));
   const out = textOf(c.stdout);
   await c.start();
-  t.deepEqual(lines().map((l) => l.kind), ['prestart', 'createRuntime', 'poststart']);
-  t.like(lines()[2].state, { status: 'running', pid: c.pid });
+  t.deepEqual(lines().map((l) => l.kind), ['prestart', 'createRuntime', 'createContainer', 'poststart']);
+  t.like(lines()[3].state, { status: 'running', pid: c.pid });
   await exited(c);
   // The command read what the startContainer hook was given, inside the container.
   t.like(JSON.parse(await out), { id: c.id, status: 'created', pid: c.pid, bundle: dir });
   await c.destroy();
   seen = lines();
-  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime', 'poststart', 'poststop']);
-  t.like(seen[3].state, { status: 'stopped', id: c.id });
-  t.false('pid' in seen[3].state);
+  t.deepEqual(seen.map((l) => l.kind), ['prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop']);
+  t.like(seen[4].state, { status: 'stopped', id: c.id });
+  t.false('pid' in seen[4].state);
   t.deepEqual(leftovers(c.id, c.pid), []);
 });
 
@@ -75,12 +77,12 @@ test('a failing createRuntime hook fails the create naming it and leaves nothing
   t.deepEqual(leftovers(id, c.pid), []);
 });
 
-test('hooks are checked before anything is created; createContainer hooks are refused by name', async (t) => {
+test('hooks are checked before anything is created', async (t) => {
   const id = `hookbad-${process.pid}`;
   for (const [hooks, code] of [
     [{ prestart: [{ path: 'relative' }] }, 'ERR_INVALID_HOOK'], [{ prestart: [{ path: '/bin/true', timeout: 0 }] }, 'ERR_INVALID_HOOK'],
     [{ prestart: [{ path: '/bin/true', env: ['NOEQUALS'] }] }, 'ERR_INVALID_HOOK'], [{ preStart: [] }, 'ERR_INVALID_HOOK'],
-    [{ prestart: [{ path: '/bin/true', extra: 1 }] }, 'ERR_INVALID_HOOK'], [{ createContainer: [{ path: '/bin/true' }] }, 'ERR_UNSUPPORTED'],
+    [{ prestart: [{ path: '/bin/true', extra: 1 }] }, 'ERR_INVALID_HOOK'], [{ createContainer: [{ path: '/bin/true', args: 'x' }] }, 'ERR_INVALID_HOOK'],
   ] as const) {
     const e = await t.throwsAsync(createContainer({ command: ['true'], id, hooks: hooks as never }), { instanceOf: ContainerError });
     t.is(e?.code, code, JSON.stringify(hooks));
@@ -101,4 +103,41 @@ test('a prestart hook reaches the container through the pid in its state: the co
   t.is(readFileSync(out, 'utf8'), readlinkSync(`/proc/${c.pid}/ns/net`));
   t.not(readFileSync(out, 'utf8'), readlinkSync('/proc/self/ns/net'), 'the container\'s own, not the host\'s');
   await c.destroy();
+});
+
+// What NVIDIA's and CDI's hooks do: enter the container's mount namespace before
+// pivot_root and mount into the rootfs at its own path. The command must find the
+// mount, the host must not.
+test('a hook\'s mount into the rootfs before pivot_root reaches the container and only it; a failing createContainer hook leaves nothing', async (t) => {
+  const rootfs = busyboxRootfs();
+  t.teardown(() => removeRootfs(rootfs));
+  const dir = mkdtempSync(join(tmpdir(), 'nsbox-hooks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'lib.so'), 'from the host\n');
+  mkdirSync(join(rootfs, 'opt', 'vendor'), { recursive: true });
+  // createContainer: in the container's namespaces, the host's tree still its root.
+  const bindVendor = { path: '/bin/sh', args: ['sh', '-c', `mount --bind ${dir} ${rootfs}/opt/vendor`] };
+  // prestart: in the runtime's namespaces, into the container's through its pid.
+  const tmpfsData = {
+    path: PYTHON, args: ['python3', '-c', `import json, subprocess, sys; s = json.load(sys.stdin)
+subprocess.run(["nsenter", "-t", str(s["pid"]), "-m", "sh", "-c", "mkdir -p ${rootfs}/data && mount -t tmpfs -o size=1m hookfs ${rootfs}/data && echo seeded > ${rootfs}/data/f"], check=True)`],
+  };
+  const c = await createContainer({
+    rootfs, command: ['/bin/sh', '-c', 'cat /opt/vendor/lib.so /data/f; grep -c " /data tmpfs" /proc/self/mounts'],
+    readonlyRootfs: true, hooks: { prestart: [tmpfsData], createContainer: [bindVendor] },
+  });
+  t.teardown(() => c.destroy());
+  const out = textOf(c.stdout);
+  await c.start();
+  t.like(await exited(c), { exitCode: 0 });
+  t.is(await out, 'from the host\nseeded\n1\n');
+  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(`${rootfs}/`), 'no mount reached the host');
+  t.false(existsSync(join(rootfs, 'data', 'f')));
+  await c.destroy();
+  const id = `hookcc-${process.pid}`;
+  const e = await t.throwsAsync(createContainer({ rootfs, command: ['true'], id, hooks: { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 4'] }] } }),
+    { instanceOf: ContainerError });
+  t.is(e?.code, 'ERR_HOOK_FAILED');
+  t.regex(e?.message ?? '', /createContainer hook 0 \(\/bin\/sh\) exited with status 4/);
+  t.deepEqual(leftovers(id), []);
 });

@@ -112,8 +112,6 @@ test('device rules: the config\'s, then the runtime\'s defaults, as runc appends
 
 test('every unsupported field is refused by its name, before anything exists', (t) => {
   const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
-    ['createContainer hooks', (c) => { c.hooks = { createContainer: [{ path: '/bin/true' }] }; }, /hooks\.createContainer is not supported/],
-    ['seccomp notify', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', listenerPath: '/run/l.sock' }; }, /linux\.seccomp\.listenerPath/],
     ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
     ['mount namespace path', (c) => { c.linux.namespaces[3].path = '/proc/1/ns/mnt'; }, /joining a mount namespace/],
     ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],

@@ -2,9 +2,10 @@
 // profile's refusals and openings, unconfined, an OCI filter's actions, ENOSYS for
 // calls newer than the filter, and the i386 and x32 ABIs against a 64-bit filter.
 import test from 'ava';
-import { run } from '../lib';
+import { existsSync, unlinkSync } from 'node:fs';
+import { ContainerError, createContainer, run } from '../lib';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../lib/policy/capabilities';
-import { PYTHON, sh } from './helpers';
+import { exited, leftovers, PYTHON, sh, startSeccompAgent, textOf } from './helpers';
 
 const withAdmin = [...DOCKER_DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'];
 const admin = { bounding: withAdmin, effective: withAdmin, permitted: withAdmin };
@@ -148,4 +149,57 @@ test('the filter follows the capabilities the container starts with: CAP_SYS_ADM
   await d.start();
   await exited(d);
   t.is((await out2).trim(), '');
+});
+
+test('SCMP_ACT_NOTIFY: the listener gets the fd with the process\'s state and answers mkdir for the init and for an exec\'d process; no listener fails the start and leaves nothing', async (t) => {
+  const agent = await startSeccompAgent(t);
+  const seccomp = {
+    defaultAction: 'SCMP_ACT_ALLOW', listenerPath: agent.sock, listenerMetadata: 'tenant-7',
+    syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+  };
+  const c = await createContainer({ command: ['/bin/sh', '-c', 'mkdir /dev/shm/a; echo "rc=$?"; exec sleep 100'], seccomp: seccomp as never, id: `notify-${process.pid}` });
+  t.teardown(() => c.destroy());
+  const out = textOf(c.stdout, 20_000);
+  const err = textOf(c.stderr, 20_000);
+  await c.start();
+  const p = await c.exec({ command: ['/bin/mkdir', '/dev/shm/b'] });
+  const pErr = textOf(p.stderr);
+  t.like(await exited(p), { exitCode: 1 });
+  t.regex(await pErr, /Exchange full/, 'the agent\'s answer, for the exec\'d process');
+  const ls = await c.exec({ command: ['/bin/ls', '/dev/shm'] });
+  const listed = textOf(ls.stdout);
+  await exited(ls);
+  t.is((await listed).trim(), '', 'neither directory was made: the kernel asked the agent');
+  // The listener's socket gone: an exec fails naming it, and its command never runs.
+  unlinkSync(agent.sock);
+  const e2 = await t.throwsAsync(c.exec({ command: ['/bin/sh', '-c', 'echo ran > /dev/shm/ran'] }), { instanceOf: ContainerError });
+  t.like(e2, { step: 'seccomp-listener', syscall: 'connect', code: 'ENOENT' });
+  await new Promise((r) => setTimeout(r, 200));
+  t.false(existsSync(`/proc/${c.pid}/root/dev/shm/ran`), 'seen from the host, through the init\'s root');
+  t.true(existsSync(`/proc/${c.pid}/root/dev/shm`));
+  await c.destroy();
+  t.regex(await out, /rc=1/);
+  t.regex(await err, /Exchange full/);
+  const seen = agent.seen();
+  const states = seen.filter((l) => l.state).map((l) => l.state);
+  t.is(states.length, 3, `the init's, mkdir's and ls's: ${JSON.stringify(seen)}`);
+  t.like(states[0], { ociVersion: '1.0.2', fds: ['seccompFd'], pid: c.pid, metadata: 'tenant-7', state: { id: c.id, status: 'created', pid: c.pid } });
+  t.like(states[1], { pid: p.pid, metadata: 'tenant-7', state: { id: c.id, status: 'running', pid: c.pid } });
+  t.true(seen.filter((l) => l.fds !== undefined).every((l) => l.fds === 1));
+  const answered = seen.filter((l) => l.nr !== undefined);
+  // The container's own mkdir (a child of its shell) and the exec'd one, each answered once.
+  t.is(answered.length, 2, JSON.stringify(answered));
+  t.true(answered.some((l) => l.pid === p.pid) && answered.some((l) => l.pid !== p.pid), JSON.stringify(answered));
+  // Nobody listening: the start fails naming the socket, the command never runs (the
+  // init exits 127, as for a failed exec), and nothing is left.
+  const id = `notify-none-${process.pid}`;
+  const none = await createContainer({ command: ['/bin/sh', '-c', 'echo ran'], id, seccomp: { ...seccomp, listenerPath: `${agent.sock}.absent` } as never });
+  const noneOut = textOf(none.stdout);
+  const e = await t.throwsAsync(none.start(), { instanceOf: ContainerError });
+  t.like(e, { step: 'seccomp-listener', syscall: 'connect', code: 'ENOENT' });
+  t.regex(e?.message ?? '', /agent\.sock\.absent/);
+  t.like(await exited(none), { exitCode: 127 });
+  t.is(await noneOut, '');
+  await none.destroy();
+  t.deepEqual(leftovers(id, none.pid), []);
 });

@@ -3,7 +3,7 @@
 // on each architecture; the default filter's choices; the OCI reader's checks.
 import test from 'ava';
 import {
-  auditArch, compileSeccomp, defaultFilter, evaluateSeccomp, filterFromOci, filterToOci, packSeccomp, resolveSeccomp, runBpf, type SeccompArch, seccompReturn,
+  auditArch, compileSeccomp, defaultFilter, evaluateSeccomp, filterFromOci, filterToOci, installFlags, listenerMessage, packSeccomp, resolveSeccomp, runBpf, type SeccompArch, seccompReturn,
 } from '../lib/policy/seccomp';
 import { SYSCALLS } from '../lib/policy/syscall-table';
 import { prng } from './helpers';
@@ -100,7 +100,7 @@ test('the compiled program answers what the rules say: random filters, random ca
   t.log(`${checked} calls checked`);
 });
 
-test('the OCI reader: actions, errnoRet, flags, unknown names skipped, unknown fields and NOTIFY refused by name', (t) => {
+test('the OCI reader: actions, errnoRet, flags, NOTIFY with its listener, unknown names skipped, unknown fields refused by name', (t) => {
   const f = filterFromOci({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64'], flags: ['SECCOMP_FILTER_FLAG_LOG'],
     syscalls: [{ names: ['getpid', 'no_such_call'], action: 'SCMP_ACT_ALLOW' }, { names: ['kill'], action: 'SCMP_ACT_ERRNO' }] });
   t.deepEqual(f.arches, ['x86_64']);
@@ -117,8 +117,24 @@ test('the OCI reader: actions, errnoRet, flags, unknown names skipped, unknown f
   refuse({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_VAX'] });
   refuse({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_NEW_LISTENER'] });
   refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } }] });
-  refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_NOTIFY' }] }, 'ERR_UNSUPPORTED');
-  refuse({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock' }, 'ERR_UNSUPPORTED');
+  // NOTIFY: only with a listener, never as the default, never for the call that hands the fd on.
+  refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_NOTIFY' }] });
+  refuse({ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/run/x.sock' });
+  refuse({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock', syscalls: [{ names: ['mkdir', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] });
+  refuse({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock', syscalls: [{ names: ['recvfrom'], action: 'SCMP_ACT_NOTIFY' }] });
+  refuse({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: 'run/x.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+  refuse({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: `/${'x'.repeat(107)}`, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+  const n = filterFromOci({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_TSYNC'], listenerPath: '/run/x.sock', listenerMetadata: 'm',
+    syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+  t.deepEqual(n.listener, { path: '/run/x.sock', metadata: 'm' });
+  t.deepEqual(evaluateSeccomp(n, 'x86_64', nrOf('x86_64', 'mkdir')).action, { action: 'notify' });
+  t.is(runBpf(compileSeccomp(n), { nr: nrOf('x86_64', 'mkdir'), arch: auditArch('x86_64') }), 0x7fc00000);
+  t.is(installFlags(n), 8, 'the listener flag, and TSYNC dropped (the kernel refuses both)');
+  t.like(filterToOci(n), { listenerPath: '/run/x.sock', listenerMetadata: 'm', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+  // A listener path no rule uses gives no listener.
+  t.is(filterFromOci({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock' }).listener, undefined);
+  const m = listenerMessage(n, { id: 'c' });
+  t.deepEqual(JSON.parse(`${m?.head}42${m?.tail}`), { ociVersion: '1.0.2', fds: ['seccompFd'], pid: 42, metadata: 'm', state: { id: 'c' } });
   t.is(resolveSeccomp('unconfined', []), null);
   t.throws(() => resolveSeccomp('lenient', []), { code: 'ERR_INVALID_SECCOMP' });
   // Two words per instruction, and one program for one rule set.

@@ -6,23 +6,23 @@ import { cgroupFrozen, cgroupProcesses, cgroupStats, freezeCgroup, oomKills, upd
 import type { ContainerStats } from '../cgroup-stats';
 import { hostInfo } from '../host';
 import { ContainerError, fromNative } from '../errors';
-import type { NativeContainer } from '../native';
+import type { NativeContainer, NativeExec, NativeListener } from '../native';
 import type { DeviceNodeSpec } from '../policy/nodes';
 import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
 import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
-import { compileSeccomp, packSeccomp, resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
+import { compileSeccomp, installFlags, listenerMessage, packSeccomp, resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
 import { pidStartTime } from '../proc';
 import type { Readable, Writable } from 'node:stream';
 import { type DevicePassthrough, LiveDevices } from './devices';
-import { type ExecProcess, type ExecSpec, resolveExec, startExec } from './exec';
+import { type ExecProcess, type ExecSpec, resolveExec, resolveHookExec, startExec } from './exec';
 import { removeFifo, startThroughFifo } from './fifo';
 import type { ContainerHandle } from './handle';
 import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
 import { type ExitStatus, signalNumber, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
 import { type HookState, hookState, runHooks, runHooksWarning, superviseHook } from './hooks';
-import { HOOK_KINDS, type ResolvedHook } from '../policy/hooks';
+import { HOOK_KINDS, pausesForHooks, type ResolvedHook } from '../policy/hooks';
 
 const debug = createDebug('nsbox:container');
 
@@ -183,10 +183,14 @@ export class Container extends EventEmitter<ContainerEvents> {
     return resolveSeccomp(this.#record.seccompSpec, fromMask(this.#caps.bounding));
   }
 
-  /** @internal The compiled filter and its flags, for the init's start message. */
-  get startFilter(): [Uint32Array, number] {
+  /**
+   * @internal The compiled filter, its flags and its listener, for the init's start
+   * message; `status` is the state the listener is told (the init hands its fd on as
+   * soon as the message arrives: at create for a detached container).
+   */
+  startFilter(status: HookState['status']): [Uint32Array, number, NativeListener | null] {
     const f = this.seccompFilter;
-    return f ? [packSeccomp(compileSeccomp(f)), f.flags] : [new Uint32Array(0), 0];
+    return f ? [packSeccomp(compileSeccomp(f)), installFlags(f), listenerMessage(f, this.#hookState(status))] : [new Uint32Array(0), 0, null];
   }
 
   /** The capability sets the command runs (or will run) with. */
@@ -282,16 +286,30 @@ export class Container extends EventEmitter<ContainerEvents> {
     return hookState(this.id, status, this.pid, this.#record.bundle, this.#record.annotations);
   }
 
-  /** @internal prestart, then createRuntime: the container exists, its command has not begun. */
+  /**
+   * @internal prestart, createRuntime, then createContainer, while the init waits
+   * before pivot_root (the plan's hooksPause), its mounts in place; then the init goes
+   * on. Only for a container whose hooks made it pause.
+   */
   async runCreateHooks(): Promise<void> {
     const h = this.#record.hooks;
+    if (!pausesForHooks(h)) return;
     await runHooks('prestart', h.prestart, this.#hookState('creating'));
     await runHooks('createRuntime', h.createRuntime, this.#hookState('creating'));
+    await runHooks('createContainer', h.createContainer, this.#hookState('creating'),
+      (hook, name) => this.#hookInside(hook, name, resolveHookExec(hook, this.#record), 'creating'));
+    try {
+      await this.#native.resume();
+    } catch (e) {
+      throw fromNative(e, `container ${this.id}`);
+    }
   }
 
-  /** A startContainer hook, inside the container: its namespaces and cgroups, the container's user and capabilities. */
-  async #hookInside(h: ResolvedHook, name: string): Promise<void> {
-    const plan = resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, this.#record, this.capabilities);
+  /**
+   * A hook inside the container, its namespaces and cgroups: startContainer with the
+   * container's user and capabilities, createContainer as the runtime (resolveHookExec).
+   */
+  async #hookInside(h: ResolvedHook, name: string, plan: NativeExec, status: HookState['status']): Promise<void> {
     const p = await startExec(this.#native, this.id, plan, () => undefined, () => Promise.resolve(0));
     await superviseHook(name, h, {
       stdin: p.stdin, stdout: p.stdout, stderr: p.stderr,
@@ -303,7 +321,7 @@ export class Container extends EventEmitter<ContainerEvents> {
         }
       },
       done: p.wait().then((st) => ({ code: st.exitCode, signal: st.signal })),
-    }, this.#hookState('created'));
+    }, this.#hookState(status));
   }
 
   /**
@@ -316,7 +334,8 @@ export class Container extends EventEmitter<ContainerEvents> {
     const hooks = this.#record.hooks;
     if (hooks.startContainer.length) {
       try {
-        await runHooks('startContainer', hooks.startContainer, this.#hookState('created'), (h, name) => this.#hookInside(h, name));
+        await runHooks('startContainer', hooks.startContainer, this.#hookState('created'), (h, name) => this.#hookInside(h, name,
+          resolveExec({ command: [h.path, ...h.args.slice(1)], ...(h.env ? { env: h.env } : {}) }, this.#record, this.capabilities, this.#hookState('created')), 'created'));
       } catch (e) {
         await this.destroy();
         throw e;
@@ -335,7 +354,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       return;
     }
     try {
-      await this.#native.start(this.#caps, false, ...this.startFilter);
+      await this.#native.start(this.#caps, false, ...this.startFilter('created'));
     } catch (e) {
       throw fromNative(e, `container ${this.id}`);
     }
@@ -349,7 +368,7 @@ export class Container extends EventEmitter<ContainerEvents> {
    */
   async exec(spec: ExecSpec): Promise<ExecProcess> {
     this.#requireState('exec()', 'running');
-    const plan = resolveExec(spec, this.#record, this.capabilities);
+    const plan = resolveExec(spec, this.#record, this.capabilities, this.#hookState('running'));
     return startExec(this.#native, this.id, plan, (pipes, on) => (on ? this.#execPipes.add(pipes) : this.#execPipes.delete(pipes)),
       () => oomKills(this.#record.cgroups, hostInfo()));
   }

@@ -110,7 +110,8 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec,
     hooks: r.hooks, bundle: r.bundle, annotations: r.annotations,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
-  // Its namespaces and mounts exist, its command has not begun: prestart, then createRuntime.
+  // Its namespaces and mounts exist, its root not pivoted yet, its command not begun:
+  // prestart, createRuntime and createContainer, then the init goes on.
   try {
     await container.runCreateHooks();
   } catch (e) {
@@ -120,7 +121,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   if (r.detached) {
     // The capability sets go now: whoever starts it later only writes to the FIFO.
     try {
-      await native.start(r.caps, true, ...container.startFilter);
+      await native.start(r.caps, true, ...container.startFilter('creating'));
     } catch (e) {
       await container.destroy();
       throw fromNative(e, `container ${r.id}`);

@@ -14,6 +14,7 @@ import {
   execCandidates, resolveBool, resolveCommand, resolveEnvList, resolveStdio, resolveTerminal, resolveUser, type StdioMode, type UserSpec,
   withDefaultEnv,
 } from '../spec';
+import type { ResolvedHook } from '../policy/hooks';
 import type { ContainerRecord } from './record';
 import { type ExitStatus, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
@@ -62,7 +63,8 @@ export interface ExecProcess {
 const EXEC_KEYS = ['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach', 'stdio'];
 
 /** Checks `spec` completely, before anything runs: the plan the addon's exec takes. */
-export function resolveExec(spec: unknown, record: ContainerRecord, capabilities: CapabilitySets): NativeExec {
+/** `state`: the container's OCI state, which a notifying filter's listener gets with the process's fd. */
+export function resolveExec(spec: unknown, record: ContainerRecord, capabilities: CapabilitySets, state: object | null = null): NativeExec {
   if (typeof spec !== 'object' || spec === null) throw new ContainerError('ERR_INVALID_SPEC', `exec() takes an object, got ${quote(spec)}`);
   onlyKnownKeys(spec, EXEC_KEYS, 'exec', 'ERR_INVALID_SPEC');
   const argv = resolveCommand(own(spec, 'command'));
@@ -78,7 +80,23 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
     seccomp: resolveSeccomp(record.seccompSpec, capabilities.bounding),
   };
   const caps = resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits);
-  return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false));
+  return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false), state);
+}
+
+/**
+ * A createContainer hook (policy/hooks.ts): in the container's namespaces and cgroups
+ * while its init waits before pivot_root, so its path and cwd ("/") resolve in the
+ * host's tree. It runs as the runtime does: root with every capability this process
+ * holds, no filter, and the runtime's environment unless the hook names one (the
+ * hook belongs to whoever wrote the config, not to the container).
+ */
+export function resolveHookExec(h: ResolvedHook, record: ContainerRecord): NativeExec {
+  const env = h.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  const all = record.limits.available;
+  return toNativeExec({
+    execCandidates: [h.path], argv: [...h.args], env, cwd: '/', uid: 0, gid: 0, groups: [], noNewPrivileges: false, rlimits: [],
+    stdio: 'pipe', terminal: null, seccomp: null,
+  }, { bounding: all, effective: all, permitted: all, inheritable: 0n, ambient: 0n }, false);
 }
 
 /**

@@ -109,7 +109,7 @@ export function explainSyscall(filter: SeccompFilter | null, name: string, args:
   const a = v.action;
   const allowed = a.action === 'allow' || a.action === 'log';
   const what = a.action === 'errno' ? `denied with ${ERRNO_NAMES[a.value ?? 0] ?? `errno ${a.value}`}` : allowed ? (a.action === 'log' ? 'allowed and logged' : 'allowed')
-    : a.action === 'trace' ? 'handed to a tracer' : a.action === 'trap' ? 'trapped (SIGSYS)' : 'killed (SIGSYS)';
+    : a.action === 'trace' ? 'handed to a tracer' : a.action === 'notify' ? 'handed to the seccomp listener, which answers for it' : a.action === 'trap' ? 'trapped (SIGSYS)' : 'killed (SIGSYS)';
   const by = v.rule ? `by the rule "${v.reason}"` : `by ${v.reason}`;
   const need = !allowed && filter.needs[name] ? `; the rule that allows it needs ${filter.needs[name]}` : '';
   return { allowed, action: a.action, ...(a.action === 'errno' ? { errno: a.value } : {}), rule: v.rule ? v.reason : null, reason: `${name}: ${what} ${by}${need}` };

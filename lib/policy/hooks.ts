@@ -5,7 +5,11 @@ import { ContainerError, quote } from '../errors';
 import { onlyKnownKeys, own } from './fields';
 
 export interface HookSpec {
-  /** Absolute; resolved on the host for every kind but startContainer (inside the container). */
+  /**
+   * Absolute; resolved on the host for every kind but startContainer (inside the
+   * container's root). createContainer resolves it on the host too: it runs in the
+   * container's namespaces before pivot_root, where the host's tree is still the root.
+   */
   path: string;
   /** argv, argv[0] included (the path's when omitted). */
   args?: string[];
@@ -41,11 +45,6 @@ export function resolveHooks(value: unknown, what = 'hooks'): ResolvedHooks {
     const list = own(value, kind);
     if (list === undefined || list === null) continue;
     if (!Array.isArray(list) || list.length > 256) bad(`${what}.${kind}`, `must be an array of hooks, got ${quote(list)}`);
-    if (kind === 'createContainer' && list.length) {
-      // Resolved on the host and run in the container's mount namespace before
-      // pivot_root: this runtime cannot do that yet, and says so rather than run it elsewhere.
-      throw new ContainerError('ERR_UNSUPPORTED', `${what}.createContainer is not supported by this runtime yet`);
-    }
     out[kind] = list.map((h, i) => {
       const w = `${what}.${kind}[${i}]`;
       if (typeof h !== 'object' || h === null || Array.isArray(h)) bad(w, `must be an object, got ${quote(h)}`);
@@ -64,6 +63,14 @@ export function resolveHooks(value: unknown, what = 'hooks'): ResolvedHooks {
     });
   }
   return out;
+}
+
+/**
+ * True when the container's init waits before pivot_root for hooks: prestart,
+ * createRuntime and createContainer run there, with the container's mounts in place.
+ */
+export function pausesForHooks(h: ResolvedHooks): boolean {
+  return h.prestart.length + h.createRuntime.length + h.createContainer.length > 0;
 }
 
 /** True when any hook is there. */

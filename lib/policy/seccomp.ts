@@ -37,7 +37,7 @@ export interface OciSeccomp {
 /** The spec's and profile's `seccomp`. */
 export type SeccompSpec = 'default' | 'strict' | 'unconfined' | OciSeccomp;
 
-export type SeccompActionName = 'allow' | 'errno' | 'kill-thread' | 'kill-process' | 'trap' | 'trace' | 'log';
+export type SeccompActionName = 'allow' | 'errno' | 'kill-thread' | 'kill-process' | 'trap' | 'trace' | 'log' | 'notify';
 
 export interface SeccompAction {
   action: SeccompActionName;
@@ -71,6 +71,12 @@ export interface SeccompFilter {
   /** SECCOMP_FILTER_FLAG_* bits. */
   flags: number;
   rules: SeccompRule[];
+  /**
+   * Where the filter's listener fd goes (SCMP_ACT_NOTIFY): a unix socket that gets
+   * the process's state as JSON with the fd (SCM_RIGHTS), as runc sends it; and the
+   * config's metadata for it. Only when a rule notifies.
+   */
+  listener?: { path: string; metadata: string };
   /** Names the filter could not find on any of its architectures, skipped as runc skips them. */
   unknown: string[];
   /** For explain: what the default filter left out for want of a capability, by syscall. */
@@ -84,7 +90,7 @@ function bad(message: string): never {
 // seccomp's return values (linux/seccomp.h).
 const RET = {
   'kill-process': 0x80000000, 'kill-thread': 0x00000000, trap: 0x00030000, errno: 0x00050000, trace: 0x7ff00000, log: 0x7ffc0000,
-  allow: 0x7fff0000,
+  allow: 0x7fff0000, notify: 0x7fc00000,
 } as const;
 const ENOSYS = 38;
 const EPERM = 1;
@@ -92,10 +98,43 @@ const EPERM = 1;
 export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_TSYNC: 1, SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
 };
+const FLAG_TSYNC = 1;
+const FLAG_NEW_LISTENER = 8;
+
+/**
+ * The flags the filter is installed with: a notifying filter asks for its listener
+ * fd. TSYNC goes then (the kernel takes the two together only with TSYNC_ESRCH): the
+ * processes that install ours are single-threaded, so it has nothing to do.
+ */
+export function installFlags(f: SeccompFilter): number {
+  return f.listener ? (f.flags & ~FLAG_TSYNC) | FLAG_NEW_LISTENER : f.flags;
+}
+
+/**
+ * What the listener socket gets with the fd: the OCI container process state, as two
+ * halves around the process's pid, which only the addon learns (an exec'd process's).
+ */
+export function listenerMessage(f: SeccompFilter, state: object): { path: string; head: string; tail: string } | null {
+  if (!f.listener) return null;
+  return {
+    path: f.listener.path,
+    head: '{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":',
+    tail: `,"metadata":${JSON.stringify(f.listener.metadata)},"state":${JSON.stringify(state)}}`,
+  };
+}
+
+/**
+ * The syscalls the installing process makes right after the filter is in, handing its
+ * listener fd on and waiting for the answer (src-native/handshake.h): notifying them
+ * would wait on a listener that cannot have the fd yet (runc refuses write for the
+ * same reason).
+ */
+const HANDS_ON_LISTENER = ['sendmsg', 'recvfrom'];
 
 const OCI_ACTIONS: Readonly<Record<string, SeccompActionName>> = {
   SCMP_ACT_ALLOW: 'allow', SCMP_ACT_ERRNO: 'errno', SCMP_ACT_KILL: 'kill-thread', SCMP_ACT_KILL_THREAD: 'kill-thread',
   SCMP_ACT_KILL_PROCESS: 'kill-process', SCMP_ACT_TRAP: 'trap', SCMP_ACT_TRACE: 'trace', SCMP_ACT_LOG: 'log',
+  SCMP_ACT_NOTIFY: 'notify',
 };
 
 const OCI_ARCHES: Readonly<Record<string, SeccompArch | null>> = {
@@ -176,10 +215,7 @@ function u64(v: unknown, what: string): bigint {
 }
 
 function action(name: unknown, errnoRet: unknown, what: string, defaultErrno: number): SeccompAction {
-  if (name === 'SCMP_ACT_NOTIFY') {
-    throw new ContainerError('ERR_UNSUPPORTED', `seccomp: ${what} SCMP_ACT_NOTIFY is not supported by this runtime (no listener is passed on)`);
-  }
-  const a = typeof name === 'string' && Object.hasOwn(OCI_ACTIONS, name) ? OCI_ACTIONS[name] : bad(`${what} ${quote(name)} is not an action (${Object.keys(OCI_ACTIONS).join(', ')}, SCMP_ACT_NOTIFY)`);
+  const a = typeof name === 'string' && Object.hasOwn(OCI_ACTIONS, name) ? OCI_ACTIONS[name] : bad(`${what} ${quote(name)} is not an action (${Object.keys(OCI_ACTIONS).join(', ')})`);
   if (a === 'errno' || a === 'trace') {
     const v = errnoRet ?? (a === 'errno' ? defaultErrno : 0);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) bad(`${what} errnoRet must be an integer 0..65535, got ${quote(v)}`);
@@ -194,13 +230,20 @@ export function filterFromOci(value: unknown, what = 'linux.seccomp'): SeccompFi
   if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`${what} must be an object, got ${quote(value)}`);
   onlyKnownKeys(value, ['defaultAction', 'defaultErrnoRet', 'architectures', 'flags', 'listenerPath', 'listenerMetadata', 'syscalls'], what, 'ERR_INVALID_SECCOMP');
   const o = value as Record<string, unknown>;
-  if (own(o, 'listenerPath') !== undefined && own(o, 'listenerPath') !== '') {
-    throw new ContainerError('ERR_UNSUPPORTED', `${what}.listenerPath is not supported by this runtime (no seccomp notify listener)`);
+  const listenerPath = own(o, 'listenerPath') ?? '';
+  // sun_path holds 108 bytes, its terminating NUL included.
+  if (typeof listenerPath !== 'string' || (listenerPath !== '' && (!listenerPath.startsWith('/') || listenerPath.includes('\0') || Buffer.byteLength(listenerPath) > 107))) {
+    bad(`${what}.listenerPath must be an absolute path of a unix socket (at most 107 bytes), got ${quote(listenerPath)}`);
   }
+  const metadata = own(o, 'listenerMetadata') ?? '';
+  if (typeof metadata !== 'string') bad(`${what}.listenerMetadata must be a string, got ${quote(metadata)}`);
   const dErr = own(o, 'defaultErrnoRet');
   const defaultErrno = dErr === undefined || dErr === null ? EPERM : (typeof dErr === 'number' && Number.isInteger(dErr) && dErr >= 0 && dErr <= 0xffff
     ? dErr : bad(`${what}.defaultErrnoRet must be an integer 0..65535, got ${quote(dErr)}`));
   const defaultAction = action(own(o, 'defaultAction'), dErr, `${what}.defaultAction`, EPERM);
+  if (defaultAction.action === 'notify') {
+    bad(`${what}.defaultAction SCMP_ACT_NOTIFY would hand the runtime's own last steps before exec to the listener; notify named syscalls instead`);
+  }
   const archList = own(o, 'architectures') ?? [];
   if (!Array.isArray(archList)) bad(`${what}.architectures must be an array`);
   const arches = new Set<SeccompArch>();
@@ -237,6 +280,11 @@ export function filterFromOci(value: unknown, what = 'linux.seccomp'): SeccompFi
       bad(`${w}.names must be a non-empty array of syscall names`);
     }
     const act = action(own(r, 'action'), own(r, 'errnoRet'), `${w}.action`, defaultErrno);
+    if (act.action === 'notify') {
+      if (!listenerPath) bad(`${w}.action SCMP_ACT_NOTIFY needs ${what}.listenerPath, where the listener fd goes`);
+      const used = HANDS_ON_LISTENER.filter((n) => (names as string[]).includes(n));
+      if (used.length) bad(`${w}: SCMP_ACT_NOTIFY cannot be used for ${used.join(' or ')}, which hand the listener fd on right after the filter is in`);
+    }
     const argList = own(r, 'args') ?? [];
     if (!Array.isArray(argList) || argList.length > 6) bad(`${w}.args must be an array of at most 6 conditions`);
     const args = argList.map((c, j) => {
@@ -255,7 +303,8 @@ export function filterFromOci(value: unknown, what = 'linux.seccomp'): SeccompFi
       else unknown.add(name);
     }
   });
-  return { defaultAction, arches: on, flags, rules, unknown: [...unknown], needs: {} };
+  const listener = rules.some((r) => r.action.action === 'notify') ? { listener: { path: listenerPath, metadata } } : {};
+  return { defaultAction, arches: on, flags, rules, ...listener, unknown: [...unknown], needs: {} };
 }
 
 /**
@@ -650,7 +699,7 @@ export { retValue as seccompReturn };
 
 const ACTION_NAMES: Readonly<Record<SeccompActionName, string>> = {
   allow: 'SCMP_ACT_ALLOW', errno: 'SCMP_ACT_ERRNO', 'kill-thread': 'SCMP_ACT_KILL_THREAD', 'kill-process': 'SCMP_ACT_KILL_PROCESS', trap: 'SCMP_ACT_TRAP',
-  trace: 'SCMP_ACT_TRACE', log: 'SCMP_ACT_LOG',
+  trace: 'SCMP_ACT_TRACE', log: 'SCMP_ACT_LOG', notify: 'SCMP_ACT_NOTIFY',
 };
 const OP_NAMES: Readonly<Record<ArgOp, string>> = Object.fromEntries(Object.entries(OCI_OPS).map(([k, v]) => [v, k])) as Record<ArgOp, string>;
 const ARCH_NAMES: Readonly<Record<SeccompArch, string>> = { x86_64: 'SCMP_ARCH_X86_64', x86: 'SCMP_ARCH_X86', x32: 'SCMP_ARCH_X32' };
@@ -678,6 +727,7 @@ export function filterToOci(f: SeccompFilter): OciSeccomp {
     defaultAction: ACTION_NAMES[d.action], ...(d.value !== undefined ? { defaultErrnoRet: d.value } : {}),
     architectures: f.arches.map((a) => ARCH_NAMES[a]),
     ...(f.flags ? { flags: Object.entries(SECCOMP_FLAGS).filter(([, bit]) => f.flags & bit).map(([name]) => name) } : {}),
+    ...(f.listener ? { listenerPath: f.listener.path, ...(f.listener.metadata ? { listenerMetadata: f.listener.metadata } : {}) } : {}),
     syscalls: [...groups.values()],
   };
 }

@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/keyctl.h>
+#include <linux/seccomp.h>
 
 #include <algorithm>
 
+#include "../fd_passing.h"
 #include "../handshake.h"
 #include "../sched_slice.h"
 #include "../sys.h"
@@ -212,6 +214,23 @@ void ReportSuccess(int pid) {
   SendReport(ready);
 }
 
+void SendReportWithFd(const Report& r, int fd) {
+  if (SendWithFd(g_sync_fd, &r, sizeof(r), fd) != static_cast<ssize_t>(sizeof(r))) Fail("seccomp", "sendmsg", "the filter's listener fd");
+}
+
+ssize_t RecvReport(int sock, Report* r, int* fd) { return RecvWithFd(sock, r, sizeof(*r), fd); }
+
+void AwaitHooks() {
+  Report paused;
+  memset(&paused, 0, sizeof(paused));
+  paused.kind = Report::kHooks;
+  SendReport(paused);
+  ResumeMessage m;
+  ssize_t n = sys::retry_eintr([&] { return recv(g_sync_fd, &m, sizeof(m), 0); });
+  // A hook failed (the parent destroys the container) or the creator is gone.
+  if (n != static_cast<ssize_t>(sizeof(m)) || m.magic != 'R') _exit(0);
+}
+
 void CopyJoined(char* dst, size_t cap, const char* a, const char* b) {
   size_t n = 0;
   for (const char* s : {a, b})
@@ -255,6 +274,12 @@ void RunChild(const ChildPlan& plan) {
     Fail("priority", "setpriority");
   SeccompProgram sc;
   CapabilitySets caps = AwaitStart(&sc);
+  // A notifying filter goes in now, while whoever sent the message still listens for
+  // its fd (handshake.h); what the init does after passes through it.
+  if (sc.n && (sc.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) {
+    InstallSeccomp(sc);
+    sc = SeccompProgram{};
+  }
   if (fifo >= 0) AwaitStartFifo(fifo);
   SetRlimits(plan);
   SetupCredentials(plan, caps, sc);

@@ -10,6 +10,7 @@
 
 #include <vector>
 
+#include "../handshake.h"
 #include "../plan.h"
 
 namespace nsbox {
@@ -36,6 +37,14 @@ void SetupTerminal(int console, bool bind_console);
 
 // Sends Report{kReady}.
 void ReportSuccess(int pid = 0);
+// Sends `r` with `fd` attached (SCM_RIGHTS).
+void SendReportWithFd(const Report& r, int fd);
+// Receives one Report and the fd attached to it, if any (-1 otherwise). Returns what
+// recvmsg returned.
+ssize_t RecvReport(int sock, Report* r, int* fd);
+// Reports kHooks and waits for the parent's ResumeMessage (handshake.h); exits when
+// the parent closes the socket instead.
+void AwaitHooks();
 
 // Where Fail() sends its Report (the handshake socket).
 void SetReportFd(int fd);
@@ -58,6 +67,8 @@ struct SeccompProgram {
   size_t n = 0;
   uint32_t flags = 0;
 };
+// Installs the filter; a notifying one's listener fd is sent on (handshake.h: kListener).
+void InstallSeccomp(const SeccompProgram& sc);
 void SetupCredentials(const ChildPlan& plan, const CapabilitySets& caps, const SeccompProgram& sc);  // bounding set, credentials, ambient, no_new_privs
 void SeccompBeforeExec(const ChildPlan& plan, const SeccompProgram& sc);  // the filter, last, when no_new_privs lets it in without CAP_SYS_ADMIN
 // The ids and capability sets of a container process (the init, an exec'd command, a

@@ -13,8 +13,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
-#include "child.h"
+#include "../handshake.h"
 #include "../sys.h"
+#include "child.h"
 
 namespace nsbox {
 namespace {
@@ -77,8 +78,6 @@ void SetupNetwork(const ChildPlan& plan) {
   close(s);
 }
 
-namespace {
-
 void InstallSeccomp(const SeccompProgram& sc) {
   std::vector<struct sock_filter> prog(sc.n / 2);
   for (size_t i = 0; i < prog.size(); i++) {
@@ -89,11 +88,22 @@ void InstallSeccomp(const SeccompProgram& sc) {
     prog[i].k = sc.words[2 * i + 1];
   }
   struct sock_fprog fprog = {static_cast<unsigned short>(prog.size()), prog.data()};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, sc.flags, &fprog) < 0)
-    Fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, sc.flags, &fprog);
+  if (listener < 0) Fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  if (!(sc.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return;
+  Report r;
+  memset(&r, 0, sizeof(r));
+  r.kind = Report::kListener;
+  SendReportWithFd(r, static_cast<int>(listener));
+  close(static_cast<int>(listener));
+  // Nothing of the command runs before its listener has the fd: a parent that could
+  // not hand it on closes the socket instead of answering.
+  char ack = 0;
+  if (sys::retry_eintr([&] { return recv(ReportFd(), &ack, 1, 0); }) != 1 || ack != kListenerAck) {
+    errno = ECONNREFUSED;
+    Fail("seccomp-listener", "handshake", "the filter's listener fd was not handed on");
+  }
 }
-
-}  // namespace
 
 // The kernel takes a filter from a process with no_new_privs set, or holding
 // CAP_SYS_ADMIN. With no_new_privs it goes in last (SeccompBeforeExec), so that as

@@ -114,8 +114,9 @@ void MakeDirsInRoot(int root, const char* path) {
 // instead of handing the container something else. The rootfs is a real path and is
 // opened with no symlink followed; a bind source follows its links as lib's stat did
 // (/proc/<pid>/root/..., /proc/<pid>/ns/net name the files the kernel resolves them to).
+// `opened`, when given, gets the fd of the file itself, still open.
 int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint64_t ino, unsigned flags,
-                  bool follow) {
+                  bool follow, int* opened = nullptr) {
   int fd = follow ? open(path.c_str(), O_PATH | O_CLOEXEC)
                   : sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) Fail(step, follow ? "open" : "openat2", path.c_str());
@@ -127,7 +128,8 @@ int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint6
   }
   int mnt = sys::open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | flags);
   if (mnt < 0) Fail(step, "open_tree", path.c_str());
-  close(fd);
+  if (opened) *opened = fd;
+  else close(fd);
   return mnt;
 }
 
@@ -477,16 +479,24 @@ void SetupMountNamespace(const ChildPlan& plan) {
   if (sys::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
     Fail("mount-propagation", "mount", "/");
 
+  // A rootfs directory is assembled in place: its clone is attached on the very
+  // directory it was cloned from (in this mount namespace only), so hooks that enter
+  // the namespace before pivot_root find the container's root at root.path, as the
+  // runtime spec has them. The host's own root cannot be covered that way; its
+  // read-only view is assembled at the staging directory.
+  int where = -1;
   int root = plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
-                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false);
+                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false, &where);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
   if (!plan.host_root) RefuseHostRoot(root, plan.rootfs.c_str());
   if (plan.host_root &&
       sys::mount_setattr(root, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) < 0)
     Fail("rootfs", "mount_setattr", "/");
-  int staging = open(plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (staging < 0) Fail("rootfs", "open", plan.staging_dir.c_str());
-  AttachFd("rootfs", root, staging, plan.staging_dir.c_str());
+  if (plan.host_root) {
+    where = open(plan.staging_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (where < 0) Fail("rootfs", "open", plan.staging_dir.c_str());
+  }
+  AttachFd("rootfs", root, where, plan.host_root ? plan.staging_dir.c_str() : plan.rootfs.c_str());
   if (plan.host_root) DetachHostSubtrees(plan);
 
   RequireDirectory(root, "proc", !plan.host_root);
@@ -515,6 +525,9 @@ void SetupMountNamespace(const ChildPlan& plan) {
   }
   UserMounts(plan, root);
   CreateNodes(plan, root);
+  // The runtime's hooks (prestart, createRuntime, createContainer) run now, with the
+  // container's filesystems in place and still writable, as with runc.
+  if (plan.hooks_pause) AwaitHooks();
   MaskPaths(plan, root, fresh);
   ReadonlyPaths(plan, root, fresh);
   if (plan.readonly_rootfs && !plan.host_root &&

@@ -68,7 +68,21 @@ namespace nsbox {
   // processes let go of them.
   for (int i = 0; i < 3; i++) close(i);
   Report r;
-  ssize_t n = sys::retry_eintr([&] { return read(report[0], &r, sizeof(r)); });
+  int listener = -1;
+  ssize_t n = RecvReport(report[0], &r, &listener);
+  // A notifying filter's fd, passed on with the child's pid (handshake.h); then the
+  // child's next word.
+  while (n == static_cast<ssize_t>(sizeof(r)) && r.kind == Report::kListener && listener >= 0) {
+    r.pid = child;
+    SendReportWithFd(r, listener);
+    close(listener);
+    char ack = 0;
+    // No answer: the parent could not hand the fd on; the child sees our end close.
+    if (sys::retry_eintr([&] { return recv(ReportFd(), &ack, 1, 0); }) != 1) _exit(127);
+    if (sys::retry_eintr([&] { return send(report[0], &ack, 1, MSG_NOSIGNAL); }) != 1) _exit(127);
+    n = RecvReport(report[0], &r, &listener);
+  }
+  if (listener >= 0) close(listener);
   if (n == static_cast<ssize_t>(sizeof(r))) {
     // The child's own report; pass it on as it is.
     int status;
