@@ -61,6 +61,12 @@ export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boole
   return { ...nativeCommand(r, state), caps, detach };
 }
 
+/** The name a v1 directory's hierarchy has under /sys/fs/cgroup: its mount point's last component. */
+function hierarchyName(dir: string, host: HostInfo): string {
+  const mount = [host.devicesV1, ...Object.values(host.v1)].find((m): m is string => !!m && dir.startsWith(`${m}/`));
+  return mount ? mount.slice(mount.lastIndexOf('/') + 1) : '';
+}
+
 /** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
 export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v2', policy: DevicePolicy, paths: HostPaths, dirs: CgroupDirs, cgroupWrites: NativePlan['cgroupWrites']): NativePlan {
   return {
@@ -89,7 +95,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     startFifo: r.detached?.startFifo ?? '',
     cgroupV2Dir: dirs.cgroupV2Dir,
     cgroupV1Devices: dirs.cgroupV1Devices,
-    cgroupV1: v1DirList(dirs).map((dir) => ({ dir })),
+    cgroupV1: v1DirList(dirs).map((dir) => ({ dir, name: hierarchyName(dir, host) })),
     cgroupWrites,
     deviceBackend: backend,
     devicePolicy: nativePolicy(policy),

@@ -83,6 +83,19 @@ bool CreateCgroups(ChildPlan& plan, CgroupFds* fds, SetupError* err) {
     v1.procs = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (v1.procs < 0) return err->Set("cgroup", "open", procs);
   }
+  // A cgroup mount shows the container its own directories: the init clones them
+  // through these fds, opened right after they were made, never looked up by name.
+  bool view = false;
+  for (const MountPlan& m : plan.mounts) view = view || m.kind == kCgroup;
+  if (!view) return true;
+  for (V1Cgroup& v1 : plan.cgroup_v1) {
+    v1.dir_fd = open(v1.dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (v1.dir_fd < 0) return err->Set("cgroup", "open", v1.dir);
+  }
+  if (fds->v2_dir >= 0) {
+    plan.fds.cgroup_v2 = fcntl(fds->v2_dir, F_DUPFD_CLOEXEC, 3);
+    if (plan.fds.cgroup_v2 < 0) return err->Set("cgroup", "fcntl(F_DUPFD_CLOEXEC)", plan.cgroup_v2_dir);
+  }
   return true;
 }
 

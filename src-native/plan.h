@@ -36,7 +36,7 @@ enum FieldUse : unsigned { kJs = 1, kInit = 2, kJsInit = kJs | kInit, kPassed = 
 // The enums of the plan. In JS each value is a name: NamesOf(E) lists them (the
 // encoding carries the value, and the decoder accepts only those listed).
 enum DevType : char { kCharDev = 'c', kBlockDev = 'b' };
-enum MountKind { kBind, kTmpfs };
+enum MountKind { kBind, kTmpfs, kCgroup };
 enum V1File { kDevicesDeny, kDevicesAllow };  // which of the v1 devices.* files a line goes to
 enum DeviceBackendKind { kDevicesV1, kDevicesV2 };
 enum Stdio { kPipe, kInherit, kIgnore };
@@ -47,7 +47,7 @@ struct Named {
   E value;
 };
 inline constexpr Named<DevType> kDevTypeNames[] = {{"c", kCharDev}, {"b", kBlockDev}};
-inline constexpr Named<MountKind> kMountKindNames[] = {{"bind", kBind}, {"tmpfs", kTmpfs}};
+inline constexpr Named<MountKind> kMountKindNames[] = {{"bind", kBind}, {"tmpfs", kTmpfs}, {"cgroup", kCgroup}};
 inline constexpr Named<V1File> kV1FileNames[] = {{"deny", kDevicesDeny}, {"allow", kDevicesAllow}};
 inline constexpr Named<DeviceBackendKind> kBackendNames[] = {{"v1", kDevicesV1}, {"v2", kDevicesV2}};
 inline constexpr Named<Stdio> kStdioNames[] = {{"pipe", kPipe}, {"inherit", kInherit}, {"ignore", kIgnore}};
@@ -78,7 +78,8 @@ struct Namespace {
   F(int, stderr_fd, "", kFd, -1)                   \
   F(int, v1_procs, "", kFd, -1)  /* join: the v1 devices cgroup's cgroup.procs, for writing */ \
   F(int, console, "", kFd, -1)   /* the connected console socket (terminal) */ \
-  F(int, target_pidfd, "", kFd, -1)  /* join and exec: the container's init */
+  F(int, target_pidfd, "", kFd, -1)  /* join and exec: the container's init */ \
+  F(int, cgroup_v2, "", kFd, -1)  /* init with a cgroup mount: the container's cgroup2 directory */
 struct PassedFds {
   NSBOX_FIELDS(NSBOX_PASSED_FDS)
 };
@@ -179,7 +180,9 @@ struct JoinNamespace {
 // written to its cgroup.procs, whose fd the parent opens and the helper inherits.
 #define NSBOX_V1_CGROUP_FIELDS(F)                 \
   F(std::string, dir, "dir", kJsInit, {})         \
-  F(int, procs, "", kFd, -1)
+  F(std::string, name, "name", kJsInit, {})  /* the hierarchy's name under /sys/fs/cgroup ("memory", "cpu,cpuacct") */ \
+  F(int, procs, "", kFd, -1)                      \
+  F(int, dir_fd, "", kFd, -1)  /* init with a cgroup mount: the directory, for its view */
 struct V1Cgroup {
   NSBOX_FIELDS(NSBOX_V1_CGROUP_FIELDS)
 };
@@ -253,7 +256,7 @@ struct CgroupWrite {
      whichever process starts the container. */                            \
   F(std::string, start_fifo, "startFifo", kJsInit, {})                     \
   F(std::optional<int>, oom_score_adj, "oomScoreAdj", kJsInit, std::nullopt)  /* null: the creator's */ \
-  F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJs, {})  /* empty when the host has no cgroup2 hierarchy */ \
+  F(std::string, cgroup_v2_dir, "cgroupV2Dir", kJsInit, {})  /* empty when the host has no cgroup2 hierarchy */ \
   F(std::string, cgroup_v1_devices, "cgroupV1Devices", kJsInit, {})  /* empty unless the v1 device backend is used */ \
   F(std::vector<V1Cgroup>, cgroup_v1, "cgroupV1", kJsInit, {})  /* every v1 directory the init joins, the devices one included */ \
   F(std::vector<CgroupWrite>, cgroup_writes, "cgroupWrites", kJs, {})  /* limits, written before the clone */ \

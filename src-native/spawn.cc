@@ -381,7 +381,10 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   MarkCgroups(plan, cg);
   if (!WriteLimits(plan, err)) return fail();
   // Above stdio, like every fd the init inherits: its dup2 onto 0..2 must not hit it.
-  for (V1Cgroup& v1 : plan.cgroup_v1) v1.procs = AboveStdio(v1.procs);
+  for (V1Cgroup& v1 : plan.cgroup_v1) {
+    v1.procs = AboveStdio(v1.procs);
+    v1.dir_fd = AboveStdio(v1.dir_fd);
+  }
   s->cgroup_v2_dir = cg.v2_dir;
   if (!StdioSources(plan.stdio, &plan.fds, s->stdio, err)) return fail();
   // The cgroup namespace is unshared by the init once it is in its cgroups.
@@ -546,7 +549,10 @@ bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupErro
   // The command joins every v1 directory of the container, as its init did.
   auto open_v1 = [&]() {
     for (const std::string& dir : target.v1_dirs) {
-      plan.cgroup_v1.push_back({dir, OpenV1Procs(dir, "exec-join", err)});
+      V1Cgroup v1;
+      v1.dir = dir;
+      v1.procs = OpenV1Procs(dir, "exec-join", err);
+      plan.cgroup_v1.push_back(v1);
       if (plan.cgroup_v1.back().procs < 0) return false;
     }
     return true;

@@ -356,3 +356,30 @@ test('a container cannot raise its own limits: no cgroupfs inside, and no mounti
   t.regex(r.stdout, /^mount1 [1-9]/m);
   t.regex(r.stderr, /Operation not permitted|permission denied/i);
 });
+
+test('a cgroup mount shows the container its own cgroups, read-only: its limits by every hierarchy\'s name, nothing of another container\'s, no write or mkdir', async (t) => {
+  const other = await createContainer({ command: ['/bin/sleep', '30'], id: `cgview-other-${process.pid}`, resources: { pids: { limit: 77 } } });
+  t.teardown(() => other.destroy());
+  const host = hostInfo();
+  // Every v1 hierarchy the container is in: devices only on the v1 device backend.
+  const names = Object.entries(host.v1).filter(([c]) => c !== 'devices').map(([, m]) => m.slice(m.lastIndexOf('/') + 1));
+  const r = await sh([
+    'ls /sys/fs/cgroup | tr "\\n" " "; echo',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max',
+    'echo 1000 > /sys/fs/cgroup/pids/pids.max 2>/dev/null && echo wrote || echo write-refused',
+    'mkdir /sys/fs/cgroup/pids/child 2>/dev/null && echo made || echo mkdir-refused',
+    'ls /sys/fs/cgroup/pids | grep -c "^cgview-other" || true',
+    'grep -c "pids.max" /proc/self/mountinfo || true',
+  ].join('; '), { mounts: [{ type: 'cgroup', destination: '/sys/fs/cgroup' }], resources: { memory: { limit: 48 << 20 }, pids: { limit: 40 } } });
+  const lines = r.stdout.trim().split('\n');
+  const listed = lines[0].trim().split(' ');
+  for (const n of names) t.true(listed.includes(n), `${n} in ${lines[0]}`);
+  t.is(listed.includes('unified'), host.cgroup2 !== null);
+  t.deepEqual(lines.slice(1), [String(48 << 20), '40', 'write-refused', 'mkdir-refused', '0', '0'], r.stderr);
+  // rw, as a privileged config asks: the same view, writable by the container's root.
+  const rw = await sh('echo 30 > /sys/fs/cgroup/pids/pids.max && cat /sys/fs/cgroup/pids/pids.max', {
+    mounts: [{ type: 'cgroup', destination: '/sys/fs/cgroup', readonly: false }], resources: { pids: { limit: 40 } },
+  });
+  t.is(rw.stdout.trim(), '30', rw.stderr);
+  await other.destroy();
+});

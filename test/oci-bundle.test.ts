@@ -119,7 +119,7 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
     ['umask', (c) => { c.process.user.umask = 0o077; }, /process\.user\.umask/],
-    ['cgroup mount', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }); }, /mounts\[7\] \(type "cgroup"/],
+    ['cgroup mount option', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'size=1m'] }); }, /mounts\[7\]\.options "size=1m" \(cgroup at \/sys\/fs\/cgroup\)/],
     ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'shared'] }); }, /mounts\[7\]\.options "shared"/],
     ['systemd cgroups path', (c) => { c.linux.cgroupsPath = 'system.slice:nsbox:x'; }, /linux\.cgroupsPath/],
     ['shared propagation', (c) => { c.linux.rootfsPropagation = 'shared'; }, /linux\.rootfsPropagation/],
@@ -345,4 +345,29 @@ test('one reader: the profile import and the command line agree on every policy 
     t.truthy(viaProfile);
     t.deepEqual([viaProfile?.code, viaProfile?.message], [viaBundle?.code, viaBundle?.message]);
   }
+});
+
+test('several refused fields are named in one message; what runc takes is taken: a cgroup mount, fileMode with type bits, ambient capabilities the kernel would not raise left out', (t) => {
+  const c = ctrConfig();
+  c.linux.intelRdt = { closID: 'x' };
+  c.linux.personality = { domain: 'LINUX32' };
+  c.process.user.umask = 0o077;
+  c.mounts.push({ destination: '/x', type: 'nfs', source: 'srv:/x', options: [] }, { destination: '/y', type: '9p', source: 'y', options: [] });
+  const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
+  t.is(e?.code, 'ERR_UNSUPPORTED');
+  for (const part of [/linux\.intelRdt, linux\.personality are not supported/, /process\.user\.umask/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
+  const ok = ctrConfig();
+  ok.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] });
+  // podman: the node's whole st_mode (S_IFCHR | 0620 = 8592); buildah: ambient without inheritable.
+  ok.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o020000 | 0o620, uid: 0, gid: 0 }];
+  ok.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_MKNOD'], effective: ['CAP_CHOWN', 'CAP_MKNOD'], permitted: ['CAP_CHOWN', 'CAP_MKNOD'], inheritable: ['CAP_MKNOD'], ambient: ['CAP_CHOWN', 'CAP_MKNOD'] };
+  const { spec, notes } = specFromOciConfig(ok, '/b', 'probe');
+  t.deepEqual(spec.profile.mounts.filter((m) => m.type === 'cgroup'), [{ type: 'cgroup', destination: '/sys/fs/cgroup', readonly: true }, { type: 'cgroup', destination: '/sys/fs/cgroup', readonly: false }]);
+  t.like(spec.profile.nodes[0], { path: '/dev/fuse', mode: 0o620 });
+  t.deepEqual(spec.profile.capabilities.ambient, ['CAP_MKNOD']);
+  t.true(notes.some((n) => /ambient: CAP_CHOWN left out/.test(n)), notes.join('\n'));
+  const wrongType = ctrConfig();
+  wrongType.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o060000 | 0o620 }];
+  t.truthy(errorOf(() => specFromOciConfig(wrongType, '/b', 'probe')), 'block type bits on a character device are refused');
 });

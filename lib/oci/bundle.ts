@@ -13,7 +13,7 @@ import type { RlimitSpec } from '../policy/process';
 import { type HooksSpec, resolveHooks } from '../policy/hooks';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import {
-  array, checkJsonDepth, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
+  array, checkJsonDepth, collectRefusals, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
   strings, unsupported,
 } from './config';
 
@@ -45,36 +45,42 @@ export function readResourcesUpdate(value: unknown): { rules: DeviceRule[]; limi
  */
 export function specFromOciConfig(config: unknown, bundle: string, id: string): OciBundleSpec {
   checkJsonDepth(config, 'config.json');
+  return collectRefusals((section) => readBundleSpec(config, bundle, id, section));
+}
+
+type Section = <S>(f: () => S, fallback: S) => S;
+
+function readBundleSpec(config: unknown, bundle: string, id: string, section: Section): OciBundleSpec {
   const c = object(config, 'the config');
   const notes: string[] = [];
-  onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'], '');
+  section(() => onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'], ''), undefined);
   // Checked now, with the config's field names (the spec checks them again).
   resolveHooks(c.hooks, 'hooks');
   if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
 
   const proc = object(c.process, 'process');
-  onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'], 'process.');
+  section(() => onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'], 'process.'), undefined);
   if (proc.consoleSize !== undefined) notes.push('process.consoleSize is left to the terminal\'s reader (the console socket\'s end)');
   const args = strings(proc.args, 'process.args');
   if (args.length === 0) invalid('process.args must name the command');
   const user = object(proc.user, 'process.user');
-  onlyKnown(user, ['uid', 'gid', 'additionalGids', 'umask'], 'process.user.');
-  if (user.umask !== undefined && user.umask !== null && user.umask !== 0o022) unsupported('process.user.umask', 'other than 0022 is not supported by this runtime');
+  section(() => onlyKnown(user, ['uid', 'gid', 'additionalGids', 'umask'], 'process.user.'), undefined);
+  if (user.umask !== undefined && user.umask !== null && user.umask !== 0o022) section(() => unsupported('process.user.umask', 'other than 0022 is not supported by this runtime'), undefined);
   if (typeof proc.cwd !== 'string' || !proc.cwd.startsWith('/')) invalid(`process.cwd must be an absolute path, got ${quote(proc.cwd)}`);
 
   const root = object(c.root, 'root');
-  onlyKnown(root, ['path', 'readonly'], 'root.');
+  section(() => onlyKnown(root, ['path', 'readonly'], 'root.'), undefined);
   if (typeof root.path !== 'string' || root.path === '') invalid(`root.path must be a path, got ${quote(root.path)}`);
   const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
 
   const linux = object(c.linux, 'linux');
-  onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp'], 'linux.');
+  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp'], 'linux.'), undefined);
   if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
-    unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)');
+    section(() => unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)'), undefined);
   }
   const namespaces: NamespaceName[] = [];
   const joinNamespaces: Partial<Record<JoinableNamespace, string>> = {};
-  array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => {
+  array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => section(() => {
     const n = object(raw, `linux.namespaces[${i}]`);
     onlyKnown(n, ['type', 'path'], `linux.namespaces[${i}].`);
     const t = NAMESPACE_TYPES[n.type as string];
@@ -84,20 +90,24 @@ export function specFromOciConfig(config: unknown, bundle: string, id: string): 
       return;
     }
     if (!(JOINABLE_NAMESPACES as readonly string[]).includes(t)) {
+      namespaces.push(t);  // refused below; counted as present so that no other error hides the refusal
       unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts, cgroup and pid namespaces');
     }
     if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
     joinNamespaces[t as JoinableNamespace] = n.path;
-  });
+  }, undefined));
   let cgroupPath: string | undefined;
   if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== '') {
-    if (typeof linux.cgroupsPath !== 'string' || !linux.cgroupsPath.startsWith('/')) {
-      unsupported(`linux.cgroupsPath ${quote(linux.cgroupsPath)}`, 'is supported as an absolute path only (no systemd slices)');
-    }
-    cgroupPath = linux.cgroupsPath.replace(/^\/+/, '');
+    cgroupPath = section(() => {
+      if (typeof linux.cgroupsPath !== 'string' || !linux.cgroupsPath.startsWith('/')) {
+        unsupported(`linux.cgroupsPath ${quote(linux.cgroupsPath)}`, 'is supported as an absolute path only (no systemd slices)');
+      }
+      return linux.cgroupsPath.replace(/^\/+/, '');
+    }, undefined);
   }
   const sysctl = object(linux.sysctl, 'linux.sysctl') as Record<string, string>;
-  const policy = readPolicy(c);
+  const policy = section(() => readPolicy(c), null);
+  if (policy === null) return null as never;  // refused: collectRefusals throws with the rest
   notes.push(...policy.notes);
 
   if (typeof c.hostname === 'string' && c.hostname !== '' && !namespaces.includes('uts')) {

@@ -46,7 +46,31 @@ export function empty(v: unknown): boolean {
 
 /** Refuses every key of `o` not in `known`, unless its value asks for nothing. */
 export function onlyKnown(o: Json, known: readonly string[], prefix: string): void {
-  for (const [k, v] of Object.entries(o)) if (!known.includes(k) && !empty(v)) unsupported(`${prefix}${k}`);
+  const extra = Object.entries(o).filter(([k, v]) => !known.includes(k) && !empty(v)).map(([k]) => `${prefix}${k}`);
+  if (extra.length === 1) unsupported(extra[0]);
+  if (extra.length > 1) unsupported(extra.join(', '), 'are not supported by this runtime');
+}
+
+/**
+ * Reads a config with every refusal collected: `read` calls `section` around each
+ * part whose refusal should not hide the next one's; if any part was refused, one
+ * ERR_UNSUPPORTED names them all (a client then learns everything at once).
+ */
+export function collectRefusals<T>(read: (section: <S>(f: () => S, fallback: S) => S) => T): T {
+  const refused: string[] = [];
+  const section = <S>(f: () => S, fallback: S): S => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ContainerError) || e.code !== 'ERR_UNSUPPORTED') throw e;
+      refused.push(e.message.replace(/^config\.json: /, ''));
+      return fallback;
+    }
+  };
+  const out = read(section);
+  if (refused.length === 1) throw new ContainerError('ERR_UNSUPPORTED', `config.json: ${refused[0]}`);
+  if (refused.length > 1) throw new ContainerError('ERR_UNSUPPORTED', `config.json: ${refused.length} fields are not supported by this runtime: ${refused.join('; ')}`);
+  return out;
 }
 
 /**
@@ -98,6 +122,9 @@ const BIND_OPTIONS = ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 
 // A new tmpfs is private by construction (its parent here is no shared mount).
 const TMPFS_FLAGS = ['nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'ro', 'rw', 'private', 'rprivate'];
 
+// A cgroup view is always nosuid, nodev and noexec.
+const CGROUP_OPTIONS = ['ro', 'rw', 'nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'private', 'rprivate', 'slave', 'rslave'];
+
 /** The flags a mount's options name; each is applied (mount_setattr), none dropped. */
 function mountFlags(options: string[], tmpfs: boolean): MountFlags {
   const flags: MountFlags = {};
@@ -117,7 +144,8 @@ export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: bo
   const mounts: MountSpec[] = [];
   const notes: string[] = [];
   let sysReadonly = true;
-  array(config.mounts, 'mounts').forEach((raw, i) => {
+  // Each mount's refusal is named, not only the first's.
+  collectRefusals((section) => array(config.mounts, 'mounts').forEach((raw, i) => section(() => {
     const m = object(raw, `mounts[${i}]`);
     onlyKnown(m, ['destination', 'type', 'source', 'options'], `mounts[${i}].`);
     const dest = m.destination;
@@ -153,17 +181,35 @@ export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: bo
       mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}) });
       return;
     }
-    unsupported(`mounts[${i}] (type ${quote(type)} at ${dest})`, 'is not supported by this runtime: it mounts bind and tmpfs, and its own /proc, /sys and /dev');
-  });
+    if (type === 'cgroup' || type === 'cgroup2') {
+      // The container's own cgroups (runc's view on a v1 or hybrid host), read-only
+      // unless the options say rw, as Docker and podman ask for it.
+      const bad = options.find((o) => !CGROUP_OPTIONS.includes(o));
+      if (bad !== undefined) unsupported(`mounts[${i}].options "${bad}"`, `(cgroup at ${dest}) is not supported by this runtime`);
+      mounts.push({ type: 'cgroup', destination: dest, readonly: !options.includes('rw') });
+      return;
+    }
+    unsupported(`mounts[${i}] (type ${quote(type)} at ${dest})`, 'is not supported by this runtime: it mounts bind, tmpfs and cgroup, and its own /proc, /sys and /dev');
+  }, undefined)));
   return { mounts, sysReadonly, notes };
 }
 
-/** `process.capabilities`: the five sets, each name checked; an absent set is empty. */
-export function readCapabilities(proc: Json): CapabilitySets {
+/**
+ * `process.capabilities`: the five sets, each name checked; an absent set is empty.
+ * An ambient capability that is not also permitted and inheritable is left out (with
+ * a note), as runc leaves it: the kernel refuses to raise it, and runc goes on without
+ * it (buildah sends ambient sets with an empty inheritable one).
+ */
+export function readCapabilities(proc: Json, notes: string[] = []): CapabilitySets {
   const caps = object(proc.capabilities, 'process.capabilities');
   onlyKnown(caps, CAPABILITY_SET_NAMES, 'process.capabilities.');
-  const entries = CAPABILITY_SET_NAMES.map((s) => [s, Object.freeze(strings(caps[s], `process.capabilities.${s}`).map((n) => normalizeCapability(n)))]);
-  return Object.freeze(Object.fromEntries(entries)) as unknown as CapabilitySets;
+  const sets = Object.fromEntries(CAPABILITY_SET_NAMES.map((s) => [s, strings(caps[s], `process.capabilities.${s}`).map((n) => normalizeCapability(n))])) as Record<string, string[]>;
+  const stray = sets.ambient.filter((c) => !sets.permitted.includes(c) || !sets.inheritable.includes(c));
+  if (stray.length) {
+    notes.push(`process.capabilities.ambient: ${stray.join(', ')} left out: not both permitted and inheritable, so the kernel would not raise them (as runc does)`);
+    sets.ambient = sets.ambient.filter((c) => !stray.includes(c));
+  }
+  return Object.freeze(Object.fromEntries(CAPABILITY_SET_NAMES.map((s) => [s, Object.freeze(sets[s])]))) as unknown as CapabilitySets;
 }
 
 /** `process.rlimits`, as the spec's RlimitSpecs (checked there). */
@@ -205,14 +251,18 @@ export function deviceRules(resources: Json): DeviceRule[] {
  * skipped. Each comes with its rwm rule when the spec is resolved.
  */
 export function readNodes(linux: Json): DeviceNode[] {
+  // fileMode may carry the node's type bits too (podman sends st_mode whole), as runc takes it.
+  const TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
   const byPath = new Map<string, DeviceNode>();
   array(linux.devices, 'linux.devices').forEach((raw, i) => {
     const d = object(raw, `linux.devices[${i}]`);
     onlyKnown(d, ['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid'], `linux.devices[${i}].`);
     if (typeof d.path === 'string' && BUILTIN_NODES.has(d.path)) return;
     const type = d.type === 'u' ? 'c' : d.type;
+    let mode = d.fileMode ?? 0o666;
+    if (typeof mode === 'number' && Number.isInteger(mode) && mode > 0o7777 && typeof d.type === 'string' && (mode & ~0o7777) === TYPE_BITS[d.type]) mode &= 0o7777;
     byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: d.major, minor: d.minor,
-      mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`));
+      mode, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`));
   });
   return [...byPath.values()];
 }
@@ -256,7 +306,7 @@ export function readPolicy(config: Json): OciPolicy {
   const linux = object(config.linux, 'linux');
   const { mounts, sysReadonly, notes } = readMounts(config);
   return {
-    capabilities: readCapabilities(proc),
+    capabilities: readCapabilities(proc, notes),
     noNewPrivileges: readNoNewPrivileges(proc),
     env: readEnv(proc),
     mounts,

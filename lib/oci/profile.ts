@@ -45,11 +45,14 @@ function ociRule(r: DeviceRule): OciDeviceCgroupRule {
 }
 
 /** A mount's flags as options, each the reader maps back to the same flag. */
-function flagOptions(m: MountSpec): string[] {
+function flagOptions(m: Exclude<MountSpec, { type: 'cgroup' }>): string[] {
   return [...(m.readonly ? ['ro'] : ['rw']), ...(['nosuid', 'nodev', 'noexec'] as const).filter((f) => m[f]), ...(m.atime ? [m.atime] : [])];
 }
 
 function ociMount(m: MountSpec): OciMount {
+  if (m.type === 'cgroup') {
+    return { destination: m.destination, type: 'cgroup', source: 'cgroup', options: [m.readonly === false ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec'] };
+  }
   if (m.type === 'bind') {
     const propagation = m.propagation === 'private' ? ['rprivate'] : m.propagation === 'slave' ? ['rslave'] : [];
     return { destination: m.destination, type: 'bind', source: m.source, options: [m.recursive === false ? 'bind' : 'rbind', ...flagOptions(m), ...propagation] };

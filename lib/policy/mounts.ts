@@ -26,11 +26,18 @@ export type MountSpec =
      */
     propagation?: 'private' | 'slave';
   } & MountFlags)
-  | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags);
+  | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags)
+  /**
+   * The container's own cgroups, at `destination` (usually /sys/fs/cgroup): a tmpfs
+   * holding each v1 hierarchy's directory of the container by its name, and its
+   * cgroup2 directory as "unified"; read-only unless `readonly: false`. Nothing of the
+   * host's other cgroups is in it.
+   */
+  | { type: 'cgroup'; destination: string; readonly?: boolean };
 
 /** What src-native/plan.h's MountPlan holds. */
 export interface ResolvedMount {
-  kind: 'bind' | 'tmpfs';
+  kind: 'bind' | 'tmpfs' | 'cgroup';
   source: string;
   destination: string;
   readonly: boolean;
@@ -48,6 +55,7 @@ const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'atime'];
 const KEYS: Record<string, readonly string[]> = {
   bind: ['type', 'source', 'destination', 'recursive', 'propagation', ...FLAG_KEYS],
   tmpfs: ['type', 'destination', 'mode', 'size', ...FLAG_KEYS],
+  cgroup: ['type', 'destination', 'readonly'],
 };
 
 function invalid(message: string): never {
@@ -64,12 +72,18 @@ function bool(v: unknown, what: string, dflt: boolean): boolean {
 export function resolveMount(m: unknown, what: string): ResolvedMount {
   if (typeof m !== 'object' || m === null) invalid(`${what} must be an object, got ${quote(m)}`);
   const type = own(m, 'type');
-  if (typeof type !== 'string' || !Object.hasOwn(KEYS, type)) invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);
+  if (typeof type !== 'string' || !Object.hasOwn(KEYS, type)) invalid(`${what}.type must be "bind", "tmpfs" or "cgroup", got ${quote(type)}`);
   // A misspelt flag ("readOnly") must not silently give a read-write mount.
   onlyKnownKeys(m, KEYS[type], `${what} (a ${type} mount)`, 'ERR_INVALID_MOUNT');
   const destination = validatePath(own(m, 'destination'), `${what}.destination`);
   if (destination === '/') invalid(`${what}.destination must not be "/"`);
-  const readonly = bool(own(m, 'readonly'), `${what}.readonly`, false);
+  const readonly = bool(own(m, 'readonly'), `${what}.readonly`, type === 'cgroup');
+  if (type === 'cgroup') {
+    return {
+      kind: 'cgroup', source: '', destination, readonly, nosuid: true, nodev: true, noexec: true, atime: '', propagation: '', recursive: false,
+      mode: '', size: '',
+    };
+  }
   const atime = own(m, 'atime') ?? '';
   if (atime !== '' && !(ATIME_MODES as readonly unknown[]).includes(atime)) invalid(`${what}.atime must be one of ${ATIME_MODES.join(', ')}, got ${quote(atime)}`);
   const flags = {

@@ -160,9 +160,73 @@ int OpenMountTarget(int root, const MountPlan& m, bool source_is_dir) {
   return fd;
 }
 
+// A cgroup mount: a tmpfs at its destination holding, by hierarchy name, a clone of
+// each of the container's own cgroup directories (the v1 hierarchies it is in, and its
+// cgroup2 directory as "unified"), through the fds the parent opened when it made them:
+// the container sees its own cgroups and no one else's, as runc shows them on a v1 or
+// hybrid host. Read-only, the tmpfs included, unless the config says rw.
+void CgroupView(const ChildPlan& plan, int root, const MountPlan& m) {
+  const char* dst = m.destination.c_str();
+  static const char* const opts[] = {"mode", "755", nullptr};
+  const unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  int tmpfs = NewFilesystem("cgroup-mount", "tmpfs", opts, attrs, dst, "cgroup");
+  AttachFd("cgroup-mount", tmpfs, OpenMountTarget(root, m, true), dst);
+  struct Entry {
+    std::string name, dir;
+    int fd;
+  };
+  std::vector<Entry> entries;
+  for (const V1Cgroup& v1 : plan.cgroup_v1) entries.push_back({v1.name, v1.dir, v1.dir_fd});
+  if (plan.fds.cgroup_v2 >= 0) entries.push_back({"unified", plan.cgroup_v2_dir, plan.fds.cgroup_v2});
+  for (const Entry& e : entries) {
+    if (e.fd < 0 || e.name.empty() || e.name.find('/') != std::string::npos) {
+      errno = EINVAL;
+      Fail("cgroup-mount", "plan", e.name.c_str());
+    }
+    struct statfs fs;
+    if (fstatfs(e.fd, &fs) < 0) Fail("cgroup-mount", "fstatfs", e.name.c_str());
+    if (fs.f_type != CGROUP_SUPER_MAGIC && fs.f_type != CGROUP2_SUPER_MAGIC) {
+      errno = EXDEV;
+      Fail("cgroup-mount", "verify-cgroupfs", e.name.c_str());
+    }
+    if (mkdirat(tmpfs, e.name.c_str(), 0755) < 0) Fail("cgroup-mount", "mkdirat", dst, ("/" + e.name).c_str());
+    // The parent's fd names the directory in the host's mount namespace, which
+    // open_tree cannot clone from here: the same directory is found in ours (a copy of
+    // the host's, not pivoted yet) and must be the very inode the fd holds.
+    struct stat want;
+    if (fstat(e.fd, &want) < 0) Fail("cgroup-mount", "fstat", e.dir.c_str());
+    int clone = CloneResolved("cgroup-mount", e.dir, want.st_dev, want.st_ino, 0, false);
+    if (clone < 0) Fail("cgroup-mount", "open_tree", e.name.c_str());
+    if (sys::mount_setattr(clone, "", AT_EMPTY_PATH, attrs | (m.readonly ? MOUNT_ATTR_RDONLY : 0), 0) < 0)
+      Fail("cgroup-mount", "mount_setattr", e.name.c_str());
+    int target = sys::openat2(tmpfs, e.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    if (target < 0) Fail("cgroup-mount", "openat2", dst, ("/" + e.name).c_str());
+    AttachFd("cgroup-mount", clone, target, e.name.c_str());
+    close(clone);
+    // Co-mounted controllers ("cpu,cpuacct") are also found by each name.
+    if (e.name.find(',') != std::string::npos) {
+      size_t start = 0;
+      while (start < e.name.size()) {
+        size_t comma = e.name.find(',', start);
+        std::string one = e.name.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (symlinkat(e.name.c_str(), tmpfs, one.c_str()) < 0 && errno != EEXIST) Fail("cgroup-mount", "symlinkat", one.c_str());
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+  }
+  if (m.readonly && sys::mount_setattr(tmpfs, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0) < 0)
+    Fail("cgroup-mount", "mount_setattr", dst);
+  close(tmpfs);
+}
+
 void UserMounts(const ChildPlan& plan, int root) {
   for (const MountPlan& m : plan.mounts) {
     const char* dst = m.destination.c_str();
+    if (m.kind == kCgroup) {
+      CgroupView(plan, root, m);
+      continue;
+    }
     int mnt;
     bool is_dir = true;
     // Every flag asked for is applied, or the mount fails.
