@@ -13,7 +13,7 @@ import type { ResolvedSpec } from './spec';
  * ignores keys it does not list). lib/plan.ts copies them; every other field of the
  * native plan is mapped there.
  */
-export const COMMAND_AS_RESOLVED = ['execCandidates', 'argv', 'env', 'cwd', 'uid', 'gid', 'groups', 'noNewPrivileges', 'rlimits', 'stdio'] as const;
+export const COMMAND_AS_RESOLVED = ['execCandidates', 'argv', 'env', 'cwd', 'uid', 'gid', 'groups', 'noNewPrivileges', 'umask', 'rlimits', 'stdio'] as const;
 export const CONTAINER_AS_RESOLVED = ['id', 'namespaces', 'joinNamespaces', 'readonlyRootfs', 'nodes', 'sysctl', 'oomScoreAdj'] as const;
 
 /** What to run, in a new container or an existing one. */

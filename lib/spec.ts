@@ -54,6 +54,8 @@ export interface ContainerSpec {
   /** Device cgroup rules appended to the profile's (like docker --device-cgroup-rule). */
   devices?: DeviceRuleInput[];
   noNewPrivileges?: boolean;
+  /** The command's umask (OCI process.user.umask), 0..0o777; 0o022 when omitted. */
+  umask?: number;
   /** Which device cgroup enforces the rules: 'auto' picks cgroup2 (BPF) when the host has it. */
   deviceBackend?: 'auto' | 'v1' | 'v2';
   /** Resource limits set before the command runs (raising a hard limit needs CAP_SYS_RESOURCE here). */
@@ -144,6 +146,7 @@ export interface ResolvedSpec {
   devices: DeviceRule[];
   nodes: DeviceNode[];
   noNewPrivileges: boolean;
+  umask: number;
   deviceBackend: 'auto' | 'v1' | 'v2';
   rlimits: ResolvedRlimit[];
   sysctl: ResolvedSysctl[];
@@ -161,7 +164,7 @@ export interface ResolvedSpec {
 
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
-  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
+  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'umask', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
   'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -397,6 +400,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
       ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
     nodes: [...prof.nodes],
     noNewPrivileges: resolveBool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),
+    umask: resolveUmask(own(s, 'umask')),
     deviceBackend: backend,
     rlimits: resolveRlimits(own(s, 'rlimits')),
     sysctl: resolveSysctls(own(s, 'sysctl'), ns),
@@ -425,6 +429,13 @@ function resolveAnnotations(v: unknown): Record<string, string> {
     fail('ERR_INVALID_SPEC', `annotations must map names to strings, got ${quote(v)}`);
   }
   return { ...(v as Record<string, string>) };
+}
+
+/** A umask, 0..0o777; 0o022 (runc's and Docker's) when omitted. */
+export function resolveUmask(v: unknown): number {
+  if (v === undefined || v === null) return 0o022;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0o777) fail('ERR_INVALID_SPEC', `umask must be an integer 0..0o777, got ${quote(v)}`);
+  return v;
 }
 
 function resolveOomScoreAdj(v: unknown): number | null {

@@ -210,6 +210,7 @@ struct CgroupWrite {
   F(uint32_t, gid, "gid", kJsInit, 0)                                    \
   F(std::vector<uint32_t>, groups, "groups", kJsInit, {})                \
   F(bool, no_new_privileges, "noNewPrivileges", kJsInit, false)          \
+  F(uint32_t, umask, "umask", kJsInit, 022)  /* the command's */         \
   F(std::vector<RlimitPlan>, rlimits, "rlimits", kJsInit, {})            \
   F(bool, terminal, "terminal", kJsInit, false)  /* a pty allocated inside the container */ \
   F(std::string, console_socket, "consoleSocket", kJs, {})  /* where its master goes; connected by the parent */ \

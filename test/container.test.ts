@@ -9,6 +9,7 @@ import { attachContainer, ContainerError, type ContainerHandle, createContainer,
 import { pidStartTime } from '../lib/container';
 import { DOCKER_DEFAULT_CAPABILITIES, toMask } from '../lib/policy/capabilities';
 import { hostInfo } from '../lib/host';
+import { resolveSpec } from '../lib/spec';
 import { busyboxRootfs, cgroupPaths, exchangeRacer, leftovers, nodeEnv, onUnifiedHost, removeRootfs, sh, textOf, exited, within, run } from './helpers';
 
 function capLine(status: string, name: string): bigint {
@@ -205,6 +206,15 @@ test('exec of a missing binary rejects start() with ENOENT and the container exi
   t.deepEqual(await exited(c), { exitCode: 127, signal: null, oomKilled: false });
   await c.destroy();
   t.deepEqual(leftovers(c.id, c.pid), []);
+});
+
+test('exec of a file that is not executable rejects start() with EACCES and the container exits 126, as runc\'s clients count it', async (t) => {
+  const c = await createContainer({ command: ['/dev/null'], stdio: 'ignore' });
+  t.teardown(() => c.destroy());
+  const e = await t.throwsAsync(c.start(), { instanceOf: ContainerError });
+  t.like(e, { code: 'EACCES', step: 'exec' });
+  t.deepEqual(await exited(c), { exitCode: 126, signal: null, oomKilled: false });
+  await c.destroy();
 });
 
 test('lifecycle: created -> running -> stopped -> destroyed; start twice is a state error; wait resolves once', async (t) => {
@@ -722,4 +732,23 @@ test('the runtime\'s own mounts come in the order OCI configs list them (proc, d
   t.deepEqual([...order].sort((a, b) => a - b), order, JSON.stringify(order));
   const shm = lines[at('/dev/shm')];
   t.is(shm[shm.indexOf('-') + 2], 'shm', shm.join(' '));
+});
+
+test('umask: the command\'s and an exec\'d process\'s (0o022 unless given), as a file made inside shows it', async (t) => {
+  const made = 'touch /dev/shm/f; mkdir /dev/shm/d; stat -c "%a" /dev/shm/f /dev/shm/d | tr "\\n" " "; umask';
+  const own = await sh(made, { umask: 0o077 });
+  t.is(own.stdout.trim(), '600 700 0077', own.stderr);
+  const dflt = await sh(made);
+  t.is(dflt.stdout.trim(), '644 755 0022', dflt.stderr);
+  const c = await createContainer({ command: ['/bin/sleep', '30'], umask: 0o077 });
+  t.teardown(() => c.destroy());
+  await c.start();
+  for (const [umask, want] of [[undefined, '0022'], [0o027, '0027']] as const) {
+    const p = await c.exec({ command: ['/bin/sh', '-c', 'umask'], ...(umask !== undefined ? { umask } : {}) });
+    const out = textOf(p.stdout);
+    await exited(p);
+    t.is((await out).trim(), want);
+  }
+  t.throws(() => resolveSpec({ command: ['true'], umask: 0o1000 }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC' });
+  await c.destroy();
 });

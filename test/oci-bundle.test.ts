@@ -118,7 +118,6 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
-    ['umask', (c) => { c.process.user.umask = 0o077; }, /process\.user\.umask/],
     ['cgroup mount option', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'size=1m'] }); }, /mounts\[7\]\.options "size=1m" \(cgroup at \/sys\/fs\/cgroup\)/],
     ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'shared'] }); }, /mounts\[7\]\.options "shared"/],
     ['systemd cgroups path', (c) => { c.linux.cgroupsPath = 'system.slice:nsbox:x'; }, /linux\.cgroupsPath/],
@@ -351,11 +350,11 @@ test('several refused fields are named in one message; what runc takes is taken:
   const c = ctrConfig();
   c.linux.intelRdt = { closID: 'x' };
   c.linux.personality = { domain: 'LINUX32' };
-  c.process.user.umask = 0o077;
+  c.process.apparmorProfile = 'docker-default';
   c.mounts.push({ destination: '/x', type: 'nfs', source: 'srv:/x', options: [] }, { destination: '/y', type: '9p', source: 'y', options: [] });
   const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
   t.is(e?.code, 'ERR_UNSUPPORTED');
-  for (const part of [/linux\.intelRdt, linux\.personality are not supported/, /process\.user\.umask/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
+  for (const part of [/linux\.intelRdt, linux\.personality are not supported/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
   const ok = ctrConfig();
   ok.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] });

@@ -271,6 +271,7 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
       const c = attach(ctx, s);
       const proc = await c.exec({
         command: p.command, env: p.env, cwd: p.cwd, user: p.user, capabilities, noNewPrivileges: p.noNewPrivileges, rlimits: p.rlimits,
+        ...('umask' in p && p.umask !== undefined ? { umask: p.umask } : {}),
         ...(p.terminal && consoleSocket ? { terminal: { consoleSocket: resolve(consoleSocket) } } : {}), detach: f.detach === true,
         // As runc: the process's stdio is the runtime's own (the shim's pipes or fifos).
         stdio: 'inherit',

@@ -11,7 +11,7 @@ import { validatePath } from '../policy/paths';
 import { resolveRlimits, type RlimitSpec } from '../policy/process';
 import { resolveSeccomp } from '../policy/seccomp';
 import {
-  execCandidates, resolveBool, resolveCommand, resolveEnvList, resolveStdio, resolveTerminal, resolveUser, type StdioMode, type UserSpec,
+  execCandidates, resolveBool, resolveCommand, resolveEnvList, resolveStdio, resolveTerminal, resolveUmask, resolveUser, type StdioMode, type UserSpec,
   withDefaultEnv,
 } from '../spec';
 import type { ResolvedHook } from '../policy/hooks';
@@ -32,6 +32,8 @@ export interface ExecSpec {
   /** Replaces the named sets of the container's. */
   capabilities?: Partial<CapabilitySets>;
   noNewPrivileges?: boolean;
+  /** 0o022 when omitted, as with runc exec. */
+  umask?: number;
   rlimits?: RlimitSpec[];
   terminal?: { consoleSocket: string };
   /**
@@ -60,7 +62,7 @@ export interface ExecProcess {
   wait(): Promise<ExitStatus>;
 }
 
-const EXEC_KEYS = ['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'rlimits', 'terminal', 'detach', 'stdio'];
+const EXEC_KEYS = ['command', 'env', 'cwd', 'user', 'capabilities', 'noNewPrivileges', 'umask', 'rlimits', 'terminal', 'detach', 'stdio'];
 
 /** Checks `spec` completely, before anything runs: the plan the addon's exec takes. */
 /** `state`: the container's OCI state, which a notifying filter's listener gets with the process's fd. */
@@ -74,7 +76,8 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
   const env = withDefaultEnv(envValue === undefined ? [...record.env] : resolveEnvList(envValue), uid);
   const command = {
     execCandidates: execCandidates(argv[0], env), argv, env, cwd: validatePath(own(spec, 'cwd') ?? '/', 'cwd'), uid, gid, groups: [...groups],
-    noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false), rlimits: resolveRlimits(own(spec, 'rlimits')),
+    noNewPrivileges: resolveBool(own(spec, 'noNewPrivileges'), 'noNewPrivileges', false), umask: resolveUmask(own(spec, 'umask')),
+    rlimits: resolveRlimits(own(spec, 'rlimits')),
     stdio: resolveStdio(own(spec, 'stdio')), terminal: resolveTerminal(own(spec, 'terminal')),
     // The container's filter, for the container's capabilities, as runc gives its exec'd processes.
     seccomp: resolveSeccomp(record.seccompSpec, capabilities.bounding),
@@ -94,7 +97,7 @@ export function resolveHookExec(h: ResolvedHook, record: ContainerRecord): Nativ
   const env = h.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const all = record.limits.available;
   return toNativeExec({
-    execCandidates: [h.path], argv: [...h.args], env, cwd: '/', uid: 0, gid: 0, groups: [], noNewPrivileges: false, rlimits: [],
+    execCandidates: [h.path], argv: [...h.args], env, cwd: '/', uid: 0, gid: 0, groups: [], noNewPrivileges: false, umask: 0o022, rlimits: [],
     stdio: 'pipe', terminal: null, seccomp: null,
   }, { bounding: all, effective: all, permitted: all, inheritable: 0n, ambient: 0n }, false);
 }

@@ -65,7 +65,6 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   if (args.length === 0) invalid('process.args must name the command');
   const user = object(proc.user, 'process.user');
   section(() => onlyKnown(user, ['uid', 'gid', 'additionalGids', 'umask'], 'process.user.'), undefined);
-  if (user.umask !== undefined && user.umask !== null && user.umask !== 0o022) section(() => unsupported('process.user.umask', 'other than 0022 is not supported by this runtime'), undefined);
   if (typeof proc.cwd !== 'string' || !proc.cwd.startsWith('/')) invalid(`process.cwd must be an absolute path, got ${quote(proc.cwd)}`);
 
   const root = object(c.root, 'root');
@@ -146,6 +145,7 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(cgroupPath ? { cgroupPath } : {}),
       noNewPrivileges: policy.noNewPrivileges,
+      ...(user.umask !== undefined && user.umask !== null ? { umask: user.umask as number } : {}),
       ...(c.hooks !== undefined && c.hooks !== null ? { hooks: c.hooks as HooksSpec } : {}),
       bundle,
       ...(c.annotations !== undefined && c.annotations !== null ? { annotations: c.annotations as Record<string, string> } : {}),
@@ -159,7 +159,7 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
 /** An exec's process.json (the runtime spec's process object) as exec() fields. */
 export function execFromOciProcess(process: unknown): {
   command: string[]; env: string[]; cwd: string; user: { uid: number; gid: number; groups: number[] };
-  capabilities?: CapabilitySets; noNewPrivileges: boolean; rlimits: RlimitSpec[]; terminal: boolean;
+  capabilities?: CapabilitySets; noNewPrivileges: boolean; umask?: number; rlimits: RlimitSpec[]; terminal: boolean;
 } {
   checkJsonDepth(process, 'process.json');
   const proc = object(process, 'process');
@@ -176,6 +176,7 @@ export function execFromOciProcess(process: unknown): {
     user: { uid: (user.uid ?? 0) as number, gid: (user.gid ?? 0) as number, groups: array(user.additionalGids, 'process.user.additionalGids') as number[] },
     ...(proc.capabilities !== undefined ? { capabilities: readCapabilities(proc) } : {}),
     noNewPrivileges: readNoNewPrivileges(proc),
+    ...(user.umask !== undefined && user.umask !== null ? { umask: user.umask as number } : {}),
     rlimits: readRlimits(proc),
     terminal: proc.terminal === true,
   };

@@ -22,6 +22,9 @@ namespace nsbox {
 namespace {
 
 int g_sync_fd = -1;
+// The status a failed setup exits with: 127, but 126 for a command that was found and
+// could not be executed (EACCES, ENOEXEC...), as shells and runc's clients count them.
+int g_fail_status = 127;
 // Set once nobody reads the handshake any more (a detached container after its start
 // message): failures are then written to the container's stderr as well.
 bool g_report_to_stderr = false;
@@ -185,7 +188,7 @@ void SetRlimits(const ChildPlan& plan) {
   argv.push_back(nullptr);
   for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  syscall(SYS_umask, 022);
+  syscall(SYS_umask, plan.umask & 0777);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -199,6 +202,7 @@ void SetRlimits(const ChildPlan& plan) {
     last = candidate.c_str();
     if (errno != EACCES) break;
   }
+  if (err != ENOENT && err != ENOTDIR) g_fail_status = 126;
   errno = err;
   Fail("exec", "execve", last);
 }
@@ -247,7 +251,7 @@ void Fail(const char* step, const char* call, const char* detail, const char* de
   CopyJoined(r.syscall, sizeof(r.syscall), call);
   CopyJoined(r.detail, sizeof(r.detail), detail, detail2);
   SendReport(r);
-  _exit(127);
+  _exit(g_fail_status);
 }
 
 void RunChild(const ChildPlan& plan) {
