@@ -752,3 +752,20 @@ test('umask: the command\'s and an exec\'d process\'s (0o022 unless given), as a
   t.throws(() => resolveSpec({ command: ['true'], umask: 0o1000 }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC' });
   await c.destroy();
 });
+
+test('a tmpfs with copyUp (OCI tmpcopyup) starts with what it covers: files, links, directories with their modes and owners; writes stay in it', async (t) => {
+  const root = busyboxRootfs();
+  t.teardown(() => removeRootfs(root));
+  mkdirSync(join(root, 'etc', 'conf.d'), { recursive: true });
+  writeFileSync(join(root, 'etc', 'conf.d', 'a.conf'), 'x=1\n', { mode: 0o640 });
+  execFileSync('chown', ['-R', '1000:1001', join(root, 'etc', 'conf.d')]);
+  execFileSync('chmod', ['0750', join(root, 'etc', 'conf.d')]);
+  symlinkSync('conf.d/a.conf', join(root, 'etc', 'a-link'));
+  const script = 'stat -c "%n %a %u:%g" /etc/conf.d /etc/conf.d/a.conf; readlink /etc/a-link; cat /etc/a-link; echo new > /etc/new && echo wrote; grep " /etc " /proc/self/mounts | cut -d" " -f3';
+  const r = await run({ command: ['/bin/sh', '-c', script], rootfs: root, readonlyRootfs: true, mounts: [{ type: 'tmpfs', destination: '/etc', copyUp: true }] });
+  t.deepEqual(r.stdout.trim().split('\n'), ['/etc/conf.d 750 1000:1001', '/etc/conf.d/a.conf 640 1000:1001', 'conf.d/a.conf', 'x=1', 'wrote', 'tmpfs'], r.stderr);
+  t.false(existsSync(join(root, 'etc', 'new')), 'the write went to the tmpfs, not the rootfs');
+  const ro = await run({ command: ['/bin/sh', '-c', 'cat /etc/conf.d/a.conf; echo new > /etc/new || echo refused'], rootfs: root,
+    mounts: [{ type: 'tmpfs', destination: '/etc', copyUp: true, readonly: true }] });
+  t.deepEqual(ro.stdout.trim().split('\n'), ['x=1', 'refused']);
+});

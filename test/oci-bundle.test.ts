@@ -357,13 +357,16 @@ test('several refused fields are named in one message; what runc takes is taken:
   for (const part of [/linux\.intelRdt, linux\.personality are not supported/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
   const ok = ctrConfig();
   ok.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] });
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] },
+    // podman's --read-only: tmpfs with tmpcopyup and rprivate.
+    { destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
   // podman: the node's whole st_mode (S_IFCHR | 0620 = 8592); buildah: ambient without inheritable.
   ok.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o020000 | 0o620, uid: 0, gid: 0 }];
   ok.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_MKNOD'], effective: ['CAP_CHOWN', 'CAP_MKNOD'], permitted: ['CAP_CHOWN', 'CAP_MKNOD'], inheritable: ['CAP_MKNOD'], ambient: ['CAP_CHOWN', 'CAP_MKNOD'] };
   const { spec, notes } = specFromOciConfig(ok, '/b', 'probe');
   t.deepEqual(spec.profile.mounts.filter((m) => m.type === 'cgroup'), [{ type: 'cgroup', destination: '/sys/fs/cgroup', readonly: true }, { type: 'cgroup', destination: '/sys/fs/cgroup', readonly: false }]);
   t.like(spec.profile.nodes[0], { path: '/dev/fuse', mode: 0o620 });
+  t.like(spec.profile.mounts.find((m) => m.destination === '/scratch'), { type: 'tmpfs', copyUp: true });
   t.deepEqual(spec.profile.capabilities.ambient, ['CAP_MKNOD']);
   t.true(notes.some((n) => /ambient: CAP_CHOWN left out/.test(n)), notes.join('\n'));
   const wrongType = ctrConfig();

@@ -173,12 +173,14 @@ export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: bo
     if (type === 'tmpfs') {
       let mode: number | undefined;
       let size: string | undefined;
+      let copyUp = false;
       for (const o of options) {
         if (o.startsWith('mode=')) mode = parseInt(o.slice(5), 8);
         else if (o.startsWith('size=')) size = o.slice(5);
+        else if (o === 'tmpcopyup') copyUp = true;
         else if (!TMPFS_FLAGS.includes(o)) unsupported(`mounts[${i}].options "${o}"`, `(tmpfs at ${dest}) is not supported by this runtime`);
       }
-      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}) });
+      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}), ...(copyUp ? { copyUp } : {}) });
       return;
     }
     if (type === 'cgroup' || type === 'cgroup2') {

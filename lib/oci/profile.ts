@@ -60,6 +60,7 @@ function ociMount(m: MountSpec): OciMount {
   const options = ['nosuid', 'nodev', ...flagOptions(m).filter((o) => o !== 'nosuid' && o !== 'nodev')];
   if (m.mode !== undefined) options.push(`mode=${m.mode.toString(8)}`);
   if (m.size !== undefined) options.push(`size=${m.size}`);
+  if (m.copyUp) options.push('tmpcopyup');
   return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options };
 }
 

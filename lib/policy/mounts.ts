@@ -26,7 +26,11 @@ export type MountSpec =
      */
     propagation?: 'private' | 'slave';
   } & MountFlags)
-  | ({ type: 'tmpfs'; destination: string; mode?: number; size?: number | string } & MountFlags)
+  | ({
+    type: 'tmpfs'; destination: string; mode?: number; size?: number | string;
+    /** Starts with a copy of what it covers in the rootfs (files, links, nodes, modes, owners): OCI's tmpcopyup. */
+    copyUp?: boolean;
+  } & MountFlags)
   /**
    * The container's own cgroups, at `destination` (usually /sys/fs/cgroup): a tmpfs
    * holding each v1 hierarchy's directory of the container by its name, and its
@@ -49,12 +53,13 @@ export interface ResolvedMount {
   propagation: '' | 'private' | 'slave';
   mode: string;
   size: string;
+  copyUp: boolean;
 }
 
 const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'atime'];
 const KEYS: Record<string, readonly string[]> = {
   bind: ['type', 'source', 'destination', 'recursive', 'propagation', ...FLAG_KEYS],
-  tmpfs: ['type', 'destination', 'mode', 'size', ...FLAG_KEYS],
+  tmpfs: ['type', 'destination', 'mode', 'size', 'copyUp', ...FLAG_KEYS],
   cgroup: ['type', 'destination', 'readonly'],
 };
 
@@ -81,7 +86,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
   if (type === 'cgroup') {
     return {
       kind: 'cgroup', source: '', destination, readonly, nosuid: true, nodev: true, noexec: true, atime: '', propagation: '', recursive: false,
-      mode: '', size: '',
+      mode: '', size: '', copyUp: false,
     };
   }
   const atime = own(m, 'atime') ?? '';
@@ -97,7 +102,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
     }
     return {
       kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags, propagation,
-      recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '',
+      recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '', copyUp: false,
     };
   }
   if (type === 'tmpfs') {
@@ -113,6 +118,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
     return {
       kind: 'tmpfs', source: '', destination, ...flags, propagation: '', recursive: false,
       mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
+      copyUp: bool(own(m, 'copyUp'), `${what}.copyUp`, false),
     };
   }
   invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);

@@ -4,6 +4,7 @@
 // mounted onto that fd (move_mount with an empty path), so no path is looked up a
 // second time and a symlink can never lead a mount onto the host.
 #include <cstdio>
+#include <dirent.h>
 #include <cstring>
 #include <sys/mount.h>  // MS_* flags only; the calls go through sys.h
 #include <sys/sysmacros.h>
@@ -220,6 +221,66 @@ void CgroupView(const ChildPlan& plan, int root, const MountPlan& m) {
   close(tmpfs);
 }
 
+// tmpcopyup: what a tmpfs is about to cover, copied into it (the detached `to`):
+// directories, regular files, symlinks and nodes with their modes and owners. Every
+// entry is opened below its parent's fd without following a symlink, so the copy
+// never leaves the directory it starts from.
+void CopyTree(int from, int to, const char* where, int depth = 0) {
+  if (depth > 64) {
+    errno = ELOOP;
+    Fail("mounts", "tmpcopyup", where);
+  }
+  int list = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (list < 0) Fail("mounts", "openat", where);
+  DIR* d = fdopendir(list);
+  if (!d) Fail("mounts", "fdopendir", where);
+  while (struct dirent* e = readdir(d)) {
+    const char* name = e->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    struct stat st;
+    if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0) Fail("mounts", "fstatat", where, name);
+    mode_t perm = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(to, name, perm) < 0 && errno != EEXIST) Fail("mounts", "mkdirat", where, name);
+      int sub_from = openat(from, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int sub_to = openat(to, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub_from < 0 || sub_to < 0) Fail("mounts", "openat", where, name);
+      CopyTree(sub_from, sub_to, where, depth + 1);
+      close(sub_from);
+      close(sub_to);
+    } else if (S_ISREG(st.st_mode)) {
+      int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+      if (in < 0 || out < 0) Fail("mounts", "openat", where, name);
+      char buf[65536];
+      for (;;) {
+        ssize_t n = sys::retry_eintr([&] { return read(in, buf, sizeof(buf)); });
+        if (n < 0) Fail("mounts", "read", where, name);
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = sys::retry_eintr([&] { return write(out, buf + off, n - off); });
+          if (w <= 0) Fail("mounts", "write", where, name);
+          off += w;
+        }
+      }
+      close(in);
+      close(out);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[4096];
+      ssize_t n = readlinkat(from, name, target, sizeof(target) - 1);
+      if (n < 0) Fail("mounts", "readlinkat", where, name);
+      target[n] = '\0';
+      if (symlinkat(target, to, name) < 0) Fail("mounts", "symlinkat", where, name);
+    } else if (mknodat(to, name, st.st_mode, st.st_rdev) < 0) {
+      Fail("mounts", "mknodat", where, name);
+    }
+    if (fchownat(to, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) Fail("mounts", "fchownat", where, name);
+    // After the owner: a chown clears set-id bits.
+    if (!S_ISLNK(st.st_mode) && fchmodat(to, name, perm, 0) < 0) Fail("mounts", "fchmodat", where, name);
+  }
+  closedir(d);
+}
+
 void UserMounts(const ChildPlan& plan, int root) {
   for (const MountPlan& m : plan.mounts) {
     const char* dst = m.destination.c_str();
@@ -239,7 +300,19 @@ void UserMounts(const ChildPlan& plan, int root) {
       int n = 0;
       if (!m.tmpfs_mode.empty()) opts[n++] = "mode", opts[n++] = m.tmpfs_mode.c_str();
       if (!m.tmpfs_size.empty()) opts[n++] = "size", opts[n++] = m.tmpfs_size.c_str();
-      mnt = NewFilesystem("mounts", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | attrs, dst);
+      // Read-only only once filled: a copy-up writes into it first.
+      mnt = NewFilesystem("mounts", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.copy_up ? attrs & ~MOUNT_ATTR_RDONLY : attrs), dst);
+      if (m.copy_up) {
+        int covered = OpenInRoot(root, dst, O_PATH | O_DIRECTORY);
+        if (covered >= 0) {
+          CopyTree(covered, mnt, dst);
+          close(covered);
+        } else if (errno != ENOENT) {
+          Fail("mounts", "openat2", dst);
+        }
+        if ((attrs & MOUNT_ATTR_RDONLY) && sys::mount_setattr(mnt, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0) < 0)
+          Fail("mounts", "mount_setattr", dst);
+      }
     } else {
       mnt = CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0, true);
       struct stat st;
