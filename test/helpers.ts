@@ -183,7 +183,10 @@ export const RUNTIME_BIN = join(__dirname, '..', '..', 'bin', 'nsbox-runtime');
 export function runtimeBinFor(dir: string): string {
   if (!SANITIZER_PRELOAD) return RUNTIME_BIN;
   const wrapper = join(dir, 'nsbox-runtime-asan');
-  writeFileSync(wrapper, `#!/bin/sh\nLD_PRELOAD='${SANITIZER_PRELOAD}' exec '${process.execPath}' '${RUNTIME_JS}' "$@"\n`, { mode: 0o755 });
+  // The sanitizers' options too: some callers (podman's conmon) give the runtime an
+  // environment of their own, and LeakSanitizer then fails every call (Node leaks at exit).
+  const opts = ['ASAN_OPTIONS', 'UBSAN_OPTIONS'].map((k) => (process.env[k] ? `${k}='${process.env[k]}' ` : '')).join('');
+  writeFileSync(wrapper, `#!/bin/sh\n${opts}LD_PRELOAD='${SANITIZER_PRELOAD}' exec '${process.execPath}' '${RUNTIME_JS}' "$@"\n`, { mode: 0o755 });
   return wrapper;
 }
 
@@ -275,7 +278,8 @@ export function runCommand(file: string, args: string[], opts: { stdio?: [number
     const child = spawn(file, args, { stdio, env: opts.env ?? process.env });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ').slice(0, 200)} did not exit within ${opts.timeoutMs ?? PROCESS_WAIT_MS} ms: killed`));
+      const line = `${file} ${args.join(' ')}`;
+      reject(new Error(`${line.length > 400 ? `${line.slice(0, 150)} ... ${line.slice(-250)}` : line} did not exit within ${opts.timeoutMs ?? PROCESS_WAIT_MS} ms: killed${stderr ? `; its stderr: ${stderr.slice(-400)}` : ''}`));
     }, opts.timeoutMs ?? PROCESS_WAIT_MS);
     let stdout = '';
     let stderr = '';
