@@ -46,6 +46,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   /** The init waits before pivot_root until resume(), for the runtime's hooks. */
   hooksPause: boolean;
   hostname: string;
+  domainname: string;
+  personality: number;
   loopbackUp: boolean;
   /** The source as the library resolved it, and the file found there. */
   mounts: (ResolvedMount & { sourceDev: bigint; sourceIno: bigint })[];

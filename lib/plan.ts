@@ -80,6 +80,9 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     stagingDir: host.stagingDir,
     hooksPause: pausesForHooks(r.hooks),
     hostname: r.namespaces.includes('uts') ? r.hostname : '',
+    domainname: r.domainname,
+    // PER_LINUX and PER_LINUX32 (linux/personality.h); -1 leaves the creator's.
+    personality: r.personality === 'LINUX32' ? 8 : r.personality === 'LINUX' ? 0 : -1,
     loopbackUp: r.namespaces.includes('net'),
     mounts: r.mounts.map((m, i) => {
       const src = paths.mounts[i];

@@ -43,6 +43,10 @@ export interface ContainerSpec {
   env?: Record<string, string> | string[];
   cwd?: string;
   hostname?: string;
+  /** The NIS domain name of the container's uts namespace (OCI domainname); the host's is kept when omitted without one. */
+  domainname?: string;
+  /** The execution domain the command starts in (OCI linux.personality): 'LINUX32' makes uname report i686. */
+  personality?: 'LINUX' | 'LINUX32';
   user?: UserSpec;
   namespaces?: NamespaceName[];
   mounts?: MountSpec[];
@@ -133,6 +137,8 @@ export interface ResolvedSpec {
   env: string[];
   cwd: string;
   hostname: string;
+  domainname: string;
+  personality: 'LINUX' | 'LINUX32' | null;
   uid: number;
   gid: number;
   groups: number[];
@@ -163,7 +169,7 @@ export interface ResolvedSpec {
 }
 
 const SPEC_KEYS = new Set([
-  'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
+  'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'domainname', 'personality', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'umask', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
   'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
 ]);
@@ -385,6 +391,8 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     env,
     cwd: validatePath(own(s, 'cwd') ?? '/', 'cwd'),
     hostname,
+    domainname: resolveDomainname(own(s, 'domainname'), ns),
+    personality: resolvePersonality(own(s, 'personality')),
     uid,
     gid,
     groups,
@@ -429,6 +437,20 @@ function resolveAnnotations(v: unknown): Record<string, string> {
     fail('ERR_INVALID_SPEC', `annotations must map names to strings, got ${quote(v)}`);
   }
   return { ...(v as Record<string, string>) };
+}
+
+/** A domain name, set only in a uts namespace of the container's own. */
+function resolveDomainname(v: unknown, ns: readonly string[]): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,63})?$/.test(v)) fail('ERR_INVALID_SPEC', `domainname must be 1..64 letters, digits, "." or "-", got ${quote(v)}`);
+  if (!ns.includes('uts')) fail('ERR_INVALID_SPEC', 'domainname needs a uts namespace of the container\'s own');
+  return v;
+}
+
+function resolvePersonality(v: unknown): 'LINUX' | 'LINUX32' | null {
+  if (v === undefined || v === null) return null;
+  if (v !== 'LINUX' && v !== 'LINUX32') fail('ERR_INVALID_SPEC', `personality must be "LINUX" or "LINUX32", got ${quote(v)}`);
+  return v;
 }
 
 /** A umask, 0..0o777; 0o022 (runc's and Docker's) when omitted. */

@@ -242,6 +242,8 @@ struct CgroupWrite {
   /* Pause before pivot_root for the runtime's hooks (handshake.h: kHooks). */ \
   F(bool, hooks_pause, "hooksPause", kJsInit, false)                       \
   F(std::string, hostname, "hostname", kJsInit, {})  /* empty: keep */     \
+  F(std::string, domainname, "domainname", kJsInit, {})  /* empty: keep */ \
+  F(int, personality, "personality", kJsInit, -1)  /* PER_*; -1: keep */  \
   F(Namespaces, namespaces, "namespaces", kJsInit, {})                     \
   F(std::vector<JoinNamespace>, join_namespaces, "joinNamespaces", kJsInit, {}) \
   F(bool, loopback_up, "loopbackUp", kJsInit, false)                       \

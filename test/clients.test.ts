@@ -69,6 +69,8 @@ test.after.always(async () => {
     dockerd.kill('SIGTERM');
     await exitOf(dockerd, 'dockerd', 30_000).catch(() => dockerd?.kill('SIGKILL'));
   }
+  // What a failed case left running (conmon, a container's processes) names our directory.
+  await runCommand('pkill', ['-KILL', '-f', `${dir}/`]);
   // dockerd binds its data root onto itself; whatever it or podman left mounted goes first.
   await runCommand('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
   rmSync(dir, { recursive: true, force: true });

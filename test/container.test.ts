@@ -769,3 +769,12 @@ test('a tmpfs with copyUp (OCI tmpcopyup) starts with what it covers: files, lin
     mounts: [{ type: 'tmpfs', destination: '/etc', copyUp: true, readonly: true }] });
   t.deepEqual(ro.stdout.trim().split('\n'), ['x=1', 'refused']);
 });
+
+test('domainname and personality: the container\'s uts namespace gets the domain name, LINUX32 makes uname say i686; neither touches the host', async (t) => {
+  const r = await sh('uname -m; cat /proc/sys/kernel/domainname', { domainname: 'tenant7.example', personality: 'LINUX32' });
+  t.deepEqual(r.stdout.trim().split('\n'), ['i686', 'tenant7.example'], r.stderr);
+  const plain = await sh('uname -m');
+  t.is(plain.stdout.trim(), 'x86_64');
+  t.not(readFileSync('/proc/sys/kernel/domainname', 'utf8').trim(), 'tenant7.example');
+  t.throws(() => resolveSpec({ command: ['true'], domainname: 'x', namespaces: ['mount', 'pid'] }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC' });
+});

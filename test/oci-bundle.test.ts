@@ -124,8 +124,7 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['shared propagation', (c) => { c.linux.rootfsPropagation = 'shared'; }, /linux\.rootfsPropagation/],
     ['mount label', (c) => { c.linux.mountLabel = 'x'; }, /linux\.mountLabel/],
     ['intelRdt', (c) => { c.linux.intelRdt = { closID: 'x' }; }, /linux\.intelRdt/],
-    ['domainname', (c) => { c.domainname = 'example.com'; }, /domainname/],
-    ['personality', (c) => { c.linux.personality = { domain: 'LINUX32' }; }, /linux\.personality/],
+    ['personality flags', (c) => { c.linux.personality = { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] }; }, /linux\.personality\.flags/],
   ];
   for (const [what, change, message] of cases) {
     const c = ctrConfig();
@@ -349,12 +348,12 @@ test('one reader: the profile import and the command line agree on every policy 
 test('several refused fields are named in one message; what runc takes is taken: a cgroup mount, fileMode with type bits, ambient capabilities the kernel would not raise left out', (t) => {
   const c = ctrConfig();
   c.linux.intelRdt = { closID: 'x' };
-  c.linux.personality = { domain: 'LINUX32' };
+  c.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
   c.process.apparmorProfile = 'docker-default';
   c.mounts.push({ destination: '/x', type: 'nfs', source: 'srv:/x', options: [] }, { destination: '/y', type: '9p', source: 'y', options: [] });
   const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
   t.is(e?.code, 'ERR_UNSUPPORTED');
-  for (const part of [/linux\.intelRdt, linux\.personality are not supported/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
+  for (const part of [/linux\.intelRdt, linux\.mountLabel are not supported/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
   const ok = ctrConfig();
   ok.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] },
@@ -369,6 +368,10 @@ test('several refused fields are named in one message; what runc takes is taken:
   t.like(spec.profile.mounts.find((m) => m.destination === '/scratch'), { type: 'tmpfs', copyUp: true });
   t.deepEqual(spec.profile.capabilities.ambient, ['CAP_MKNOD']);
   t.true(notes.some((n) => /ambient: CAP_CHOWN left out/.test(n)), notes.join('\n'));
+  const named = ctrConfig();
+  named.domainname = 'example.com';
+  named.linux.personality = { domain: 'LINUX32' };
+  t.like(specFromOciConfig(named, '/b', 'probe').spec, { domainname: 'example.com', personality: 'LINUX32' });
   const wrongType = ctrConfig();
   wrongType.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o060000 | 0o620 }];
   t.truthy(errorOf(() => specFromOciConfig(wrongType, '/b', 'probe')), 'block type bits on a character device are refused');

@@ -53,7 +53,7 @@ type Section = <S>(f: () => S, fallback: S) => S;
 function readBundleSpec(config: unknown, bundle: string, id: string, section: Section): OciBundleSpec {
   const c = object(config, 'the config');
   const notes: string[] = [];
-  section(() => onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'], ''), undefined);
+  section(() => onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'linux', 'annotations', 'hooks'], ''), undefined);
   // Checked now, with the config's field names (the spec checks them again).
   resolveHooks(c.hooks, 'hooks');
   if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
@@ -73,7 +73,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
 
   const linux = object(c.linux, 'linux');
-  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp'], 'linux.'), undefined);
+  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp', 'personality'], 'linux.'), undefined);
+  const personality = section(() => readPersonality(linux.personality), undefined);
   if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
     section(() => unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)'), undefined);
   }
@@ -138,6 +139,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
       cwd: proc.cwd,
       user: { uid: (user.uid ?? 0) as number, gid: (user.gid ?? 0) as number, groups: gids },
       ...(typeof c.hostname === 'string' && c.hostname !== '' ? { hostname: c.hostname } : {}),
+      ...(typeof c.domainname === 'string' && c.domainname !== '' ? { domainname: c.domainname } : {}),
+      ...(personality ? { personality } : {}),
       namespaces: namespaces.includes('mount') ? namespaces : invalid('linux.namespaces must include a mount namespace'),
       ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
       readonlyRootfs: root.readonly === true,
@@ -154,6 +157,16 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
     },
     notes,
   };
+}
+
+/** linux.personality: the domain (LINUX or LINUX32); flags, which no kernel ABI here defines, are refused as runc refuses them. */
+function readPersonality(v: unknown): 'LINUX' | 'LINUX32' | undefined {
+  const p = object(v, 'linux.personality');
+  if (Object.keys(p).length === 0) return undefined;
+  onlyKnown(p, ['domain', 'flags'], 'linux.personality.');
+  if (strings(p.flags, 'linux.personality.flags').length) unsupported('linux.personality.flags');
+  if (p.domain !== 'LINUX' && p.domain !== 'LINUX32') invalid(`linux.personality.domain must be LINUX or LINUX32, got ${quote(p.domain)}`);
+  return p.domain;
 }
 
 /** An exec's process.json (the runtime spec's process object) as exec() fields. */

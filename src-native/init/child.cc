@@ -286,6 +286,9 @@ void RunChild(const ChildPlan& plan) {
   }
   if (fifo >= 0) AwaitStartFifo(fifo);
   SetRlimits(plan);
+  // Before the filter of a no_new_privs container goes in, which may not allow it.
+  if (plan.personality >= 0 && syscall(SYS_personality, static_cast<unsigned long>(plan.personality)) < 0)
+    Fail("personality", "personality", std::to_string(plan.personality).c_str());
   SetupCredentials(plan, caps, sc);
   // After the uid change, which clears it. Covers the time after start; before start
   // the handshake's EOF does the same job.

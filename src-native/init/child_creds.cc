@@ -66,6 +66,9 @@ void SetupNetwork(const ChildPlan& plan) {
   if (!plan.hostname.empty() &&
       syscall(SYS_sethostname, plan.hostname.c_str(), plan.hostname.size()) < 0)
     Fail("hostname", "sethostname", plan.hostname.c_str());
+  if (!plan.domainname.empty() &&
+      syscall(SYS_setdomainname, plan.domainname.c_str(), plan.domainname.size()) < 0)
+    Fail("domainname", "setdomainname", plan.domainname.c_str());
   if (!plan.loopback_up) return;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) Fail("loopback", "socket");
