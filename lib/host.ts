@@ -1,6 +1,6 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
 import { removeStaleCgroups } from './cgroup';
@@ -31,6 +31,24 @@ export interface HostInfo {
   creator: string;
   /** The host's root directory, which a rootfs must never be. */
   root: { dev: bigint; ino: bigint };
+  /** The LSMs that are on: a config's profile or label for one that is off is moot (as with runc). */
+  lsm: HostLsm;
+}
+
+export interface HostLsm {
+  apparmor: boolean;
+  selinux: boolean;
+}
+
+/** Which of AppArmor and SELinux the kernel runs (their own files say so). */
+export function detectLsm(): HostLsm {
+  let apparmor = false;
+  try {
+    apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    // not built in or not loaded
+  }
+  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce') };
 }
 
 /** Name of the library's parent cgroup under every hierarchy it uses. */
@@ -126,6 +144,7 @@ export function hostInfo(): HostInfo {
     stagingDir: `${STATE_DIR}/rootfs`,
     creator: `${process.pid} ${pidStartTime(process.pid)}`,
     root: (({ dev, ino }) => ({ dev, ino }))(statSync('/', { bigint: true })),
+    lsm: detectLsm(),
   };
   // Where every container's root is assembled (inside its own mount namespace). The
   // parent cgroup directories are made and removed by the addon as containers come and go.

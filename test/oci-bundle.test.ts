@@ -353,7 +353,7 @@ test('several refused fields are named in one message; what runc takes is taken:
   c.mounts.push({ destination: '/x', type: 'nfs', source: 'srv:/x', options: [] }, { destination: '/y', type: '9p', source: 'y', options: [] });
   const e = errorOf(() => specFromOciConfig(c, '/b', 'probe'));
   t.is(e?.code, 'ERR_UNSUPPORTED');
-  for (const part of [/linux\.intelRdt, linux\.mountLabel are not supported/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
+  for (const part of [/linux\.intelRdt is not supported/, /linux\.mountLabel is not supported by this runtime: SELinux is on/, /process\.apparmorProfile/, /mounts\[7\] \(type "nfs"/, /mounts\[8\] \(type "9p"/]) t.regex(e?.message ?? '', part);
   const ok = ctrConfig();
   ok.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw', 'nosuid', 'noexec', 'nodev', 'relatime'] },
@@ -368,6 +368,14 @@ test('several refused fields are named in one message; what runc takes is taken:
   t.like(spec.profile.mounts.find((m) => m.destination === '/scratch'), { type: 'tmpfs', copyUp: true });
   t.deepEqual(spec.profile.capabilities.ambient, ['CAP_MKNOD']);
   t.true(notes.some((n) => /ambient: CAP_CHOWN left out/.test(n)), notes.join('\n'));
+  // Labels and profiles for an LSM the host does not run: noted, as runc takes them.
+  const labelled = ctrConfig();
+  labelled.process.apparmorProfile = 'docker-default';
+  labelled.process.selinuxLabel = 'system_u:system_r:container_t:s0';
+  labelled.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+  const off = specFromOciConfig(labelled, '/b', 'probe', { apparmor: false, selinux: false });
+  t.is(off.notes.filter((n) => /not applied: this host runs no (AppArmor|SELinux)/.test(n)).length, 3, off.notes.join('\n'));
+  t.throws(() => specFromOciConfig(labelled, '/b', 'probe', { apparmor: true, selinux: false }), { code: 'ERR_UNSUPPORTED', message: /process\.apparmorProfile is not supported by this runtime: AppArmor is on/ });
   const named = ctrConfig();
   named.domainname = 'example.com';
   named.linux.personality = { domain: 'LINUX32' };

@@ -12,6 +12,7 @@ import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
 import { cgroupFrozenSync, signalCgroup } from '../cgroup';
+import { detectLsm } from '../host';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
 import { OCI_SYSTEM_MOUNTS } from '../oci/config';
 import { SECCOMP_FLAGS } from '../policy/seccomp';
@@ -233,7 +234,13 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
     },
     async run(ctx, f, rest) {
       const id = one(rest, 'exec');
-      for (const k of ['process-label', 'apparmor']) if (str(f, k)) fail('ERR_UNSUPPORTED', `--${k} is not supported by this runtime`);
+      // As a config's labels: moot where the LSM is off (noted), refused where it is on.
+      const lsm = detectLsm();
+      for (const [k, on] of [['process-label', lsm.selinux], ['apparmor', lsm.apparmor]] as const) {
+        if (!str(f, k)) continue;
+        if (on) fail('ERR_UNSUPPORTED', `--${k} is not supported by this runtime`);
+        ctx.log.warn(`--${k} ${str(f, k)} not applied: this host runs no ${k === 'apparmor' ? 'AppArmor' : 'SELinux'}`);
+      }
       if (str(f, 'preserve-fds') && str(f, 'preserve-fds') !== '0') fail('ERR_UNSUPPORTED', '--preserve-fds is not supported by this runtime');
       const s = ctx.store.load(id);
       const st = statusOf(ctx, s);
@@ -442,7 +449,7 @@ async function create(ctx: Ctx, f: Flags, id: string, owned: boolean): Promise<C
   const config = readJsonFile(join(bundle, 'config.json'), 'config') as { ociVersion?: string; process?: { terminal?: boolean }; annotations?: Record<string, string> };
   // A relative root.path is joined to the bundle's real path (as runc's chdir into the
   // bundle does): the library takes a rootfs only by its real path.
-  const { spec, notes } = specFromOciConfig(config, realpathSync(bundle), id);
+  const { spec, notes } = specFromOciConfig(config, realpathSync(bundle), id, detectLsm());
   for (const n of notes) ctx.log.debug(n);
   const terminal = config.process?.terminal === true;
   const consoleSocket = str(f, 'console-socket');

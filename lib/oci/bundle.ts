@@ -6,6 +6,7 @@
 // isolation than it says. Pure: the bundle's path is an argument, nothing is read here.
 import { isAbsolute, resolve } from 'node:path';
 import { quote } from '../errors';
+import type { HostLsm } from '../host';
 import type { CapabilitySets } from '../policy/capabilities';
 import type { DeviceRule } from '../policy/devices';
 import { type Profile, profiles } from '../policy/profiles';
@@ -13,7 +14,7 @@ import type { RlimitSpec } from '../policy/process';
 import { type HooksSpec, resolveHooks } from '../policy/hooks';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import {
-  array, checkJsonDepth, collectRefusals, invalid, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
+  array, checkJsonDepth, collectRefusals, invalid, type Json, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
   strings, unsupported,
 } from './config';
 
@@ -43,14 +44,35 @@ export function readResourcesUpdate(value: unknown): { rules: DeviceRule[]; limi
  * directory. Device rules are the config's, then the runtime's default ones (the
  * standard nodes and the right to mknod), as runc and crun append theirs.
  */
-export function specFromOciConfig(config: unknown, bundle: string, id: string): OciBundleSpec {
+/**
+ * `lsm`: which LSMs the host runs (host.ts detectLsm). A profile or label for one that
+ * is off asks for nothing this host could do and is accepted with a note, as runc
+ * accepts it; for one that is on it is refused, since this runtime applies none.
+ * Unknown (omitted), both count as on.
+ */
+export function specFromOciConfig(config: unknown, bundle: string, id: string, lsm: HostLsm = { apparmor: true, selinux: true }): OciBundleSpec {
   checkJsonDepth(config, 'config.json');
-  return collectRefusals((section) => readBundleSpec(config, bundle, id, section));
+  return collectRefusals((section) => readBundleSpec(config, bundle, id, section, lsm));
+}
+
+/** process.apparmorProfile, process.selinuxLabel, linux.mountLabel: noted when their LSM is off, refused when on. */
+function readLsmFields(proc: Json, linux: Json, lsm: HostLsm, notes: string[], section: Section): void {
+  const fields: [string, unknown, boolean, string][] = [
+    ['process.apparmorProfile', proc.apparmorProfile, lsm.apparmor, 'AppArmor'],
+    ['process.selinuxLabel', proc.selinuxLabel, lsm.selinux, 'SELinux'],
+    ['linux.mountLabel', linux.mountLabel, lsm.selinux, 'SELinux'],
+  ];
+  for (const [field, value, on, name] of fields) {
+    if (value === undefined || value === null || value === '') continue;
+    if (typeof value !== 'string') invalid(`${field} must be a string, got ${quote(value)}`);
+    if (on) section(() => unsupported(field, `is not supported by this runtime: ${name} is on here and this runtime applies no ${name} policy`), undefined);
+    else notes.push(`${field} ${quote(value)} not applied: this host runs no ${name}`);
+  }
 }
 
 type Section = <S>(f: () => S, fallback: S) => S;
 
-function readBundleSpec(config: unknown, bundle: string, id: string, section: Section): OciBundleSpec {
+function readBundleSpec(config: unknown, bundle: string, id: string, section: Section, lsm: HostLsm): OciBundleSpec {
   const c = object(config, 'the config');
   const notes: string[] = [];
   section(() => onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'linux', 'annotations', 'hooks'], ''), undefined);
@@ -59,7 +81,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   if (typeof c.ociVersion !== 'string' || !/^1\./.test(c.ociVersion)) invalid(`ociVersion must be a 1.x version, got ${quote(c.ociVersion)}`);
 
   const proc = object(c.process, 'process');
-  section(() => onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'], 'process.'), undefined);
+  section(() => onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj',
+    'apparmorProfile', 'selinuxLabel'], 'process.'), undefined);
   if (proc.consoleSize !== undefined) notes.push('process.consoleSize is left to the terminal\'s reader (the console socket\'s end)');
   const args = strings(proc.args, 'process.args');
   if (args.length === 0) invalid('process.args must name the command');
@@ -73,7 +96,9 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
 
   const linux = object(c.linux, 'linux');
-  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp', 'personality'], 'linux.'), undefined);
+  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp', 'personality',
+    'mountLabel'], 'linux.'), undefined);
+  readLsmFields(proc, linux, lsm, notes, section);
   const personality = section(() => readPersonality(linux.personality), undefined);
   if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
     section(() => unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)'), undefined);
