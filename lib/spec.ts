@@ -404,7 +404,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     readonlyRootfs: resolveBool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
     stdio,
     caps,
-    devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)),
+    devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)).filter((r): r is DeviceRule => r !== null),
       ...(extraDevices === undefined ? [] : parseDeviceRules(extraDevices))],
     nodes: [...prof.nodes],
     noNewPrivileges: resolveBool(own(s, 'noNewPrivileges'), 'noNewPrivileges', prof.noNewPrivileges),

@@ -23,8 +23,8 @@ namespace nsbox {
 // there with the same type and numbers counts as made (idempotent callers). Returns
 // nullptr, or the name of the call that failed with errno set.
 inline const char* MakeNodeAt(int dirfd, const char* name, const NodePlan& n, bool same_is_fine) {
-  mode_t type = n.type == kBlockDev ? S_IFBLK : S_IFCHR;
-  dev_t dev = makedev(n.major, n.minor);
+  mode_t type = n.type == kBlockDev ? S_IFBLK : n.type == kFifo ? S_IFIFO : S_IFCHR;
+  dev_t dev = n.type == kFifo ? 0 : makedev(n.major, n.minor);
   struct stat st;
   if (syscall(SYS_mknodat, dirfd, name, type | (n.mode & 07777), dev) < 0) {
     int e = errno;

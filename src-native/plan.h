@@ -35,7 +35,7 @@ enum FieldUse : unsigned { kJs = 1, kInit = 2, kJsInit = kJs | kInit, kPassed = 
 
 // The enums of the plan. In JS each value is a name: NamesOf(E) lists them (the
 // encoding carries the value, and the decoder accepts only those listed).
-enum DevType : char { kCharDev = 'c', kBlockDev = 'b' };
+enum DevType : char { kCharDev = 'c', kBlockDev = 'b', kFifo = 'p' };  // kFifo: nodes only
 enum MountKind { kBind, kTmpfs, kCgroup };
 enum V1File { kDevicesDeny, kDevicesAllow };  // which of the v1 devices.* files a line goes to
 enum DeviceBackendKind { kDevicesV1, kDevicesV2 };
@@ -46,7 +46,7 @@ struct Named {
   const char* name;
   E value;
 };
-inline constexpr Named<DevType> kDevTypeNames[] = {{"c", kCharDev}, {"b", kBlockDev}};
+inline constexpr Named<DevType> kDevTypeNames[] = {{"c", kCharDev}, {"b", kBlockDev}, {"p", kFifo}};
 inline constexpr Named<MountKind> kMountKindNames[] = {{"bind", kBind}, {"tmpfs", kTmpfs}, {"cgroup", kCgroup}};
 inline constexpr Named<V1File> kV1FileNames[] = {{"deny", kDevicesDeny}, {"allow", kDevicesAllow}};
 inline constexpr Named<DeviceBackendKind> kBackendNames[] = {{"v1", kDevicesV1}, {"v2", kDevicesV2}};

@@ -428,6 +428,21 @@ test('linux.seccomp: the config spec writes (the default filter) holds under nsb
   t.deepEqual(output().trim().split('\n'), ['Seccomp:\t0', 'unshare-ok', 'mknod-ok']);
 });
 
+test('linux.devices of type p: a FIFO made with its mode and owner, no device rule needed, as with runc', async (t) => {
+  const { root, outFile, stdio, output } = setup(t);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'stat -c "%F %a %u:%g" /dev/pipe1; (echo through > /dev/pipe1 &) ; head -n1 /dev/pipe1'] }, (c) => {
+    c.linux.devices = [{ path: '/dev/pipe1', type: 'p', fileMode: 0o010000 | 0o640, uid: 7, gid: 8 }];
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  t.is((await runtime(root, ['run', '--bundle', bundle, 'fifo1'], { stdio })).code, 0, output());
+  const ours = output().trim().split('\n');
+  t.deepEqual(ours, ['fifo 640 7:8', 'through']);
+  writeFileSync(outFile, '');
+  const r = await runCommand('runc', ['--root', tempDir('nsbox-runc-'), 'run', '--bundle', bundle, 'fifo1-runc'], { stdio });
+  t.is(r.code, 0, output());
+  t.deepEqual(output().trim().split('\n'), ours, 'runc gives the same answers');
+});
+
 test('SCMP_ACT_NOTIFY from config.json: the listener gets the fd at create, with the state, and answers the command\'s mkdir, as with runc', async (t) => {
   const { root, outFile, stdio, output } = setup(t);
   const agent = await startSeccompAgent(t);

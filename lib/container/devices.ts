@@ -158,8 +158,9 @@ export class LiveDevices {
       if (err.code === 'ESRCH' || this.#owner.gone()) {
         throw new ContainerError('ERR_CONTAINER_GONE', `container ${id}: ${op} ${node.path}: the container is gone (${err.message})`, details);
       }
-      if (err.code === 'EPERM' && asContainer) {
-        const why = explainAccess({ devices: this.#rules, capabilities: capabilitySets(caps), uid: user.uid }, node, 'm');
+      // (A FIFO is no device: mknodInside never makes one, and no rule would be the reason.)
+      if (err.code === 'EPERM' && asContainer && node.type !== 'p') {
+        const why = explainAccess({ devices: this.#rules, capabilities: capabilitySets(caps), uid: user.uid }, { ...node, type: node.type === 'b' ? 'b' : 'c' }, 'm');
         throw new ContainerError('EPERM', `container ${id}: mknod ${node.path} (${node.type} ${node.major}:${node.minor}) refused: ${
           why.allowed ? 'the kernel refused although the policy allows it' : why.reason}`, details);
       }

@@ -263,8 +263,8 @@ export function readNodes(linux: Json): DeviceNode[] {
     const type = d.type === 'u' ? 'c' : d.type;
     let mode = d.fileMode ?? 0o666;
     if (typeof mode === 'number' && Number.isInteger(mode) && mode > 0o7777 && typeof d.type === 'string' && (mode & ~0o7777) === TYPE_BITS[d.type]) mode &= 0o7777;
-    byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: d.major, minor: d.minor,
-      mode, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`));
+    byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: d.major ?? (type === 'p' ? 0 : undefined), minor: d.minor ?? (type === 'p' ? 0 : undefined),
+      mode, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`, true));
   });
   return [...byPath.values()];
 }

@@ -28,7 +28,7 @@ export interface OciConfigFragment {
   mounts: OciMount[];
   linux: {
     resources: { devices: OciDeviceCgroupRule[] } & ResourcesSpec;
-    devices: { path: string; type: 'b' | 'c'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
+    devices: { path: string; type: 'b' | 'c' | 'p'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     /** The profile's filter, built for its own bounding set; absent when unconfined. */
