@@ -778,3 +778,24 @@ test('domainname and personality: the container\'s uts namespace gets the domain
   t.not(readFileSync('/proc/sys/kernel/domainname', 'utf8').trim(), 'tenant7.example');
   t.throws(() => resolveSpec({ command: ['true'], domainname: 'x', namespaces: ['mount', 'pid'] }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC' });
 });
+
+test('a bind\'s propagation: shared makes a peer group of the container\'s own (still a slave of the host\'s), unbindable refuses binds of it; a tmpfs takes them too', async (t) => {
+  const src = mkdtempSync(join(tmpdir(), 'nsbox-prop-'));
+  t.teardown(() => rmSync(src, { recursive: true, force: true }));
+  const rootfs = busyboxRootfs();
+  t.teardown(() => removeRootfs(rootfs));
+  const fields = (dest: string) => `grep " ${dest} " /proc/self/mountinfo | sed "s/ - .*//" | tr " " "\\n" | grep -Eo "^(shared|master|unbindable)" | sort | tr "\\n" " "; echo`;
+  const r = await run({
+    command: ['/bin/sh', '-c', [fields('/s'), fields('/u'), fields('/t'), 'mkdir -p /tmp/b && mount --bind /u /tmp/b 2>/dev/null && echo bound || echo bind-refused'].join('; ')],
+    rootfs, profile: 'privileged', mounts: [
+      { type: 'bind', source: src, destination: '/s', propagation: 'shared' }, { type: 'bind', source: src, destination: '/u', propagation: 'unbindable' },
+      { type: 'tmpfs', destination: '/t', propagation: 'shared' },
+    ],
+  });
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim());
+  const hostShared = /shared:/.test(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/') ?? '');
+  t.is(lines[0], hostShared ? 'master shared' : 'shared', r.stderr);
+  t.is(lines[1], 'unbindable');
+  t.is(lines[2], 'shared');
+  t.is(lines[3], 'bind-refused');
+});

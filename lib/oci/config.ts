@@ -5,7 +5,7 @@
 import { ContainerError, quote } from '../errors';
 import { CAPABILITY_SET_NAMES, type CapabilitySets, normalizeCapability } from '../policy/capabilities';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, parseDeviceRule } from '../policy/devices';
-import type { MountFlags, MountSpec } from '../policy/mounts';
+import type { MountFlags, MountSpec, Propagation } from '../policy/mounts';
 import { type DeviceNode, parseDeviceNode } from '../policy/nodes';
 import type { RlimitSpec } from '../policy/process';
 import { filterFromOci, type OciSeccomp, type SeccompSpec } from '../policy/seccomp';
@@ -118,9 +118,17 @@ function isSystemMount(dest: string, type: string): boolean {
 const BUILTIN_NODES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/ptmx']);
 
 const ATIME_OPTIONS = ['relatime', 'strictatime', 'noatime'] as const;
-const BIND_OPTIONS = ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'rslave', 'slave', ...ATIME_OPTIONS];
-// A new tmpfs is private by construction (its parent here is no shared mount).
-const TMPFS_FLAGS = ['nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'ro', 'rw', 'private', 'rprivate'];
+const PROPAGATION_OPTIONS: Record<string, Propagation> = {
+  private: 'private', rprivate: 'private', slave: 'slave', rslave: 'slave', shared: 'shared', rshared: 'shared', unbindable: 'unbindable', runbindable: 'unbindable',
+};
+const BIND_OPTIONS = ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', ...Object.keys(PROPAGATION_OPTIONS), ...ATIME_OPTIONS];
+const TMPFS_FLAGS = ['nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'ro', 'rw', ...Object.keys(PROPAGATION_OPTIONS)];
+
+/** The propagation a mount's options ask for, the last one winning as mount(8) applies them. */
+function propagationOf(options: string[]): Propagation | undefined {
+  const named = options.filter((o) => Object.hasOwn(PROPAGATION_OPTIONS, o));
+  return named.length ? PROPAGATION_OPTIONS[named[named.length - 1]] : undefined;
+}
 
 // A cgroup view is always nosuid, nodev and noexec.
 const CGROUP_OPTIONS = ['ro', 'rw', 'nosuid', 'nodev', 'noexec', ...ATIME_OPTIONS, 'private', 'rprivate', 'slave', 'rslave'];
@@ -160,10 +168,11 @@ export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: bo
     }
     if (type === 'bind' || options.includes('bind') || options.includes('rbind')) {
       if (typeof m.source !== 'string') invalid(`mounts[${i}].source must be a path, got ${quote(m.source)}`);
-      const bad = options.find((o) => !BIND_OPTIONS.includes(o));
+      // A filesystem's data options (mode=, size=...) mean nothing to a bind, as mount(2) ignores them there.
+      for (const o of options.filter((x) => /^[a-z]+=/.test(x))) notes.push(`mounts[${i}].options "${o}" ignored: a bind mount takes no filesystem options`);
+      const bad = options.find((o) => !BIND_OPTIONS.includes(o) && !/^[a-z]+=/.test(o));
       if (bad !== undefined) unsupported(`mounts[${i}].options "${bad}"`, `(bind mount of ${dest}) is not supported by this runtime`);
-      const propagation = options.some((o) => o === 'private' || o === 'rprivate') ? 'private'
-        : options.some((o) => o === 'slave' || o === 'rslave') ? 'slave' : undefined;
+      const propagation = propagationOf(options);
       mounts.push({
         type: 'bind', source: m.source, destination: dest, ...mountFlags(options, false), ...(propagation ? { propagation } : {}),
         recursive: !options.includes('bind') || options.includes('rbind'),
@@ -180,7 +189,9 @@ export function readMounts(config: Json): { mounts: MountSpec[]; sysReadonly: bo
         else if (o === 'tmpcopyup') copyUp = true;
         else if (!TMPFS_FLAGS.includes(o)) unsupported(`mounts[${i}].options "${o}"`, `(tmpfs at ${dest}) is not supported by this runtime`);
       }
-      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}), ...(copyUp ? { copyUp } : {}) });
+      const propagation = propagationOf(options);
+      mounts.push({ type: 'tmpfs', destination: dest, ...mountFlags(options, true), ...(mode !== undefined ? { mode } : {}), ...(size ? { size } : {}), ...(copyUp ? { copyUp } : {}),
+        ...(propagation ? { propagation } : {}) });
       return;
     }
     if (type === 'cgroup' || type === 'cgroup2') {
@@ -263,7 +274,8 @@ export function readNodes(linux: Json): DeviceNode[] {
     const type = d.type === 'u' ? 'c' : d.type;
     let mode = d.fileMode ?? 0o666;
     if (typeof mode === 'number' && Number.isInteger(mode) && mode > 0o7777 && typeof d.type === 'string' && (mode & ~0o7777) === TYPE_BITS[d.type]) mode &= 0o7777;
-    byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: d.major ?? (type === 'p' ? 0 : undefined), minor: d.minor ?? (type === 'p' ? 0 : undefined),
+    // A FIFO has no numbers; what a config gives for them is ignored, as runc ignores it.
+    byPath.set(d.path as string, parseDeviceNode({ path: d.path, type, major: type === 'p' ? 0 : d.major, minor: type === 'p' ? 0 : d.minor,
       mode, uid: d.uid ?? 0, gid: d.gid ?? 0 }, `linux.devices[${i}]`, true));
   });
   return [...byPath.values()];

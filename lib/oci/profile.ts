@@ -54,7 +54,7 @@ function ociMount(m: MountSpec): OciMount {
     return { destination: m.destination, type: 'cgroup', source: 'cgroup', options: [m.readonly === false ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec'] };
   }
   if (m.type === 'bind') {
-    const propagation = m.propagation === 'private' ? ['rprivate'] : m.propagation === 'slave' ? ['rslave'] : [];
+    const propagation = m.propagation ? [`r${m.propagation}`] : [];
     return { destination: m.destination, type: 'bind', source: m.source, options: [m.recursive === false ? 'bind' : 'rbind', ...flagOptions(m), ...propagation] };
   }
   const options = ['nosuid', 'nodev', ...flagOptions(m).filter((o) => o !== 'nosuid' && o !== 'nodev')];

@@ -4,6 +4,8 @@ import { onlyKnownKeys, own } from './fields';
 import { validatePath } from './paths';
 
 export type AtimeMode = 'relatime' | 'strictatime' | 'noatime';
+export type Propagation = 'private' | 'slave' | 'shared' | 'unbindable';
+const PROPAGATIONS: readonly Propagation[] = ['private', 'slave', 'shared', 'unbindable'];
 const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'strictatime', 'noatime'];
 
 /** Flags every mount may carry; a tmpfs is always nosuid and nodev. */
@@ -22,12 +24,16 @@ export type MountSpec =
     /**
      * 'slave' (what a bind is when omitted, as the container's root is): mounts the
      * host makes later below the source appear inside. 'private': they do not.
-     * Nothing made inside ever propagates to the host.
+     * 'shared': also shared with the container's later binds of it (still a slave of
+     * the host's); 'unbindable': no bind of it can be made. Nothing made inside ever
+     * propagates to the host.
      */
-    propagation?: 'private' | 'slave';
+    propagation?: Propagation;
   } & MountFlags)
   | ({
     type: 'tmpfs'; destination: string; mode?: number; size?: number | string;
+    /** 'private' (a new tmpfs's own), 'shared', 'slave' (the same as private for a new one) or 'unbindable'. */
+    propagation?: Propagation;
     /** Starts with a copy of what it covers in the rootfs (files, links, nodes, modes, owners): OCI's tmpcopyup. */
     copyUp?: boolean;
   } & MountFlags)
@@ -50,7 +56,7 @@ export interface ResolvedMount {
   nodev: boolean;
   noexec: boolean;
   atime: '' | AtimeMode;
-  propagation: '' | 'private' | 'slave';
+  propagation: '' | Propagation;
   mode: string;
   size: string;
   copyUp: boolean;
@@ -59,7 +65,7 @@ export interface ResolvedMount {
 const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'atime'];
 const KEYS: Record<string, readonly string[]> = {
   bind: ['type', 'source', 'destination', 'recursive', 'propagation', ...FLAG_KEYS],
-  tmpfs: ['type', 'destination', 'mode', 'size', 'copyUp', ...FLAG_KEYS],
+  tmpfs: ['type', 'destination', 'mode', 'size', 'copyUp', 'propagation', ...FLAG_KEYS],
   cgroup: ['type', 'destination', 'readonly'],
 };
 
@@ -95,13 +101,13 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
     readonly, nosuid: bool(own(m, 'nosuid'), `${what}.nosuid`, false), nodev: bool(own(m, 'nodev'), `${what}.nodev`, false),
     noexec: bool(own(m, 'noexec'), `${what}.noexec`, false), atime: atime as ResolvedMount['atime'],
   };
+  const propagation = own(m, 'propagation') ?? '';
+  if (propagation !== '' && !(PROPAGATIONS as readonly unknown[]).includes(propagation)) {
+    invalid(`${what}.propagation must be one of ${PROPAGATIONS.join(', ')} (nothing propagates from a container to the host), got ${quote(propagation)}`);
+  }
   if (type === 'bind') {
-    const propagation = own(m, 'propagation') ?? '';
-    if (propagation !== '' && propagation !== 'private' && propagation !== 'slave') {
-      invalid(`${what}.propagation must be "private" or "slave" (nothing propagates from a container to the host), got ${quote(propagation)}`);
-    }
     return {
-      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags, propagation,
+      kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags, propagation: propagation as ResolvedMount['propagation'],
       recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '', copyUp: false,
     };
   }
@@ -116,7 +122,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
       invalid(`${what}.size must be a byte count or a string like "64m", got ${quote(size)}`);
     }
     return {
-      kind: 'tmpfs', source: '', destination, ...flags, propagation: '', recursive: false,
+      kind: 'tmpfs', source: '', destination, ...flags, propagation: propagation as ResolvedMount['propagation'], recursive: false,
       mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
       copyUp: bool(own(m, 'copyUp'), `${what}.copyUp`, false),
     };

@@ -318,16 +318,24 @@ void UserMounts(const ChildPlan& plan, int root) {
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
-      // A clone of a mount here is a slave of the host's, as the container's root is:
-      // "slave" keeps it so (host mounts below the source appear inside), "private"
-      // cuts it off.
-      uint64_t propagation = m.propagation == "private" ? MS_PRIVATE : m.propagation == "slave" ? MS_SLAVE : 0;
-      if ((attrs || propagation) &&
+      if (attrs &&
           sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), attrs,
-                             m.atime.empty() ? 0 : MOUNT_ATTR__ATIME, propagation) < 0)
+                             m.atime.empty() ? 0 : MOUNT_ATTR__ATIME, 0) < 0)
         Fail("mounts", "mount_setattr", dst);
     }
     AttachFd("mounts", mnt, OpenMountTarget(root, m, is_dir), dst);
+    // Once attached (a detached mount has no propagation to change). A clone of a mount
+    // here is a slave of the host's, as the container's root is: "slave" keeps it so
+    // (host mounts below the source appear inside), "private" cuts it off, "shared"
+    // makes a peer group of the container's own on top (still a slave of the host's,
+    // so nothing reaches the host), "unbindable" refuses binds of it.
+    uint64_t propagation = m.propagation == "private"  ? MS_PRIVATE
+                         : m.propagation == "slave"    ? MS_SLAVE
+                         : m.propagation == "shared"   ? MS_SHARED
+                         : m.propagation == "unbindable" ? MS_UNBINDABLE : 0;
+    if (propagation &&
+        sys::mount_setattr(mnt, "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), 0, 0, propagation) < 0)
+      Fail("mounts", "mount_setattr", dst, " (propagation)");
     close(mnt);
   }
 }
