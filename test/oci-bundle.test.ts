@@ -119,7 +119,7 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
     ['cgroup mount option', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'size=1m'] }); }, /mounts\[7\]\.options "size=1m" \(cgroup at \/sys\/fs\/cgroup\)/],
-    ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'shared'] }); }, /mounts\[7\]\.options "shared"/],
+    ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'mand'] }); }, /mounts\[7\]\.options "mand"/],
     ['systemd cgroups path', (c) => { c.linux.cgroupsPath = 'system.slice:nsbox:x'; }, /linux\.cgroupsPath/],
     ['shared propagation', (c) => { c.linux.rootfsPropagation = 'shared'; }, /linux\.rootfsPropagation/],
     ['mount label', (c) => { c.linux.mountLabel = 'x'; }, /linux\.mountLabel/],
@@ -226,9 +226,14 @@ test('mount options are mapped to flags the init applies, or refused by name: no
   t.deepEqual(spec.profile.mounts.slice(-3), [
     { type: 'bind', source: '/s', destination: '/a', nosuid: true, nodev: true, noexec: true, readonly: true, atime: 'noatime', propagation: 'private', recursive: true },
     { type: 'bind', source: '/s', destination: '/b', propagation: 'slave', recursive: false },
-    { type: 'tmpfs', destination: '/c', noexec: true, atime: 'strictatime' },
+    { type: 'tmpfs', destination: '/c', noexec: true, atime: 'strictatime', propagation: 'private' },
   ]);
-  for (const [type, option] of [['bind', 'rshared'], ['bind', 'unbindable'], ['bind', 'mand'], ['tmpfs', 'rslave'], ['tmpfs', 'dirsync']]) {
+  for (const [type, option, propagation] of [['bind', 'rshared', 'shared'], ['bind', 'unbindable', 'unbindable'], ['tmpfs', 'rslave', 'slave'], ['tmpfs', 'shared', 'shared']]) {
+    const ok = ctrConfig();
+    ok.mounts.push({ destination: '/x', type, source: type === 'bind' ? '/s' : 'tmpfs', options: type === 'bind' ? ['rbind', option] : [option] });
+    t.like(specFromOciConfig(ok, '/b', 'opts').spec.profile.mounts.at(-1), { destination: '/x', propagation }, option);
+  }
+  for (const [type, option] of [['bind', 'mand'], ['tmpfs', 'dirsync']]) {
     const bad = ctrConfig();
     bad.mounts.push({ destination: '/x', type, source: type === 'bind' ? '/s' : 'tmpfs', options: type === 'bind' ? ['rbind', option] : [option] });
     t.throws(() => specFromOciConfig(bad, '/b', 'opts'), { code: 'ERR_UNSUPPORTED', message: new RegExp(`"${option}"`) }, option);
@@ -330,11 +335,11 @@ test('one reader: the profile import and the command line agree on every policy 
   t.deepEqual(fromOciConfig(podmanConfig()).nodes.map((n) => [n.path, n.type]), [['/dev/kvm', 'c']], 'type "u" is a character device in both');
   // Each refusal is the same error from both.
   for (const change of [
-    (c: Record<string, any>) => c.mounts.push({ destination: '/x', type: 'bind', source: '/s', options: ['rbind', 'rshared'] }),
+    (c: Record<string, any>) => c.mounts.push({ destination: '/x', type: 'bind', source: '/s', options: ['rbind', 'mand'] }),
     (c: Record<string, any>) => c.mounts.push({ destination: '/y', type: 'overlay', source: 'overlay', options: [] }),
     (c: Record<string, any>) => { c.linux.resources.devices = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm', extra: 1 }]; },
     (c: Record<string, any>) => { c.process.capabilities.bounding = ['CAP_NOPE']; },
-    (c: Record<string, any>) => { c.linux.devices = [{ path: '/dev/x', type: 'p', major: 1, minor: 1 }]; },
+    (c: Record<string, any>) => { c.linux.devices = [{ path: '/dev/x', type: 's', major: 1, minor: 1 }]; },
   ]) {
     const c = ctrConfig();
     change(c);
