@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
-import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativePlan, type NativePolicy } from './native';
+import { COMMAND_AS_RESOLVED, CONTAINER_AS_RESOLVED, type NativeCaps, type NativeCommand, type NativeException, type NativeExec, type NativeListener, type NativePlan, type NativePolicy } from './native';
 import { accessBits, type DeviceException, type DevicePolicy, v1Writes } from './policy/devices';
 import { pausesForHooks } from './policy/hooks';
 import { compileSeccomp, installFlags, listenerMessage, packSeccomp, type SeccompFilter } from './policy/seccomp';
@@ -41,17 +41,26 @@ export type ResolvedCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[nu
   seccomp: SeccompFilter | null;
 };
 
+/**
+ * A filter as the addon takes it: its program (compiled once per distinct filter, the
+ * compiler caches by content), the flags it is installed with, and where a notifying
+ * one's listener fd goes with `state`. For the init's start message and exec alike.
+ */
+export function nativeFilter(f: SeccompFilter | null, state: object | null): { seccomp: Uint32Array; seccompFlags: number; listener: NativeListener | null } {
+  if (!f) return { seccomp: new Uint32Array(0), seccompFlags: 0, listener: null };
+  return { seccomp: packSeccomp(compileSeccomp(f)), seccompFlags: installFlags(f), listener: state ? listenerMessage(f, state) : null };
+}
+
 /** What to run, for create() and exec(). `state`: what a notifying filter's listener gets with its fd. */
 function nativeCommand(r: ResolvedCommand, state: object | null = null): NativeCommand {
-  const listener = r.seccomp && state ? listenerMessage(r.seccomp, state) : null;
+  const { seccomp, seccompFlags, listener } = nativeFilter(r.seccomp, state);
   return {
     ...pick(r, COMMAND_AS_RESOLVED),
     terminal: r.terminal !== null,
     consoleSocket: r.terminal?.consoleSocket ?? '',
     priority: os.getPriority(),
-    // Compiled once per distinct filter (the compiler caches by content).
-    seccomp: r.seccomp ? packSeccomp(compileSeccomp(r.seccomp)) : new Uint32Array(0),
-    seccompFlags: r.seccomp ? installFlags(r.seccomp) : 0,
+    seccomp,
+    seccompFlags,
     seccompListenerPath: listener?.path ?? '', seccompListenerHead: listener?.head ?? '', seccompListenerTail: listener?.tail ?? '',
   };
 }

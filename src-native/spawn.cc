@@ -71,7 +71,7 @@ int ReadReport(int sync, Report* r, const char* step, SetupError* err, int* list
   if (ready < 0) return err->Set(step, "poll"), -1;
   int fd = -1;
   ssize_t n = RecvWithFd(sync, r, sizeof(*r), &fd);
-  if (n > 0 && n == sizeof(*r) && r->kind == Report::kListener && fd >= 0 && listener) {
+  if (n == sizeof(*r) && r->kind == Report::kListener && fd >= 0 && listener) {
     *listener = fd;
     fd = -1;
   }
@@ -122,8 +122,8 @@ bool Ack(int sync, const char* step, SetupError* err) {
   return true;
 }
 
-// Waits for the kListener report of a process whose filter notifies and hands the fd
-// on; `pid` is the process's (0: the one the report names).
+// Waits for the kListener report of the init, whose filter notifies, and hands the fd
+// on with `pid`, the init's.
 bool AwaitListener(int sync, const std::string& path, const std::string& head, const std::string& tail, int pid,
                    const char* step, SetupError* err) {
   Report r;
@@ -132,7 +132,7 @@ bool AwaitListener(int sync, const std::string& path, const std::string& head, c
   if (got < 0) return false;
   if (got == 1) return err->Set(step, "handshake", "the process ended before its filter's listener fd arrived", ECHILD);
   if (r.kind != Report::kListener) return FromReport(r, err);
-  return HandToListener(path, head, pid ? pid : r.pid, tail, &fd, err) && Ack(sync, step, err);
+  return HandToListener(path, head, pid, tail, &fd, err) && Ack(sync, step, err);
 }
 
 // Describes how a child that closed the handshake without a report ended.

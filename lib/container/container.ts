@@ -11,7 +11,8 @@ import type { DeviceNodeSpec } from '../policy/nodes';
 import { applyCapabilityChange, type CapabilityChange, type CapabilityMasks, type CapabilitySets, fromMask, toMask } from '../policy/capabilities';
 import type { DeviceRule, DeviceRuleInput } from '../policy/devices';
 import type { ResourcesSpec } from '../policy/resources';
-import { compileSeccomp, installFlags, listenerMessage, packSeccomp, resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
+import { nativeFilter } from '../plan';
+import { resolveSeccomp, type SeccompFilter, type SeccompSpec } from '../policy/seccomp';
 import { pidStartTime } from '../proc';
 import type { Readable, Writable } from 'node:stream';
 import { type DevicePassthrough, LiveDevices } from './devices';
@@ -189,8 +190,8 @@ export class Container extends EventEmitter<ContainerEvents> {
    * soon as the message arrives: at create for a detached container).
    */
   startFilter(status: HookState['status']): [Uint32Array, number, NativeListener | null] {
-    const f = this.seccompFilter;
-    return f ? [packSeccomp(compileSeccomp(f)), installFlags(f), listenerMessage(f, this.#hookState(status))] : [new Uint32Array(0), 0, null];
+    const { seccomp, seccompFlags, listener } = nativeFilter(this.seccompFilter, this.#hookState(status));
+    return [seccomp, seccompFlags, listener];
   }
 
   /** The capability sets the command runs (or will run) with. */

@@ -197,7 +197,6 @@ void CgroupView(const ChildPlan& plan, int root, const MountPlan& m) {
     struct stat want;
     if (fstat(e.fd, &want) < 0) Fail("cgroup-mount", "fstat", e.dir.c_str());
     int clone = CloneResolved("cgroup-mount", e.dir, want.st_dev, want.st_ino, 0, false);
-    if (clone < 0) Fail("cgroup-mount", "open_tree", e.name.c_str());
     if (sys::mount_setattr(clone, "", AT_EMPTY_PATH, attrs | (m.readonly ? MOUNT_ATTR_RDONLY : 0), 0) < 0)
       Fail("cgroup-mount", "mount_setattr", e.name.c_str());
     int target = sys::openat2(tmpfs, e.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
