@@ -194,7 +194,13 @@ test('create returns with the init waiting; start from another process runs it; 
   t.is(created.code, 0, created.log);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   // The creating process is gone; the init is alive, in the cgroup config.json named, and has not run the command.
-  t.is(processState(pid), 'S');
+  // It may still be on its way into the blocking read of its start message when create returns, so its state is
+  // read until it sleeps there (bounded); a dead or zombie init fails at once.
+  await until('the init to wait for its start', () => {
+    const s = processState(pid);
+    if (s === null || s === 'Z') throw new Error(`init ${pid} is ${s ?? 'gone'}`);
+    return s === 'S';
+  }, 5000);
   t.true(readFileSync(join(cgroupDir('nsbox-cli-test/c1'), 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)));
   await new Promise((r) => setTimeout(r, 100));
   t.is(output(), '');
