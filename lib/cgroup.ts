@@ -71,13 +71,42 @@ export interface CgroupDirs {
   cgroupV1: Record<string, string>;
 }
 
-/** The directories of a container at `path` (relative to each hierarchy's root). */
-export function cgroupDirs(path: string, host: HostInfo, backend: DeviceBackend): CgroupDirs {
+/**
+ * Where a container's path starts in each hierarchy, as a path below its root ('' for the
+ * root itself): cgroup2 as "v2", each v1 controller by name (devices included).
+ */
+export interface CgroupBase {
+  v2: string;
+  v1: Record<string, string>;
+}
+
+export const ROOT_BASE: CgroupBase = Object.freeze({ v2: '', v1: Object.freeze({}) as Record<string, string> });
+
+/**
+ * The creating process's own cgroup in each hierarchy (/proc/self/cgroup): the start of
+ * a path given relative to it (OCI's relative linux.cgroupsPath, as runc reads it).
+ */
+export function ownCgroupBase(host: HostInfo, text = readFileSync('/proc/self/cgroup', 'utf8')): CgroupBase {
+  const base: CgroupBase = { v2: '', v1: {} };
+  for (const line of text.split('\n')) {
+    const [, controllers, ...rest] = line.split(':');
+    if (controllers === undefined) continue;
+    const path = rest.join(':').replace(/^\/+|\/+$/g, '');
+    if (controllers === '') base.v2 = path;
+    else for (const c of controllers.split(',')) if (c in host.v1) base.v1[c] = path;
+  }
+  return base;
+}
+
+const below = (mount: string, base: string | undefined, path: string): string => [mount, base, path].filter((p) => p).join('/');
+
+/** The directories of a container at `path` (below each hierarchy's `base`, its root by default). */
+export function cgroupDirs(path: string, host: HostInfo, backend: DeviceBackend, base: CgroupBase = ROOT_BASE): CgroupDirs {
   const cgroupV1: Record<string, string> = {};
-  for (const [controller, mount] of Object.entries(host.v1)) if (controller !== 'devices') cgroupV1[controller] = `${mount}/${path}`;
+  for (const [controller, mount] of Object.entries(host.v1)) if (controller !== 'devices') cgroupV1[controller] = below(mount, base.v1[controller], path);
   return {
-    cgroupV2Dir: host.cgroup2 ? `${host.cgroup2}/${path}` : '',
-    cgroupV1Devices: backend === 'v1' && host.devicesV1 ? `${host.devicesV1}/${path}` : '',
+    cgroupV2Dir: host.cgroup2 ? below(host.cgroup2, base.v2, path) : '',
+    cgroupV1Devices: backend === 'v1' && host.devicesV1 ? below(host.devicesV1, base.v1.devices, path) : '',
     cgroupV1,
   };
 }
@@ -132,13 +161,27 @@ export function checkCgroupDirs(dirs: CgroupDirs, host: HostInfo, bad: (message:
   }
 }
 
-/** And, for a live container, that its init `pid` is a member of each (/proc/<pid>/cgroup). */
+/**
+ * And, for a live container, that its init `pid` is a member of the directory that
+ * lists its processes (/proc/<pid>/cgroup), which ties the directories to the container.
+ * In the other hierarchies the init may have been moved by someone else (a host agent
+ * may put it in a cgroup of its own, as the runtime spec allows); there each directory
+ * must be the init's or the one at the same path below that hierarchy's root, so that
+ * a handle can name no cgroup but the container's own.
+ */
 export function checkCgroupMembers(dirs: CgroupDirs, host: HostInfo, pid: number, bad: (message: string) => never): void {
   const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':'));
-  for (const { key, dir, mount, controller } of hierarchies(dirs, host)) {
-    if (dir === '') continue;
+  const all = hierarchies(dirs, host).filter((h) => h.dir !== '');
+  const primary = all.find((h) => h.key === 'cgroupV2Dir') ?? all.find((h) => h.key === 'cgroupV1Devices');
+  const member = ({ dir, mount, controller }: Hierarchy): boolean => {
     const own = lines.find(([, c]) => (c !== undefined && (controller === null ? c === '' : c.split(',').includes(controller))));
-    if (!own || `${mount}${own.slice(2).join(':')}` !== dir) bad(`bad ${key} ${quote(dir)}: pid ${pid} is not in it`);
+    return own !== undefined && `${mount}${own.slice(2).join(':')}` === dir;
+  };
+  if (primary && !member(primary)) bad(`bad ${primary.key} ${quote(primary.dir)}: pid ${pid} is not in it`);
+  const path = primary ? (primary.dir as string).slice((primary.mount as string).length) : null;
+  for (const h of all) {
+    if (h === primary || member(h)) continue;
+    if (path === null || h.dir !== `${h.mount}${path}`) bad(`bad ${h.key} ${quote(h.dir)}: pid ${pid} is not in it`);
   }
 }
 

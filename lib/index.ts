@@ -10,7 +10,7 @@ export { setCapabilities, allowDevice, denyDevice, mknodInside } from './control
 export { explain, type ExplainQuery, type ExplainSyscallQuery } from './explain';
 export type { ContainerSpec, HostRootfs, JoinableNamespace, NamespaceName, StdioMode, UserSpec } from './spec';
 export { HOST_HIDDEN_PATHS } from './spec';
-export type { AtimeMode, MountFlags, MountSpec } from './policy/mounts';
+export type { AtimeMode, MountFlags, MountSpec, Propagation, RootfsPropagation } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
 export type { ResourcesSpec, ThrottleDevice } from './policy/resources';
 export type { ContainerStats } from './cgroup-stats';

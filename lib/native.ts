@@ -14,7 +14,7 @@ import type { ResolvedSpec } from './spec';
  * native plan is mapped there.
  */
 export const COMMAND_AS_RESOLVED = ['execCandidates', 'argv', 'env', 'cwd', 'uid', 'gid', 'groups', 'noNewPrivileges', 'umask', 'rlimits', 'stdio'] as const;
-export const CONTAINER_AS_RESOLVED = ['id', 'namespaces', 'joinNamespaces', 'readonlyRootfs', 'nodes', 'sysctl', 'oomScoreAdj'] as const;
+export const CONTAINER_AS_RESOLVED = ['id', 'namespaces', 'joinNamespaces', 'readonlyRootfs', 'rootfsPropagation', 'nodes', 'sysctl', 'oomScoreAdj'] as const;
 
 /** What to run, in a new container or an existing one. */
 export type NativeCommand = Pick<ResolvedSpec, (typeof COMMAND_AS_RESOLVED)[number]> & {

@@ -88,7 +88,8 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     hostRoot: 'host' in r.rootfs,
     stagingDir: host.stagingDir,
     hooksPause: pausesForHooks(r.hooks),
-    hostname: r.namespaces.includes('uts') ? r.hostname : '',
+    // Empty unless the container has a uts namespace of its own or names one to join.
+    hostname: r.namespaces.includes('uts') || r.joinNamespaces.some((j) => j.type === 'uts') ? r.hostname : '',
     domainname: r.domainname,
     // PER_LINUX and PER_LINUX32 (linux/personality.h); -1 leaves the creator's.
     personality: r.personality === 'LINUX32' ? 8 : r.personality === 'LINUX' ? 0 : -1,

@@ -3,20 +3,24 @@
 import { ContainerError, quote } from './errors';
 import { type CapabilityLimits, type CapabilityMasks, type CapabilitySets, fromMask, resolveCapabilities } from './policy/capabilities';
 import { type DeviceRule, type DeviceRuleInput, parseDeviceRules } from './policy/devices';
-import { type MountSpec, type ResolvedMount, resolveMount } from './policy/mounts';
+import { type MountSpec, type ResolvedMount, resolveMount, resolveRootfsPropagation, type RootfsPropagation } from './policy/mounts';
 import { type DeviceNode, nodeRule } from './policy/nodes';
 import { onlyKnownKeys, own } from './policy/fields';
 import { validatePath } from './policy/paths';
-import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
+import { type ResolvedRlimit, type ResolvedSysctl, resolveCgroupPath, resolveCgroupPathFrom, resolveRlimits, resolveSysctls, type RlimitSpec } from './policy/process';
 import { type Profile, type ProfileName, resolveProfile } from './policy/profiles';
 import { mergeResources, type ResourcesSpec } from './policy/resources';
 import { resolveSeccomp, type SeccompSpec } from './policy/seccomp';
 import { type HooksSpec, type ResolvedHooks, resolveHooks } from './policy/hooks';
 
 export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
-/** The namespaces a container can join by path (its mount and pid namespaces are always its own). */
-export type JoinableNamespace = 'uts' | 'ipc' | 'net' | 'cgroup' | 'pid';
-export const JOINABLE_NAMESPACES: readonly JoinableNamespace[] = ['uts', 'ipc', 'net', 'cgroup', 'pid'];
+/**
+ * The namespaces a container can join by path. A joined mount namespace (another
+ * container's, or one a tool made) gets the container's root pivoted in it as its own
+ * would; the creator's own mount namespace is refused, since that would pivot the host.
+ */
+export type JoinableNamespace = 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'pid';
+export const JOINABLE_NAMESPACES: readonly JoinableNamespace[] = ['mount', 'uts', 'ipc', 'net', 'cgroup', 'pid'];
 export const NAMESPACES: readonly NamespaceName[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'];
 export const DEFAULT_NAMESPACES: readonly NamespaceName[] = NAMESPACES;
 
@@ -51,6 +55,14 @@ export interface ContainerSpec {
   namespaces?: NamespaceName[];
   mounts?: MountSpec[];
   readonlyRootfs?: boolean;
+  /**
+   * The root mount's propagation (OCI linux.rootfsPropagation): 'rslave' by default, so
+   * the host's new mounts reach the container and nothing goes back; 'private' cuts both
+   * ways; 'shared' adds a peer group of the container's own (its mounts propagate between
+   * its own bind mounts, never to the host); 'unbindable'. Each with or without "r"
+   * (recursive), as OCI spells them.
+   */
+  rootfsPropagation?: RootfsPropagation;
   stdio?: StdioMode;
   signal?: AbortSignal;
   /** Replaces the named sets of the profile. */
@@ -68,6 +80,12 @@ export interface ContainerSpec {
   sysctl?: Record<string, string>;
   /** The cgroup directory below each hierarchy's root (OCI linux.cgroupsPath); "nsbox/<id>" by default. */
   cgroupPath?: string;
+  /**
+   * Where `cgroupPath` starts: 'root' (each hierarchy's root, the default) or 'self', the
+   * creating process's own cgroup in each hierarchy, as a relative OCI linux.cgroupsPath is
+   * read (a service confined to its cgroup puts its containers below it).
+   */
+  cgroupPathFrom?: 'root' | 'self';
   /**
    * Existing namespaces to join instead of making new ones (OCI linux.namespaces[].path),
    * e.g. { net: '/proc/1234/ns/net' } for a pod's shared network. A namespace joined is
@@ -147,6 +165,7 @@ export interface ResolvedSpec {
   rootfs: { host: true; hide: string[] } | { path: string };
   mounts: ResolvedMount[];
   readonlyRootfs: boolean;
+  rootfsPropagation: RootfsPropagation;
   stdio: StdioMode;
   caps: CapabilityMasks;
   devices: DeviceRule[];
@@ -157,6 +176,7 @@ export interface ResolvedSpec {
   rlimits: ResolvedRlimit[];
   sysctl: ResolvedSysctl[];
   cgroupPath: string;
+  cgroupPathFrom: 'root' | 'self';
   terminal: { consoleSocket: string } | null;
   detached: { startFifo: string } | null;
   oomScoreAdj: number | null;
@@ -169,8 +189,8 @@ export interface ResolvedSpec {
 }
 
 const SPEC_KEYS = new Set([
-  'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'domainname', 'personality', 'user', 'namespaces', 'mounts', 'readonlyRootfs',
-  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'umask', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath',
+  'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'domainname', 'personality', 'user', 'namespaces', 'mounts', 'readonlyRootfs', 'rootfsPropagation',
+  'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'umask', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath', 'cgroupPathFrom',
   'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -246,7 +266,6 @@ function namespaces(v: unknown): NamespaceName[] {
       fail('ERR_INVALID_SPEC', `unknown namespace ${quote(n)}; known: ${NAMESPACES.join(', ')}`);
     }
   }
-  if (!v.includes('mount')) fail('ERR_INVALID_SPEC', 'namespaces must include "mount": the rootfs is pivoted in it');
   return [...new Set(v as NamespaceName[])];
 }
 
@@ -351,10 +370,6 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
 
   const env = withDefaultEnv([...Object.entries(prof.env).map(([k, v]) => `${k}=${v}`), ...resolveEnvList(own(s, 'env'))], uid);
 
-  const hostname = own(s, 'hostname') ?? defaultHostname(idValue);
-  if (typeof hostname !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/.test(hostname)) {
-    fail('ERR_INVALID_SPEC', `hostname must be 1..64 letters, digits, "." or "-", got ${quote(hostname)}`);
-  }
   const mountsValue = own(s, 'mounts') ?? [];
   if (!Array.isArray(mountsValue) || mountsValue.length > 1024) fail('ERR_INVALID_MOUNT', `mounts must be an array, got ${quote(mountsValue)}`);
   const stdio = resolveStdio(own(s, 'stdio'));
@@ -378,6 +393,16 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     if (typeof path !== 'string' || !path.startsWith('/')) fail('ERR_INVALID_SPEC', `joinNamespaces.${type} must be an absolute path, got ${quote(path)}`);
     return { type: type as JoinableNamespace, path: validatePath(path, `joinNamespaces.${type}`) };
   });
+  if (!ns.includes('mount') && !joinNamespaces.some((j) => j.type === 'mount')) {
+    fail('ERR_INVALID_SPEC', 'namespaces must include "mount" (or joinNamespaces name one): the rootfs is pivoted in it');
+  }
+  // Set in a uts namespace of the container's own (the id by default), or in a joined one
+  // when the spec names it (never the creator's own: the addon checks).
+  const joinsUts = joinNamespaces.some((j) => j.type === 'uts');
+  const hostname = own(s, 'hostname') ?? (joinsUts ? '' : defaultHostname(idValue));
+  if (typeof hostname !== 'string' || (hostname !== '' || !joinsUts) && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/.test(hostname)) {
+    fail('ERR_INVALID_SPEC', `hostname must be 1..64 letters, digits, "." or "-", got ${quote(hostname)}`);
+  }
   const terminal = resolveTerminal(own(s, 'terminal'));
   const detached = pathObject(own(s, 'detached'), 'detached', 'startFifo') as { startFifo: string } | null;
 
@@ -402,6 +427,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
     readonlyRootfs: resolveBool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
+    rootfsPropagation: resolveRootfsPropagation(own(s, 'rootfsPropagation')),
     stdio,
     caps,
     devices: [...prof.devices, ...prof.nodes.map((n) => nodeRule(n)).filter((r): r is DeviceRule => r !== null),
@@ -413,6 +439,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     rlimits: resolveRlimits(own(s, 'rlimits')),
     sysctl: resolveSysctls(own(s, 'sysctl'), ns),
     cgroupPath: resolveCgroupPath(own(s, 'cgroupPath'), idValue),
+    cgroupPathFrom: resolveCgroupPathFrom(own(s, 'cgroupPathFrom')),
     terminal,
     detached,
     oomScoreAdj: resolveOomScoreAdj(own(s, 'oomScoreAdj')),

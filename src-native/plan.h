@@ -249,6 +249,7 @@ struct CgroupWrite {
   F(bool, loopback_up, "loopbackUp", kJsInit, false)                       \
   F(std::vector<MountPlan>, mounts, "mounts", kJsInit, {})                 \
   F(bool, readonly_rootfs, "readonlyRootfs", kJsInit, false)               \
+  F(std::string, rootfs_propagation, "rootfsPropagation", kJsInit, {}) /* OCI's word; "rslave" when empty */ \
   F(bool, sys_readonly, "sysReadonly", kJsInit, true)                      \
   F(std::vector<std::string>, masked_paths, "maskedPaths", kJsInit, {})    \
   F(std::vector<std::string>, readonly_paths, "readonlyPaths", kJsInit, {}) \

@@ -275,6 +275,15 @@ bool OpenJoinedNamespaces(ChildPlan* plan, SetupError* err) {
     int type = ioctl(j.fd, NS_GET_NSTYPE);
     if (type < 0) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": not a namespace");
     if (static_cast<uint64_t>(type) != j.type.flag) return err->Set("namespace-join", "ioctl(NS_GET_NSTYPE)", j.path + ": a namespace of another kind", EINVAL);
+    // The creator's own mount namespace would have the host's root pivoted and its
+    // mounts made there; its own uts namespace would get the host a new hostname.
+    bool sets_names = !plan->hostname.empty() || !plan->domainname.empty();
+    const char* own = j.type.flag == CLONE_NEWNS ? "/proc/self/ns/mnt" : j.type.flag == CLONE_NEWUTS && sets_names ? "/proc/self/ns/uts" : nullptr;
+    struct stat mine, theirs;
+    if (own && stat(own, &mine) == 0 && fstat(j.fd, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) {
+      return err->Set("namespace-join", "fstat", j.path + (j.type.flag == CLONE_NEWNS ? ": the runtime's own mount namespace (the host's root would be pivoted)"
+                                                                                    : ": the runtime's own uts namespace (the host's names would change)"), EPERM);
+    }
   }
   return true;
 }

@@ -246,6 +246,42 @@ test('create returns with the init waiting; start from another process runs it; 
   removeCgroupParent('nsbox-cli-test');
 });
 
+test('delete as runc: a created container goes without --force; after a failed create, delete --force says nothing and succeeds', async (t) => {
+  const { root, stdio } = setup(t);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.linux.cgroupsPath = '/nsbox-cli-del/d1'; });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const created = await runtime(root, ['create', '--bundle', bundle, '--pid-file', join(root, 'd1.pid'), 'd1'], { stdio });
+  t.is(created.code, 0, created.log);
+  const pid = Number(readFileSync(join(root, 'd1.pid'), 'utf8'));
+  const del = await runtime(root, ['delete', 'd1']);
+  t.is(del.code, 0, del.log);
+  await until('the init to be gone', () => processState(pid) === null, 5000);
+  t.false(existsSync(cgroupDir('nsbox-cli-del/d1')));
+  t.false(existsSync(join(root, 'd1')));
+
+  // A create the runtime refuses leaves no state; podman and the shim then delete it with --force.
+  const bad = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.linux.resources = { rdma: { mlx5_0: { hcaHandles: 3 } } }; });
+  cleanups.push(() => rmSync(bad, { recursive: true, force: true }));
+  const failed = await runtime(root, ['create', '--bundle', bad, 'd2']);
+  t.is(failed.code, 1);
+  t.regex(lastError(failed.log), /rdma/);
+  t.false(existsSync(join(root, 'd2')));
+  rmSync(join(root, 'log.json'), { force: true });
+  const quiet = await runtime(root, ['delete', '--force', 'd2']);
+  t.is(quiet.code, 0);
+  t.is(quiet.stderr, '');
+  t.is(quiet.log, '');
+  // A directory a killed create left without a state file goes too.
+  mkdirSync(join(root, 'd3'));
+  t.is((await runtime(root, ['delete', '--force', 'd3'])).code, 0);
+  t.false(existsSync(join(root, 'd3')));
+  // Without --force, a container that does not exist is an error, as with runc.
+  const missing = await runtime(root, ['delete', 'd2']);
+  t.is(missing.code, 1);
+  t.regex(lastError(missing.log), /container d2 does not exist/);
+  removeCgroupParent('nsbox-cli-del');
+});
+
 test('exec (detached with a pid file, and waited for), ps, pause and resume, delete --force', async (t) => {
   const { root, stdio, output } = setup(t);
   // The init counts; a frozen cgroup stops the count.
@@ -272,6 +308,13 @@ test('exec (detached with a pid file, and waited for), ps, pause and resume, del
   const ps = await runtime(root, ['ps', '--format', 'json', 'x1']);
   const pids = JSON.parse(ps.stdout) as number[];
   t.true(pids.includes(state.pid) && pids.includes(execPid));
+  // The table is ps(1)'s, with the caller's options, cut to the container's processes (as runc's).
+  const table = (await runtime(root, ['ps', 'x1', '-e', '-o', 'pid,comm'])).stdout.trim().split('\n');
+  t.regex(table[0], /^\s*PID\s+COMMAND$/);
+  // The init's loop starts short-lived sleeps, so the two reads are compared on the long-lived processes.
+  const rows = table.slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
+  t.true(rows.includes(state.pid) && rows.includes(execPid), table.join('\n'));
+  t.true(table.slice(1).every((l) => /\s(sh|sleep)$/.test(l)), table.join('\n'));
 
   const waited = await runtime(root, ['exec', 'x1', '/bin/sh', '-c', 'exit 4']);
   t.is(waited.code, 4);
@@ -512,29 +555,33 @@ test('hooks from config.json: prestart (as Docker sends one) and createRuntime a
   t.false(existsSync(cgroupDir('nsbox/hk2')));
 });
 
-test('delete --force of a container whose init someone moved out of one of its cgroups still ends it and leaves nothing', async (t) => {
+test('an init someone moved into a cgroup of its own in one hierarchy: start, state and delete --force work, and that cgroup is left alone', async (t) => {
   const pids = hostInfo().v1.pids;
   if (!pids) {
     t.log('no v1 pids hierarchy here: nothing to move the init out of');
     t.pass();
     return;
   }
-  const { root, stdio } = setup(t);
-  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
+  const { root, stdio, output } = setup(t);
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'echo moved-and-started; exec sleep 60'] });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
-  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'mv1'], { stdio })).code, 0);
+  t.is((await runtime(root, ['create', '--bundle', bundle, 'mv1'], { stdio })).code, 0);
   const state = JSON.parse((await runtime(root, ['state', 'mv1'])).stdout);
   const elsewhere = join(pids, `nsbox-test-elsewhere-${process.pid}`);
   mkdirSync(elsewhere);
   t.teardown(() => rmdirSync(elsewhere));
   writeFileSync(join(elsewhere, 'cgroup.procs'), String(state.pid));
+  const started = await runtime(root, ['start', 'mv1']);
+  t.is(started.code, 0, started.log);
+  await until('the command to run', () => output().includes('moved-and-started'));
+  t.is(JSON.parse((await runtime(root, ['state', 'mv1'])).stdout).status, 'running');
   const r = await runtime(root, ['delete', '--force', 'mv1']);
   t.is(r.code, 0, r.log);
-  t.regex(r.log, /is not in it: killing the init by its pid/);
   await until('the init to be dead', () => [null, 'Z'].includes(processState(state.pid)));
   t.false(existsSync(join(root, 'mv1')));
   for (const dir of Object.values(hostInfo().v1)) t.false(existsSync(join(dir, 'nsbox', 'mv1')), dir);
   t.false(existsSync(cgroupDir('nsbox/mv1')));
+  t.true(existsSync(elsewhere), 'the cgroup the container did not make is still there');
 });
 
 // A console socket server as containerd's shim has one: receives the pty master over

@@ -1,7 +1,7 @@
 // The runtime core from the inside: namespaces, capabilities, /dev, /proc, mounts,
 // users, stdio and the lifecycle, each observed by processes in the container.
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -798,4 +798,106 @@ test('a bind\'s propagation: shared makes a peer group of the container\'s own (
   t.is(lines[1], 'unbindable');
   t.is(lines[2], 'shared');
   t.is(lines[3], 'bind-refused');
+});
+
+test('rootfsPropagation: rslave by default, private cuts the host off, shared adds a peer group of the container\'s own that its binds of / join, unbindable refuses a bind of /; the host\'s mounts are untouched', async (t) => {
+  const rootfs = busyboxRootfs();
+  t.teardown(() => removeRootfs(rootfs));
+  const before = readFileSync('/proc/self/mountinfo', 'utf8');
+  const hostShared = /shared:/.test(before.split('\n').find((l) => l.split(' ')[4] === '/') ?? '');
+  // The root's optional fields, then what a bind of / sees of a mount made after it.
+  const script = [
+    'awk \'$5 == "/"\' /proc/self/mountinfo | sed "s/ - .*//" | tr " " "\\n" | grep -Eo "^(shared|master|unbindable)" | sort | tr "\\n" " "; echo',
+    'mkdir -p /target /src /at && mount -t tmpfs t /src && touch /src/seen',
+    'if mount --bind / /target 2>/dev/null; then mount --bind /src /at && { [ -e /target/at/seen ] && echo propagated || echo kept; }; else echo bind-refused; fi',
+  ].join('; ');
+  const answers: Record<string, string> = {};
+  for (const p of [undefined, 'private', 'shared', 'unbindable'] as const) {
+    const r = await run({ command: ['/bin/sh', '-c', script], rootfs, profile: 'privileged', ...(p ? { rootfsPropagation: p } : {}) });
+    t.is(r.exitCode, 0, r.stderr);
+    answers[p ?? 'default'] = r.stdout.replace(/\n$/, '').split('\n').map((l) => l.trim()).join(' / ');
+  }
+  t.deepEqual(answers, {
+    default: `${hostShared ? 'master' : ''} / kept`,
+    private: ' / kept',
+    shared: `${hostShared ? 'master shared' : 'shared'} / propagated`,
+    unbindable: 'unbindable / bind-refused',
+  });
+  // (Other tests mount and unmount meanwhile: only what lies in this rootfs counts.)
+  t.deepEqual(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(rootfs)), [], 'nothing reached the host');
+  t.false(before.includes(rootfs));
+  t.throws(() => resolveSpec({ command: ['true'], rootfsPropagation: 'rshared-ish' as never }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC', message: /rootfsPropagation must be one of/ });
+});
+
+test('cgroupPathFrom "self": the container\'s cgroups are below the creator\'s own in each hierarchy (a relative OCI cgroupsPath), and destroy() removes them', async (t) => {
+  const own = readFileSync('/proc/self/cgroup', 'utf8');
+  const path = `nsbox-self-test-${process.pid}/c1`;
+  const c = await createContainer({ command: ['/bin/sleep', '30'], cgroupPath: path, cgroupPathFrom: 'self' });
+  const parents: string[] = [];
+  t.teardown(async () => {
+    await c.destroy().catch(() => {});
+    for (const p of parents) try { rmdirSync(p); } catch { /* gone or in use */ }
+  });
+  const theirs = readFileSync(`/proc/${c.pid}/cgroup`, 'utf8').split('\n').filter(Boolean);
+  const mine = own.split('\n').filter(Boolean);
+  t.is(theirs.length, mine.length);
+  for (const line of mine) {
+    const [n, controllers, base] = line.split(':');
+    const got = theirs.find((l) => l.startsWith(`${n}:${controllers}:`));
+    if (controllers === 'name=systemd') continue;  // not a hierarchy the library manages
+    if (controllers === 'devices' && c.handle.cgroupV1Devices === '') continue;  // the cgroup2 device backend: no v1 devices directory
+    t.is(got, `${n}:${controllers}:${base.replace(/\/$/, '')}/${path}`, controllers || 'cgroup2');
+    const mount = controllers === '' ? hostInfo().cgroup2 : hostInfo().v1[controllers.split(',')[0]];
+    if (mount) parents.push(join(mount, base, `nsbox-self-test-${process.pid}`));
+  }
+  await c.start();
+  await c.destroy();
+  for (const p of parents) t.false(existsSync(join(p, 'c1')), p);
+  t.throws(() => resolveSpec({ command: ['true'], cgroupPathFrom: 'here' as never }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC', message: /cgroupPathFrom/ });
+});
+
+test('joinNamespaces.mount: a container pivots its own root in a mount namespace another process made; a hostname is set in a joined uts namespace; the creator\'s own mount or uts namespace is refused', async (t) => {
+  const first = await createContainer({ command: ['/bin/sleep', '60'], stdio: 'ignore' });
+  t.teardown(() => first.destroy());
+  await first.start();
+  const { readlinkSync } = await import('node:fs');
+  const rootfs = busyboxRootfs();
+  t.teardown(() => removeRootfs(rootfs));
+  writeFileSync(join(rootfs, 'marker'), 'second\n');
+  // A mount namespace made by a tool (as runtime-tools and pod sandboxes make them): a
+  // copy of the host's, where the rootfs path resolves as on the host.
+  const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  const deadline = Date.now() + 5000;
+  const ready = () => { try { return readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync('/proc/self/ns/mnt'); } catch { return false; } };
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error('unshare did not make its mount namespace within 5 s');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  const mnt = readlinkSync(`/proc/${holder.pid}/ns/mnt`);
+  const hostMountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const r = await run({
+    command: ['/bin/sh', '-c', 'readlink /proc/self/ns/mnt; cat /marker; hostname'], rootfs, hostname: 'joined-uts',
+    namespaces: ['pid', 'ipc', 'net', 'cgroup'], joinNamespaces: { mount: `/proc/${holder.pid}/ns/mnt`, uts: `/proc/${first.pid}/ns/uts` },
+  });
+  t.is(r.exitCode, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n'), [mnt, 'second', 'joined-uts']);
+  // The first container's namespace got the name; the host kept its own.
+  const p = await first.exec({ command: ['/bin/hostname'] });
+  const [name] = await Promise.all([textOf(p.stdout), p.wait()]);
+  t.is(name.trim(), 'joined-uts');
+  t.not(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), 'joined-uts');
+  t.deepEqual(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(rootfs)), [], 'the host\'s mounts are untouched');
+  t.false(hostMountinfo.includes(rootfs));
+  const ownMount = await t.throwsAsync(run({ command: ['true'], rootfs, namespaces: ['pid'], joinNamespaces: { mount: '/proc/self/ns/mnt' } }));
+  t.like(ownMount, { code: 'EPERM', step: 'namespace-join' });
+  t.regex(ownMount?.message ?? '', /the runtime's own mount namespace/);
+  const ownUts = await t.throwsAsync(run({ command: ['true'], rootfs, hostname: 'x', namespaces: ['mount', 'pid'], joinNamespaces: { uts: '/proc/self/ns/uts' } }));
+  t.like(ownUts, { code: 'EPERM', step: 'namespace-join' });
+  // Joining the host's uts namespace without naming a hostname leaves the names alone.
+  const plain = await run({ command: ['/bin/hostname'], rootfs, namespaces: ['mount', 'pid'], joinNamespaces: { uts: '/proc/self/ns/uts' } });
+  t.is(plain.stdout.trim(), readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+  t.throws(() => resolveSpec({ command: ['true'], namespaces: ['pid'] }, { lastCap: 40, available: 0n }), { code: 'ERR_INVALID_SPEC', message: /must include "mount"/ });
+  await first.destroy();
+  t.deepEqual(leftovers(first.id, first.pid), []);
 });

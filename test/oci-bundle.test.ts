@@ -71,7 +71,7 @@ test('the config ctr writes is taken with its meaning', (t) => {
   t.is(r.rlimits[0].resource, 7);
 });
 
-test('namespaces with a path are joined (network, ipc, uts, cgroup, pid), the rest are new', (t) => {
+test('namespaces with a path are joined (mount, network, ipc, uts, cgroup, pid), the rest are new', (t) => {
   const c = ctrConfig();
   c.linux.namespaces = [{ type: 'pid' }, { type: 'ipc', path: '/proc/7/ns/ipc' }, { type: 'uts', path: '' }, { type: 'mount' },
     { type: 'network', path: '/var/run/netns/pod' }];
@@ -80,9 +80,14 @@ test('namespaces with a path are joined (network, ipc, uts, cgroup, pid), the re
   t.deepEqual(spec.joinNamespaces, { ipc: '/proc/7/ns/ipc', net: '/var/run/netns/pod' });
   t.deepEqual(resolveSpec(spec, limits).joinNamespaces, [{ type: 'ipc', path: '/proc/7/ns/ipc' }, { type: 'net', path: '/var/run/netns/pod' }]);
   t.is(errorOf(() => resolveSpec({ command: ['x'], namespaces: ['mount', 'net'], joinNamespaces: { net: '/x' } }, limits))?.code, 'ERR_INVALID_SPEC');
-  // pid can be joined now (a pod's), but not while the spec also asks for a new one; mount never.
+  // pid and mount can be joined (a pod's, a tool's), but not while the spec also asks for a new one.
   t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { pid: '/x' } }, limits))?.code, 'ERR_INVALID_SPEC');
-  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { mount: '/x' } }, limits))?.code, 'ERR_UNSUPPORTED');
+  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { mount: '/x' } }, limits))?.code, 'ERR_INVALID_SPEC');
+  t.deepEqual(resolveSpec({ command: ['x'], namespaces: ['pid'], joinNamespaces: { mount: '/x' } }, limits).joinNamespaces, [{ type: 'mount', path: '/x' }]);
+  t.is(errorOf(() => resolveSpec({ command: ['x'], joinNamespaces: { user: '/x' } } as never, limits))?.code, 'ERR_UNSUPPORTED');
+  const m = structuredClone(c);
+  m.linux.namespaces = m.linux.namespaces.map((n: { type: string }) => n.type === 'mount' ? { type: 'mount', path: '/proc/7/ns/mnt' } : n);
+  t.deepEqual(specFromOciConfig(m, '/b', 'probe').spec.joinNamespaces?.mount, '/proc/7/ns/mnt');
 });
 
 test('device rules: the config\'s, then the runtime\'s defaults, as runc appends its own', (t) => {
@@ -113,7 +118,7 @@ test('device rules: the config\'s, then the runtime\'s defaults, as runc appends
 test('every unsupported field is refused by its name, before anything exists', (t) => {
   const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
     ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
-    ['mount namespace path', (c) => { c.linux.namespaces[3].path = '/proc/1/ns/mnt'; }, /joining a mount namespace/],
+    ['no mount namespace', (c) => { c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount'); }, /linux\.namespaces without a mount namespace/],
     ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
     ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
@@ -121,7 +126,6 @@ test('every unsupported field is refused by its name, before anything exists', (
     ['cgroup mount option', (c) => { c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'size=1m'] }); }, /mounts\[7\]\.options "size=1m" \(cgroup at \/sys\/fs\/cgroup\)/],
     ['bind option', (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'mand'] }); }, /mounts\[7\]\.options "mand"/],
     ['systemd cgroups path', (c) => { c.linux.cgroupsPath = 'system.slice:nsbox:x'; }, /linux\.cgroupsPath/],
-    ['shared propagation', (c) => { c.linux.rootfsPropagation = 'shared'; }, /linux\.rootfsPropagation/],
     ['mount label', (c) => { c.linux.mountLabel = 'x'; }, /linux\.mountLabel/],
     ['intelRdt', (c) => { c.linux.intelRdt = { closID: 'x' }; }, /linux\.intelRdt/],
     ['personality flags', (c) => { c.linux.personality = { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] }; }, /linux\.personality\.flags/],
@@ -160,7 +164,6 @@ test('malformed configs get ERR_INVALID_OCI_CONFIG naming the field', (t) => {
     [(c) => { c.root = {}; }, /root\.path/],
     [(c) => { c.linux.resources.devices = [{ access: 'rwm' }]; }, /linux\.resources\.devices\[0\]\.allow/],
     [(c) => { c.mounts[0].destination = 'proc'; }, /mounts\[0\]\.destination/],
-    [(c) => { c.linux.namespaces = [{ type: 'pid' }]; }, /mount namespace/],
     [(c) => { c.linux.namespaces = [{ type: 'mount' }]; c.hostname = 'x'; }, /hostname needs a uts/],
   ];
   for (const [change, message] of cases) {
@@ -337,7 +340,7 @@ test('one reader: the profile import and the command line agree on every policy 
   for (const change of [
     (c: Record<string, any>) => c.mounts.push({ destination: '/x', type: 'bind', source: '/s', options: ['rbind', 'mand'] }),
     (c: Record<string, any>) => c.mounts.push({ destination: '/y', type: 'overlay', source: 'overlay', options: [] }),
-    (c: Record<string, any>) => { c.linux.resources.devices = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm', extra: 1 }]; },
+    (c: Record<string, any>) => { c.linux.resources.rdma = { mlx4_0: { hcaHandles: 3 } }; },
     (c: Record<string, any>) => { c.process.capabilities.bounding = ['CAP_NOPE']; },
     (c: Record<string, any>) => { c.linux.devices = [{ path: '/dev/x', type: 's', major: 1, minor: 1 }]; },
   ]) {
@@ -388,4 +391,29 @@ test('several refused fields are named in one message; what runc takes is taken:
   const wrongType = ctrConfig();
   wrongType.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o060000 | 0o620 }];
   t.truthy(errorOf(() => specFromOciConfig(wrongType, '/b', 'probe')), 'block type bits on a character device are refused');
+});
+
+test('a property the runtime spec does not define is ignored with a note, wherever it sits; one it defines and this runtime does not take is refused', (t) => {
+  const c = ctrConfig() as Record<string, any>;
+  c.unknown = 'x';
+  c.process.user.shell = '/bin/zsh';
+  c.linux.resources.devices = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm', extra: 1 }];
+  c.mounts[0].vendorHint = true;
+  c.annotations = { 'org.example.unknown-key': '' };
+  const { spec, notes } = specFromOciConfig(JSON.parse(JSON.stringify(c)), '/b', 'ext');
+  for (const field of ['unknown', 'process.user.shell', 'linux.resources.devices[0].extra', 'mounts[0].vendorHint']) {
+    t.true(notes.some((n) => n.startsWith(`${field} is not a runtime-spec property: ignored`)), field);
+  }
+  t.deepEqual(spec.annotations, { 'org.example.unknown-key': '' });
+  // Read as the same config without them.
+  const plain = ctrConfig() as Record<string, any>;
+  plain.annotations = c.annotations;
+  plain.linux.resources.devices = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
+  t.deepEqual(spec, specFromOciConfig(plain, '/b', 'ext').spec);
+  // The caller's object is left as it was.
+  t.is(c.unknown, 'x');
+  // Defined by the spec, not taken here: refused by name.
+  const d = ctrConfig() as Record<string, any>;
+  d.linux.timeOffsets = { monotonic: { secs: 1 } };
+  t.throws(() => specFromOciConfig(d, '/b', 'ext'), { code: 'ERR_UNSUPPORTED', message: /linux\.timeOffsets/ });
 });

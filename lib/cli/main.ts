@@ -5,6 +5,7 @@
 // the state directory (--root).
 // First: it gives SIGUSR1 a listener before anything else runs (see signals.ts).
 import { forwardSignals } from './signals';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -113,6 +114,19 @@ function readJsonFile(file: string, what: string): unknown {
   }
 }
 
+/**
+ * ps(1) with the caller's options (-ef unless given), cut to the container's processes
+ * by its PID column, as runc's table. ps reads the host's /proc; the pids are the host's.
+ */
+function psTable(args: string[], pids: Set<number>): string {
+  const r = spawnSync('ps', args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) fail('ERR_INVALID_ARG', `ps ${args.join(' ')}: ${r.error?.message ?? r.stderr.trim()}`);
+  const [header, ...lines] = r.stdout.split('\n');
+  const column = header.trim().split(/\s+/).indexOf('PID');
+  if (column < 0) fail('ERR_INVALID_ARG', `ps ${args.join(' ')}: its output has no PID column`);
+  return [header, ...lines.filter((l) => pids.has(Number(l.trim().split(/\s+/)[column])))].map((l) => `${l}\n`).join('');
+}
+
 function signalArg(v: string | undefined): number {
   if (v === undefined) return constants.signals.SIGTERM;
   if (/^\d+$/.test(v)) return signalNumber(Number(v));
@@ -200,9 +214,23 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
   delete: {
     flags: { force: { alias: 'f', bool: true } },
     async run(ctx, f, rest) {
-      const { id, s, status: st } = named(ctx, rest, 'delete');
+      const id = one(rest, 'delete');
+      let s: StoredState;
+      try {
+        s = ctx.store.load(id);
+      } catch (e) {
+        // A create that failed leaves no state, and its caller's cleanup (podman's, the
+        // shim's) deletes with --force: that says nothing and succeeds, as with runc. A
+        // directory left without a state file (a create killed while writing it) goes too.
+        if (!(e instanceof ContainerError) || e.code !== 'ERR_CONTAINER_NOT_FOUND') throw e;
+        ctx.store.remove(id);
+        if (f.force) return 0;
+        throw e;
+      }
+      const st = statusOf(ctx, s);
+      // A created container goes without --force, as with runc: its command never ran.
       if (st !== 'stopped') {
-        if (!f.force) fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
+        if (!f.force && st !== 'created') fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
         let c: Container;
         try {
           c = attach(ctx, s);
@@ -294,11 +322,12 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
     flags: { format: { alias: 'f' } },
     async run(ctx, f, rest) {
       const { s, status } = named(ctx, rest, 'ps');
-      const pids = status === 'stopped' ? [] : await attach(ctx, s).processes();
       const format = str(f, 'format') ?? 'table';
+      if (format !== 'json' && format !== 'table') fail('ERR_INVALID_ARG', `invalid format option ${format}`);
+      if (format === 'json' && rest.length > 1) fail('ERR_INVALID_ARG', 'ps options cannot be used with json format');
+      const pids = status === 'stopped' ? [] : await attach(ctx, s).processes();
       if (format === 'json') writeFileSync(1, `${JSON.stringify(pids)}\n`);
-      else if (format === 'table') writeFileSync(1, `PID\n${pids.map((p) => `${p}\n`).join('')}`);
-      else fail('ERR_INVALID_ARG', `invalid format option ${format}`);
+      else writeFileSync(1, psTable(rest.length > 1 ? rest.slice(1) : ['-ef'], new Set(pids)));
       return 0;
     },
   },

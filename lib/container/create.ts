@@ -2,7 +2,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
-import { cgroupDirs, limitWrites, missingCgroupFile } from '../cgroup';
+import { cgroupDirs, limitWrites, missingCgroupFile, ownCgroupBase, ROOT_BASE } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
 import { defaultDeviceBackend, type DeviceBackend, type HostInfo, hostInfo } from '../host';
 import { Limiter } from '../limiter';
@@ -90,8 +90,9 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const backend = deviceBackend(r, host);
   const paths = await resolveHostPaths(r, host);
   const policy = compileDeviceRules(r.devices);
-  const cgroups = cgroupDirs(r.cgroupPath, host, backend);
-  const writes = limitWrites(r.resources, r.cgroupPath, cgroups, host);
+  const base = r.cgroupPathFrom === 'self' ? ownCgroupBase(host) : ROOT_BASE;
+  const cgroups = cgroupDirs(r.cgroupPath, host, backend, base);
+  const writes = limitWrites(r.resources, [base.v2, r.cgroupPath].filter((p) => p).join('/'), cgroups, host);
   debug('%s: creating (%s backend)', r.id, backend);
   let native: NativeContainer;
   try {

@@ -9,13 +9,14 @@ import { quote } from '../errors';
 import type { HostLsm } from '../host';
 import type { CapabilitySets } from '../policy/capabilities';
 import type { DeviceRule } from '../policy/devices';
+import { ROOTFS_PROPAGATIONS, type RootfsPropagation } from '../policy/mounts';
 import { type Profile, profiles } from '../policy/profiles';
 import type { RlimitSpec } from '../policy/process';
 import { type HooksSpec, resolveHooks } from '../policy/hooks';
 import { type ContainerSpec, JOINABLE_NAMESPACES, type JoinableNamespace, type NamespaceName } from '../spec';
 import {
   array, checkJsonDepth, collectRefusals, invalid, type Json, object, onlyKnown, readCapabilities, readDeviceRules, readEnv, readLimits, readNoNewPrivileges, readPolicy, readRlimits,
-  strings, unsupported,
+  strings, unsupported, withoutNonSpecProperties,
 } from './config';
 
 const NAMESPACE_TYPES: Record<string, NamespaceName> = {
@@ -52,7 +53,10 @@ export function readResourcesUpdate(value: unknown): { rules: DeviceRule[]; limi
  */
 export function specFromOciConfig(config: unknown, bundle: string, id: string, lsm: HostLsm = { apparmor: true, selinux: true }): OciBundleSpec {
   checkJsonDepth(config, 'config.json');
-  return collectRefusals((section) => readBundleSpec(config, bundle, id, section, lsm));
+  const ignored: string[] = [];
+  const known = withoutNonSpecProperties(config, ignored);
+  const read = collectRefusals((section) => readBundleSpec(known, bundle, id, section, lsm));
+  return { ...read, notes: [...ignored, ...read.notes] };
 }
 
 /** process.apparmorProfile, process.selinuxLabel, linux.mountLabel: noted when their LSM is off, refused when on. */
@@ -100,9 +104,9 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
     'mountLabel'], 'linux.'), undefined);
   readLsmFields(proc, linux, lsm, notes, section);
   const personality = section(() => readPersonality(linux.personality), undefined);
-  if (linux.rootfsPropagation !== undefined && !['', 'private', 'rprivate', 'slave', 'rslave'].includes(linux.rootfsPropagation as string)) {
-    section(() => unsupported(`linux.rootfsPropagation ${quote(linux.rootfsPropagation)}`, 'is not supported by this runtime (its rootfs is a slave of the host, nothing propagates back)'), undefined);
-  }
+  const rootfsPropagation = linux.rootfsPropagation === undefined || linux.rootfsPropagation === '' ? undefined
+    : ROOTFS_PROPAGATIONS.includes(linux.rootfsPropagation as string) ? linux.rootfsPropagation as RootfsPropagation
+      : invalid(`linux.rootfsPropagation must be one of ${ROOTFS_PROPAGATIONS.join(', ')}, got ${quote(linux.rootfsPropagation)}`);
   const namespaces: NamespaceName[] = [];
   const joinNamespaces: Partial<Record<JoinableNamespace, string>> = {};
   array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => section(() => {
@@ -116,17 +120,23 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
     }
     if (!(JOINABLE_NAMESPACES as readonly string[]).includes(t)) {
       namespaces.push(t);  // refused below; counted as present so that no other error hides the refusal
-      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins network, ipc, uts, cgroup and pid namespaces');
+      unsupported(`linux.namespaces[${i}].path (joining a ${n.type} namespace)`, 'is not supported by this runtime: it joins mount, network, ipc, uts, cgroup and pid namespaces');
     }
     if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
     joinNamespaces[t as JoinableNamespace] = n.path;
   }, undefined));
+  // Absolute: below each hierarchy's root; relative: below the runtime's own cgroup in
+  // each hierarchy, as runc reads it. A systemd slice ("slice:prefix:name") is refused:
+  // no systemd manages cgroups here.
   let cgroupPath: string | undefined;
+  let cgroupPathFrom: 'root' | 'self' = 'root';
   if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== '') {
     cgroupPath = section(() => {
-      if (typeof linux.cgroupsPath !== 'string' || !linux.cgroupsPath.startsWith('/')) {
-        unsupported(`linux.cgroupsPath ${quote(linux.cgroupsPath)}`, 'is supported as an absolute path only (no systemd slices)');
+      if (typeof linux.cgroupsPath !== 'string') invalid(`linux.cgroupsPath must be a path, got ${quote(linux.cgroupsPath)}`);
+      if (/^[^/]*:[^/]*:/.test(linux.cgroupsPath)) {
+        unsupported(`linux.cgroupsPath ${quote(linux.cgroupsPath)}`, 'is a systemd slice, and this runtime manages cgroups without systemd');
       }
+      if (!linux.cgroupsPath.startsWith('/')) cgroupPathFrom = 'self';
       return linux.cgroupsPath.replace(/^\/+/, '');
     }, undefined);
   }
@@ -135,8 +145,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   if (policy === null) return null as never;  // refused: collectRefusals throws with the rest
   notes.push(...policy.notes);
 
-  if (typeof c.hostname === 'string' && c.hostname !== '' && !namespaces.includes('uts')) {
-    invalid('hostname needs a uts namespace of the container\'s own');
+  if (typeof c.hostname === 'string' && c.hostname !== '' && !namespaces.includes('uts') && !joinNamespaces.uts) {
+    invalid('hostname needs a uts namespace: the container\'s own, or one it joins');
   }
   // The command's environment is the spec's; the profile holds the rest of the policy.
   const { env, notes: _, resources, ...rest } = policy;
@@ -166,12 +176,14 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
       ...(typeof c.hostname === 'string' && c.hostname !== '' ? { hostname: c.hostname } : {}),
       ...(typeof c.domainname === 'string' && c.domainname !== '' ? { domainname: c.domainname } : {}),
       ...(personality ? { personality } : {}),
-      namespaces: namespaces.includes('mount') ? namespaces : invalid('linux.namespaces must include a mount namespace'),
+      namespaces: namespaces.includes('mount') || joinNamespaces.mount ? namespaces
+        : unsupported('linux.namespaces without a mount namespace', 'is not supported by this runtime: the container would share the runtime\'s, where its mounts would stay on the host and only a chroot would hold it'),
       ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
       readonlyRootfs: root.readonly === true,
+      ...(rootfsPropagation ? { rootfsPropagation } : {}),
       rlimits: readRlimits(proc),
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
-      ...(cgroupPath ? { cgroupPath } : {}),
+      ...(cgroupPath ? { cgroupPath, cgroupPathFrom } : {}),
       noNewPrivileges: policy.noNewPrivileges,
       ...(user.umask !== undefined && user.umask !== null ? { umask: user.umask as number } : {}),
       ...(c.hooks !== undefined && c.hooks !== null ? { hooks: c.hooks as HooksSpec } : {}),
@@ -200,7 +212,7 @@ export function execFromOciProcess(process: unknown): {
   capabilities?: CapabilitySets; noNewPrivileges: boolean; umask?: number; rlimits: RlimitSpec[]; terminal: boolean;
 } {
   checkJsonDepth(process, 'process.json');
-  const proc = object(process, 'process');
+  const proc = object(withoutNonSpecProperties(process, [], 'process'), 'process');
   onlyKnown(proc, ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], 'process.');
   const args = strings(proc.args, 'process.args');
   if (args.length === 0) invalid('process.args must name the command');

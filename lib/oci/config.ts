@@ -52,6 +52,66 @@ export function onlyKnown(o: Json, known: readonly string[], prefix: string): vo
 }
 
 /**
+ * The properties the runtime spec (1.2) defines, by where they sit ("[]" for an array's
+ * items). The spec says a runtime MUST ignore a property it does not define, and MUST
+ * refuse a value it cannot apply: so a property outside this table is dropped with a
+ * note before the config is read, and one inside it that this runtime does not take is
+ * refused by name (onlyKnown). linux.seccomp is not here: its reader refuses what it
+ * does not know, since a filter read in part is a weaker filter.
+ */
+const SPEC_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
+  '': ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'hooks', 'annotations', 'linux', 'solaris', 'windows', 'vm', 'zos'],
+  process: ['terminal', 'consoleSize', 'cwd', 'env', 'args', 'commandLine', 'rlimits', 'apparmorProfile', 'capabilities', 'noNewPrivileges',
+    'oomScoreAdj', 'scheduler', 'selinuxLabel', 'ioPriority', 'execCPUAffinity', 'user'],
+  'process.user': ['uid', 'gid', 'umask', 'additionalGids', 'username'],
+  'process.consoleSize': ['height', 'width'],
+  'process.capabilities': ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'],
+  'process.rlimits[]': ['type', 'soft', 'hard'],
+  root: ['path', 'readonly'],
+  'mounts[]': ['destination', 'source', 'options', 'type', 'uidMappings', 'gidMappings'],
+  hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+  linux: ['namespaces', 'uidMappings', 'gidMappings', 'timeOffsets', 'devices', 'netDevices', 'cgroupsPath', 'rootfsPropagation', 'seccomp',
+    'sysctl', 'resources', 'intelRdt', 'personality', 'mountLabel', 'maskedPaths', 'readonlyPaths'],
+  'linux.namespaces[]': ['type', 'path'],
+  'linux.devices[]': ['type', 'path', 'major', 'minor', 'fileMode', 'uid', 'gid'],
+  'linux.personality': ['domain', 'flags'],
+  'linux.resources': ['devices', 'memory', 'cpu', 'blockIO', 'hugepageLimits', 'network', 'pids', 'rdma', 'unified'],
+  'linux.resources.devices[]': ['allow', 'type', 'major', 'minor', 'access'],
+  'linux.resources.memory': ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'],
+  'linux.resources.cpu': ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems', 'idle'],
+  'linux.resources.pids': ['limit'],
+  'linux.resources.blockIO': ['weight', 'leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice',
+    'throttleWriteIOPSDevice'],
+};
+for (const kind of ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']) {
+  (SPEC_PROPERTIES as Record<string, readonly string[]>)[`hooks.${kind}[]`] = ['path', 'args', 'env', 'timeout'];
+}
+
+/**
+ * `value` (a config at `where`: '' for config.json, 'process' for an exec's process.json)
+ * without the properties the runtime spec does not define, each named in `notes`. A copy:
+ * the caller's object is left as it was.
+ */
+export function withoutNonSpecProperties(value: unknown, notes: string[], where = ''): unknown {
+  const walk = (v: unknown, at: string, name: string): unknown => {
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, `${at}[]`, `${name}[${i}]`));
+    const known = SPEC_PROPERTIES[at];
+    if (!known || typeof v !== 'object' || v === null) return v;
+    const out: Json = {};
+    for (const [k, item] of Object.entries(v as Json)) {
+      const field = name ? `${name}.${k}` : k;
+      if (!known.includes(k)) {
+        notes.push(`${field} is not a runtime-spec property: ignored, as the spec has runtimes do`);
+        continue;
+      }
+      out[k] = walk(item, at ? `${at}.${k}` : k, field);
+    }
+    return out;
+  };
+  return walk(value, where, where);
+}
+
+/**
  * Reads a config with every refusal collected: `read` calls `section` around each
  * part whose refusal should not hide the next one's; if any part was refused, one
  * ERR_UNSUPPORTED names them all (a client then learns everything at once).

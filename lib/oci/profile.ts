@@ -8,7 +8,7 @@ import type { DeviceRule } from '../policy/devices';
 import type { MountSpec } from '../policy/mounts';
 import { defineProfile, type Profile } from '../policy/profiles';
 import type { ResourcesSpec } from '../policy/resources';
-import { checkJsonDepth, type Json, type OciMount, readPolicy } from './config';
+import { checkJsonDepth, type Json, type OciMount, readPolicy, withoutNonSpecProperties } from './config';
 import { filterToOci, type OciSeccomp, resolveSeccomp } from '../policy/seccomp';
 
 export interface OciDeviceCgroupRule {
@@ -104,7 +104,8 @@ export function fromOciConfig(json: unknown, name = 'oci'): Profile {
   }
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new ContainerError('ERR_INVALID_OCI_CONFIG', `an OCI config is an object, got ${quote(cfg)}`);
   checkJsonDepth(cfg, 'the OCI config');
-  const p = readPolicy(cfg as Json);
+  // As the runtime reads it: what the runtime spec does not define is ignored.
+  const p = readPolicy(withoutNonSpecProperties(cfg, []) as Json);
   const env: Record<string, string> = {};
   for (const e of p.env) env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
   // defineProfile checks the paths, mounts and environment as for any profile.

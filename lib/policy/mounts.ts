@@ -8,6 +8,18 @@ export type Propagation = 'private' | 'slave' | 'shared' | 'unbindable';
 const PROPAGATIONS: readonly Propagation[] = ['private', 'slave', 'shared', 'unbindable'];
 const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'strictatime', 'noatime'];
 
+/** The root mount's propagation, as OCI's linux.rootfsPropagation spells it. */
+export type RootfsPropagation = Propagation | `r${Propagation}`;
+export const ROOTFS_PROPAGATIONS: readonly string[] = PROPAGATIONS.flatMap((p) => [p, `r${p}`]);
+
+export function resolveRootfsPropagation(v: unknown): RootfsPropagation {
+  if (v === undefined) return 'rslave';
+  if (!ROOTFS_PROPAGATIONS.includes(v as string)) {
+    throw new ContainerError('ERR_INVALID_SPEC', `rootfsPropagation must be one of ${ROOTFS_PROPAGATIONS.join(', ')}, got ${quote(v)}`);
+  }
+  return v as RootfsPropagation;
+}
+
 /** Flags every mount may carry; a tmpfs is always nosuid and nodev. */
 export interface MountFlags {
   readonly?: boolean;

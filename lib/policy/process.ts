@@ -99,6 +99,13 @@ export function resolveSysctls(v: unknown, namespaces: readonly string[]): Resol
   });
 }
 
+/** Where a cgroup path starts: each hierarchy's root, or the creating process's own cgroup there. */
+export function resolveCgroupPathFrom(v: unknown): 'root' | 'self' {
+  if (v === undefined) return 'root';
+  if (v !== 'root' && v !== 'self') throw new ContainerError('ERR_INVALID_SPEC', `cgroupPathFrom must be "root" or "self", got ${quote(v)}`);
+  return v;
+}
+
 /** A cgroup path below each hierarchy's root, like OCI linux.cgroupsPath: "a/b", no "..". */
 export function resolveCgroupPath(v: unknown, id: string): string {
   if (v === undefined) return `nsbox/${id}`;

@@ -595,6 +595,24 @@ void PivotInto(int root) {
   if (chdir("/") < 0) Fail("pivot-root", "chdir", "/");
 }
 
+// The container's root as linux.rootfsPropagation asks, once it is "/". It stays a slave
+// of the host's mounts (rslave, the default) or cuts even that (private); "shared" gives
+// it a peer group of its own on top of being a slave, so mounts propagate between the
+// container's own mounts but never back to the host.
+void RootPropagation(const ChildPlan& plan) {
+  const std::string& p = plan.rootfs_propagation;
+  if (p.empty() || p == "rslave") return;
+  bool rec = p[0] == 'r';
+  std::string kind = rec ? p.substr(1) : p;
+  unsigned long flag = kind == "private"  ? MS_PRIVATE
+                       : kind == "slave"  ? MS_SLAVE
+                       : kind == "shared" ? MS_SHARED
+                       : kind == "unbindable" ? MS_UNBINDABLE : 0;
+  if (flag == 0) errno = EINVAL;
+  if (flag == 0 || sys::mount(nullptr, "/", nullptr, flag | (rec ? MS_REC : 0), nullptr) < 0)
+    Fail("rootfs-propagation", "mount", "/", (" (" + p + ")").c_str());
+}
+
 // A rootfs directory is resolved once, by the open_tree above; what it opened must not
 // be the host's own root in any spelling (a symlink to "/", "/tmp/..", a bind mount of
 // "/"): that would hand the container the host read-write.
@@ -683,6 +701,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
   close(fresh.dev);
   PivotInto(root);
   close(root);
+  RootPropagation(plan);
 }
 
 }  // namespace nsbox
