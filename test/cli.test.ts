@@ -362,22 +362,37 @@ test('delete of a stopped container without a pid namespace ends what its init l
   t.false(existsSync(join(root, 'orphan')));
 });
 
-test('update --resources: device rules change live, checked by open() inside', async (t) => {
+test('update --resources: device rules change live, checked by open() inside, through the v1 devices controller (a config\'s default on this host, as runc\'s) and through cgroup2 (the annotation)', async (t) => {
   const { root, stdio } = setup(t);
-  const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] });
-  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
-  t.is((await runtime(root, ['run', '-d', '--bundle', bundle, 'u1'], { stdio })).code, 0);
-  const open = async () => (await runtime(root, ['exec', 'u1', '/bin/sh', '-c', '[ -e /dev/fuse ] || mknod /dev/fuse c 10 229; exec 3<>/dev/fuse'])).code;
-  t.not(await open(), 0);
-  const allow = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }] }) });
-  t.is(allow.code, 0, allow.log);
-  t.is(await open(), 0);
-  t.is((await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rw' }] }) })).code, 0);
-  t.not(await open(), 0);
-  const other = await runtime(root, ['update', '--resources', '-', 'u1'], { input: JSON.stringify({ rdma: { mlx5_1: { hcaHandles: 3 } } }) });
-  t.is(other.code, 1);
-  t.regex(lastError(other.log), /linux\.resources\.rdma/);
-  t.is((await runtime(root, ['delete', '-f', 'u1'])).code, 0);
+  const h = hostInfo();
+  for (const backend of ['v1', 'v2'] as const) {
+    const id = `u1-${backend}`;
+    const bundle = await makeBundle(rootfs, { args: ['/bin/sleep', '60'] }, (c) => {
+      c.linux.resources.devices.push({ allow: true, type: 'c', major: 10, minor: 231, access: 'rw' });
+      if (backend === 'v2') c.annotations = { 'run.nsbox.device-backend': 'v2' };
+    });
+    cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+    t.is((await runtime(root, ['run', '-d', '--bundle', bundle, id], { stdio })).code, 0);
+    const v1Dir = h.devicesV1 ? join(h.devicesV1, 'nsbox', id) : null;
+    if (backend === 'v1' && v1Dir) {
+      // The config's rules first, in its order, then the runtime's own (as runtime-tools reads them).
+      t.regex(readFileSync(join(v1Dir, 'devices.list'), 'utf8'), /^c 10:231 rw\n/);
+    } else if (v1Dir) {
+      t.false(existsSync(v1Dir), `${backend}: no v1 devices directory`);
+    }
+    const open = async () => (await runtime(root, ['exec', id, '/bin/sh', '-c', '[ -e /dev/fuse ] || mknod /dev/fuse c 10 229; exec 3<>/dev/fuse'])).code;
+    t.not(await open(), 0, backend);
+    const allow = await runtime(root, ['update', '--resources', '-', id], { input: JSON.stringify({ devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }] }) });
+    t.is(allow.code, 0, allow.log);
+    t.is(await open(), 0, backend);
+    t.is((await runtime(root, ['update', '--resources', '-', id], { input: JSON.stringify({ devices: [{ allow: false, type: 'c', major: 10, minor: 229, access: 'rw' }] }) })).code, 0);
+    t.not(await open(), 0, backend);
+    const other = await runtime(root, ['update', '--resources', '-', id], { input: JSON.stringify({ rdma: { mlx5_1: { hcaHandles: 3 } } }) });
+    t.is(other.code, 1);
+    t.regex(lastError(other.log), /linux\.resources\.rdma/);
+    t.is((await runtime(root, ['delete', '-f', id])).code, 0);
+    if (v1Dir) t.false(existsSync(v1Dir), backend);
+  }
 });
 
 // Forks 40 sleeps in the container (busybox sh, whose subshell exits at a refused

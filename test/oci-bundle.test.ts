@@ -417,3 +417,15 @@ test('a property the runtime spec does not define is ignored with a note, wherev
   d.linux.timeOffsets = { monotonic: { secs: 1 } };
   t.throws(() => specFromOciConfig(d, '/b', 'ext'), { code: 'ERR_UNSUPPORTED', message: /linux\.timeOffsets/ });
 });
+
+test('the device guard of a config: the v1 devices controller where the host has it (as runc and crun use it), cgroup2 otherwise; the annotation picks one', (t) => {
+  t.is(specFromOciConfig(ctrConfig(), '/b', 'p', undefined, true).spec.deviceBackend, 'v1');
+  t.is(specFromOciConfig(ctrConfig(), '/b', 'p', undefined, false).spec.deviceBackend, 'auto');
+  const v2 = { ...ctrConfig(), annotations: { 'run.nsbox.device-backend': 'v2' } };
+  t.is(specFromOciConfig(v2, '/b', 'p', undefined, true).spec.deviceBackend, 'v2');
+  const v1 = { ...ctrConfig(), annotations: { 'run.nsbox.device-backend': 'v1' } };
+  t.is(specFromOciConfig(v1, '/b', 'p', undefined, false).spec.deviceBackend, 'v1');
+  const bad = errorOf(() => specFromOciConfig({ ...ctrConfig(), annotations: { 'run.nsbox.device-backend': 'bpf' } }, '/b', 'p'));
+  t.is(bad?.code, 'ERR_INVALID_OCI_CONFIG');
+  t.regex(bad?.message ?? '', /annotations\["run.nsbox.device-backend"\] must be "v1" or "v2", got "bpf"/);
+});

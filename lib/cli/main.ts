@@ -13,7 +13,7 @@ import {
   attachContainer, type Container, ContainerError, CAPABILITY_NAMES, createContainer, profiles, toOciConfig,
 } from '../index';
 import { cgroupFrozenSync, signalCgroup } from '../cgroup';
-import { detectLsm } from '../host';
+import { detectLsm, hostInfo } from '../host';
 import { pidStartTime, releaseDeadContainer, signalNumber } from '../container';
 import { OCI_SYSTEM_MOUNTS } from '../oci/config';
 import { SECCOMP_FLAGS } from '../policy/seccomp';
@@ -478,7 +478,7 @@ async function create(ctx: Ctx, f: Flags, id: string, owned: boolean): Promise<C
   const config = readJsonFile(join(bundle, 'config.json'), 'config') as { ociVersion?: string; process?: { terminal?: boolean }; annotations?: Record<string, string> };
   // A relative root.path is joined to the bundle's real path (as runc's chdir into the
   // bundle does): the library takes a rootfs only by its real path.
-  const { spec, notes } = specFromOciConfig(config, realpathSync(bundle), id, detectLsm());
+  const { spec, notes } = specFromOciConfig(config, realpathSync(bundle), id, detectLsm(), hostInfo().devicesV1 !== null);
   for (const n of notes) ctx.log.debug(n);
   const terminal = config.process?.terminal === true;
   const consoleSocket = str(f, 'console-socket');

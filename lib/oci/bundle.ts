@@ -49,13 +49,14 @@ export function readResourcesUpdate(value: unknown): { rules: DeviceRule[]; limi
  * `lsm`: which LSMs the host runs (host.ts detectLsm). A profile or label for one that
  * is off asks for nothing this host could do and is accepted with a note, as runc
  * accepts it; for one that is on it is refused, since this runtime applies none.
- * Unknown (omitted), both count as on.
+ * Unknown (omitted), both count as on. `devicesV1`: the host has the v1 devices
+ * controller (host.ts hostInfo().devicesV1).
  */
-export function specFromOciConfig(config: unknown, bundle: string, id: string, lsm: HostLsm = { apparmor: true, selinux: true }): OciBundleSpec {
+export function specFromOciConfig(config: unknown, bundle: string, id: string, lsm: HostLsm = { apparmor: true, selinux: true }, devicesV1 = false): OciBundleSpec {
   checkJsonDepth(config, 'config.json');
   const ignored: string[] = [];
   const known = withoutNonSpecProperties(config, ignored);
-  const read = collectRefusals((section) => readBundleSpec(known, bundle, id, section, lsm));
+  const read = collectRefusals((section) => readBundleSpec(known, bundle, id, section, lsm, devicesV1));
   return { ...read, notes: [...ignored, ...read.notes] };
 }
 
@@ -76,7 +77,10 @@ function readLsmFields(proc: Json, linux: Json, lsm: HostLsm, notes: string[], s
 
 type Section = <S>(f: () => S, fallback: S) => S;
 
-function readBundleSpec(config: unknown, bundle: string, id: string, section: Section, lsm: HostLsm): OciBundleSpec {
+/** The annotation that picks a config's device guard: "v1" (the devices controller) or "v2" (a BPF program on cgroup2). */
+export const DEVICE_BACKEND_ANNOTATION = 'run.nsbox.device-backend';
+
+function readBundleSpec(config: unknown, bundle: string, id: string, section: Section, lsm: HostLsm, devicesV1: boolean): OciBundleSpec {
   const c = object(config, 'the config');
   const notes: string[] = [];
   section(() => onlyKnown(c, ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'linux', 'annotations', 'hooks'], ''), undefined);
@@ -164,6 +168,13 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
     readonlyPaths: Object.freeze(rest.readonlyPaths),
   });
   const gids = array(user.additionalGids, 'process.user.additionalGids') as number[];
+  // Where the host has the v1 devices controller, a config's device rules go there, as
+  // runc and crun put them on such a host (tools read the container's devices.list);
+  // elsewhere, and when the annotation says "v2", a BPF program on cgroup2 guards them.
+  const annotations = c.annotations !== undefined && c.annotations !== null ? object(c.annotations, 'annotations') : {};
+  const asked = annotations[DEVICE_BACKEND_ANNOTATION];
+  if (asked !== undefined && asked !== 'v1' && asked !== 'v2') invalid(`annotations["${DEVICE_BACKEND_ANNOTATION}"] must be "v1" or "v2", got ${quote(asked)}`);
+  const deviceBackend = (asked as 'v1' | 'v2' | undefined) ?? (devicesV1 ? 'v1' : 'auto');
   return {
     spec: {
       id,
@@ -180,6 +191,7 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
         : unsupported('linux.namespaces without a mount namespace', 'is not supported by this runtime: the container would share the runtime\'s, where its mounts would stay on the host and only a chroot would hold it'),
       ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
       readonlyRootfs: root.readonly === true,
+      deviceBackend,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
       rlimits: readRlimits(proc),
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
