@@ -246,14 +246,18 @@ test('create returns with the init waiting; start from another process runs it; 
   removeCgroupParent('nsbox-cli-test');
 });
 
-test('delete as runc: a created container goes without --force; after a failed create, delete --force says nothing and succeeds', async (t) => {
+test('delete: a created container only with --force (the runtime spec: every state but stopped); after a failed create, delete --force says nothing and succeeds, as with runc', async (t) => {
   const { root, stdio } = setup(t);
   const bundle = await makeBundle(rootfs, { args: ['/bin/true'] }, (c) => { c.linux.cgroupsPath = '/nsbox-cli-del/d1'; });
   cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
   const created = await runtime(root, ['create', '--bundle', bundle, '--pid-file', join(root, 'd1.pid'), 'd1'], { stdio });
   t.is(created.code, 0, created.log);
   const pid = Number(readFileSync(join(root, 'd1.pid'), 'utf8'));
-  const del = await runtime(root, ['delete', 'd1']);
+  const refused = await runtime(root, ['delete', 'd1']);
+  t.is(refused.code, 1);
+  t.regex(lastError(refused.log), /cannot delete container d1 that is not stopped: created/);
+  t.is(processState(pid), 'S');
+  const del = await runtime(root, ['delete', '--force', 'd1']);
   t.is(del.code, 0, del.log);
   await until('the init to be gone', () => processState(pid) === null, 5000);
   t.false(existsSync(cgroupDir('nsbox-cli-del/d1')));

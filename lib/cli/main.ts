@@ -119,7 +119,9 @@ function readJsonFile(file: string, what: string): unknown {
  * by its PID column, as runc's table. ps reads the host's /proc; the pids are the host's.
  */
 function psTable(args: string[], pids: Set<number>): string {
-  const r = spawnSync('ps', args, { encoding: 'utf8', timeout: 10_000 });
+  // Without a preloaded library of the runtime's own (a sanitizer's runtime in its tests): ps is not ours.
+  const { LD_PRELOAD: _, ...env } = process.env;
+  const r = spawnSync('ps', args, { encoding: 'utf8', timeout: 10_000, env });
   if (r.error || r.status !== 0) fail('ERR_INVALID_ARG', `ps ${args.join(' ')}: ${r.error?.message ?? r.stderr.trim()}`);
   const [header, ...lines] = r.stdout.split('\n');
   const column = header.trim().split(/\s+/).indexOf('PID');
@@ -228,9 +230,10 @@ const commands: Record<string, { flags: Record<string, FlagSpec>; run(ctx: Ctx, 
         throw e;
       }
       const st = statusOf(ctx, s);
-      // A created container goes without --force, as with runc: its command never ran.
+      // A created container too needs --force, as the runtime spec says of every state
+      // but stopped (runc deletes a created one without it).
       if (st !== 'stopped') {
-        if (!f.force && st !== 'created') fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
+        if (!f.force) fail('ERR_CONTAINER_STATE', `cannot delete container ${id} that is not stopped: ${st}`);
         let c: Container;
         try {
           c = attach(ctx, s);
