@@ -1,6 +1,6 @@
 // What this host offers: the cgroup layout, the capability limits, and the
 // directories the library owns. Read once, on first use.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import createDebug from 'debug';
 import { ContainerError } from './errors';
 import { removeStaleCgroups } from './cgroup';
@@ -148,7 +148,10 @@ export function hostInfo(): HostInfo {
   };
   // Where every container's root is assembled (inside its own mount namespace). The
   // parent cgroup directories are made and removed by the addon as containers come and go.
-  mkdirSync(info.stagingDir, { recursive: true, mode: 0o700 });
+  // Searchable by every id (nothing in them can be listed): a user namespace's init, an
+  // unprivileged host id, assembles the host's root view at the staging directory.
+  mkdirSync(info.stagingDir, { recursive: true, mode: 0o711 });
+  for (const d of [STATE_DIR, info.stagingDir]) chmodSync(d, 0o711);
   debug('host %o', { ...info, capBounding: info.capBounding.toString(16) });
   cached = info;
   removeStaleCgroups(info);

@@ -12,6 +12,7 @@ export type { ContainerSpec, HostRootfs, JoinableNamespace, NamespaceName, Stdio
 export { HOST_HIDDEN_PATHS } from './spec';
 export type { AtimeMode, MountFlags, MountSpec, Propagation, RootfsPropagation } from './policy/mounts';
 export type { RlimitSpec } from './policy/process';
+export type { IdMapping, UsernsSpec } from './policy/userns';
 export type { ResourcesSpec, ThrottleDevice } from './policy/resources';
 export type { ContainerStats } from './cgroup-stats';
 export type { DeviceNode, DeviceNodeInput, DeviceNodeSpec } from './policy/nodes';

@@ -49,6 +49,11 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   domainname: string;
   personality: number;
   loopbackUp: boolean;
+  /** With 'user' among the namespaces: the maps the addon writes for the init, as /proc/<pid>/uid_map takes them. */
+  uidMap: string;
+  gidMap: string;
+  /** The tty group of /dev/pts; -1 where the user namespace maps no gid 5. */
+  devptsGid: number;
   /** The source as the library resolved it, and the file found there. */
   mounts: (ResolvedMount & { sourceDev: bigint; sourceIno: bigint })[];
   sysReadonly: boolean;
@@ -71,7 +76,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
 export type NativeCaps = CapabilityMasks;
 
 /** A process to run in a running container (src-native/init/exec.cc). */
-export type NativeExec = NativeCommand & { caps: NativeCaps; detach: boolean };
+/** `joinUser`: the container has a user namespace, which the process enters first. */
+export type NativeExec = NativeCommand & { caps: NativeCaps; detach: boolean; joinUser: boolean };
 
 export interface NativeAttach {
   pid: number;

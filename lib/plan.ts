@@ -1,4 +1,5 @@
 // Turns a resolved spec and the host's facts into the addon's plan.
+import { formatMap, mapToHost } from './policy/userns';
 import os from 'node:os';
 import { type CgroupDirs, v1DirList } from './cgroup';
 import type { HostInfo } from './host';
@@ -66,14 +67,27 @@ function nativeCommand(r: ResolvedCommand, state: object | null = null): NativeC
 }
 
 /** `caps`: the sets the process runs with; `detach`: the helper leaves once it started. */
-export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boolean, state: object | null = null): NativeExec {
-  return { ...nativeCommand(r, state), caps, detach };
+export function toNativeExec(r: ResolvedCommand, caps: NativeCaps, detach: boolean, state: object | null = null, joinUser = false): NativeExec {
+  return { ...nativeCommand(r, state), caps, detach, joinUser };
 }
 
 /** The name a v1 directory's hierarchy has under /sys/fs/cgroup: its mount point's last component. */
 function hierarchyName(dir: string, host: HostInfo): string {
   const mount = [host.devicesV1, ...Object.values(host.v1)].find((m): m is string => !!m && dir.startsWith(`${m}/`));
   return mount ? mount.slice(mount.lastIndexOf('/') + 1) : '';
+}
+
+/** A user namespace's part of the plan: 'user' among the namespaces and the maps the addon writes. */
+function usernsPlan(r: ResolvedSpec): Pick<NativePlan, 'namespaces' | 'uidMap' | 'gidMap' | 'devptsGid'> {
+  if (r.userns === 'auto') throw new Error('internal: an "auto" user namespace reaches the plan before its range was found');
+  if (!r.userns) return { namespaces: r.namespaces, uidMap: '', gidMap: '', devptsGid: 5 };
+  return {
+    namespaces: [...r.namespaces, 'user'],
+    uidMap: formatMap(r.userns.uidMappings),
+    gidMap: formatMap(r.userns.gidMappings),
+    // devpts refuses a tty group the namespace does not map.
+    devptsGid: mapToHost(r.userns.gidMappings, 5) === null ? -1 : 5,
+  };
 }
 
 /** `policy` is compileDeviceRules(r.devices) and `dirs` the container's cgroups, made once by the caller, who keeps them. */
@@ -94,6 +108,7 @@ export function toNativePlan(r: ResolvedSpec, host: HostInfo, backend: 'v1' | 'v
     // PER_LINUX and PER_LINUX32 (linux/personality.h); -1 leaves the creator's.
     personality: r.personality === 'LINUX32' ? 8 : r.personality === 'LINUX' ? 0 : -1,
     loopbackUp: r.namespaces.includes('net'),
+    ...usernsPlan(r),
     mounts: r.mounts.map((m, i) => {
       const src = paths.mounts[i];
       return { ...m, source: src?.path ?? m.source, sourceDev: src?.dev ?? 0n, sourceIno: src?.ino ?? 0n };

@@ -12,8 +12,10 @@ import { type Profile, type ProfileName, resolveProfile } from './policy/profile
 import { mergeResources, type ResourcesSpec } from './policy/resources';
 import { resolveSeccomp, type SeccompSpec } from './policy/seccomp';
 import { type HooksSpec, type ResolvedHooks, resolveHooks } from './policy/hooks';
+import { type ResolvedUserns, resolveUserns, type UsernsSpec } from './policy/userns';
 
-export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
+/** 'user' is never named in `namespaces`: the spec's `userns` asks for it, with its maps. */
+export type NamespaceName = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user';
 /**
  * The namespaces a container can join by path. A joined mount namespace (another
  * container's, or one a tool made) gets the container's root pivoted in it as its own
@@ -53,6 +55,14 @@ export interface ContainerSpec {
   personality?: 'LINUX' | 'LINUX32';
   user?: UserSpec;
   namespaces?: NamespaceName[];
+  /**
+   * A user namespace: the container's root is an unprivileged id of the host. 'auto'
+   * takes a free range of 65536 ids (the caller's /etc/subuid and /etc/subgid entries,
+   * else the library's pool, NSBOX_USERNS_POOL="start:count"), or give the maps. Device
+   * nodes are then the host's, bound at the same path (the kernel lets no one make a
+   * node in a user namespace), and mknod inside fails whatever the capabilities.
+   */
+  userns?: UsernsSpec;
   mounts?: MountSpec[];
   readonlyRootfs?: boolean;
   /**
@@ -162,6 +172,8 @@ export interface ResolvedSpec {
   groups: number[];
   namespaces: NamespaceName[];
   joinNamespaces: { type: JoinableNamespace; path: string }[];
+  /** 'auto' until create finds the range. */
+  userns: ResolvedUserns | 'auto' | null;
   rootfs: { host: true; hide: string[] } | { path: string };
   mounts: ResolvedMount[];
   readonlyRootfs: boolean;
@@ -191,7 +203,7 @@ export interface ResolvedSpec {
 const SPEC_KEYS = new Set([
   'command', 'id', 'profile', 'rootfs', 'env', 'cwd', 'hostname', 'domainname', 'personality', 'user', 'namespaces', 'mounts', 'readonlyRootfs', 'rootfsPropagation',
   'stdio', 'signal', 'capabilities', 'devices', 'noNewPrivileges', 'umask', 'deviceBackend', 'rlimits', 'sysctl', 'cgroupPath', 'cgroupPathFrom',
-  'terminal', 'detached', 'joinNamespaces', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
+  'terminal', 'detached', 'joinNamespaces', 'userns', 'oomScoreAdj', 'resources', 'seccomp', 'hooks', 'bundle', 'annotations',
 ]);
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -337,6 +349,23 @@ export function randomId(): string {
   return id;
 }
 
+/**
+ * What a user namespace needs of the rest: /proc, /sys and /dev/mqueue are mounted in
+ * pid, network and ipc namespaces the user namespace owns, so those are new; a joined
+ * namespace belongs to another user namespace, where the container's root has no say.
+ * On the host's rootfs, CAP_SYS_ADMIN would let the container unmount its fresh /proc,
+ * /sys or /dev and find the host's below (the kernel keeps those locked under ours, not
+ * gone): refused rather than given.
+ */
+function checkUsernsSpec(ns: readonly NamespaceName[], joined: readonly { type: string }[], rootfs: ResolvedSpec['rootfs'], caps: CapabilityMasks): void {
+  const missing = (['mount', 'pid', 'net', 'ipc'] as const).filter((n) => !ns.includes(n));
+  if (missing.length) fail('ERR_INVALID_SPEC', `userns needs new ${missing.join(', ')} namespaces: /proc, /sys and /dev/mqueue are mounted in namespaces the user namespace owns`);
+  if (joined.length) fail('ERR_UNSUPPORTED', `userns with joinNamespaces (${joined.map((j) => j.type).join(', ')}) is not supported: a joined namespace belongs to another user namespace`);
+  if ('host' in rootfs && (caps.bounding & (1n << 21n)) !== 0n) {
+    fail('ERR_UNSUPPORTED', 'userns on the host\'s rootfs needs CAP_SYS_ADMIN out of the bounding set: with it the container could unmount its own /proc, /sys or /dev and see the host\'s below');
+  }
+}
+
 /** Validates `spec` completely; throws ContainerError before anything exists. */
 export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
@@ -407,6 +436,8 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const detached = pathObject(own(s, 'detached'), 'detached', 'startFifo') as { startFifo: string } | null;
 
   const caps = resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits);
+  const userns = resolveUserns(own(s, 'userns'), { uid, gid, groups });
+  if (userns) checkUsernsSpec(ns, joinNamespaces, rootfs, caps);
   const seccompSpec = (own(s, 'seccomp') ?? prof.seccomp ?? 'default') as SeccompSpec;
   return {
     id: idValue,
@@ -423,6 +454,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     groups,
     namespaces: ns,
     joinNamespaces,
+    userns,
     rootfs,
     mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
       ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),

@@ -40,7 +40,9 @@ void MakeHelperFd() {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (fchmod(fd, 0500) < 0 ||
+  // Executable by every id: a user namespace's init execs it as the namespace's root,
+  // an unprivileged host id that owns nothing (the seals keep it what we wrote).
+  if (fchmod(fd, 0555) < 0 ||
       fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
     g_helper_errno = errno, g_helper_step = "seal";
     close(fd);
@@ -58,6 +60,20 @@ int ChildExec(void* arg) {
   syscall(SYS_execveat, l->helper_fd, "", l->argv, no_env, AT_EMPTY_PATH);
   l->exec_errno = errno;  // shared memory: the parent reads it once we are gone
   return 127;
+}
+
+// The child of a user-namespace clone, on its copy of Node's memory: raw syscalls only
+// (glibc's thread bookkeeping describes threads this copy does not have).
+int ChildExecMapped(void* arg) {
+  auto* l = static_cast<HelperLaunch*>(arg);
+  char c = 0;
+  long n;
+  do n = syscall(SYS_read, l->await_maps_fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || c != 'M') return 127;  // the parent could not write the maps, or is gone
+  if (l->chdir_first && syscall(SYS_chdir, l->chdir_first) < 0) return 127;
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) return 127;
+  return ChildExec(arg);
 }
 
 #if defined(__x86_64__)
@@ -101,8 +117,10 @@ int HelperFd(SetupError* err) {
   return g_helper_fd;
 }
 
-long CloneRun(struct clone_args* args, int (*fn)(void*), void* arg) {
-  args->flags |= CLONE_VM | CLONE_VFORK;
+namespace {
+
+// fn(arg) in a child on this thread's child stack (shared, or copied without CLONE_VM).
+long CloneOnStack(struct clone_args* args, int (*fn)(void*), void* arg) {
   args->stack = reinterpret_cast<uint64_t>(t_child_stack);
   args->stack_size = kChildStack;
   long pid = Clone3Run(args, fn, arg);
@@ -113,9 +131,19 @@ long CloneRun(struct clone_args* args, int (*fn)(void*), void* arg) {
   return pid;
 }
 
+}  // namespace
+
+long CloneRun(struct clone_args* args, int (*fn)(void*), void* arg) {
+  args->flags |= CLONE_VM | CLONE_VFORK;
+  return CloneOnStack(args, fn, arg);
+}
+
 long CloneExec(struct clone_args* args, HelperLaunch* launch) {
   launch->exec_errno = 0;
-  return CloneRun(args, ChildExec, launch);
+  if (launch->await_maps_fd < 0) return CloneRun(args, ChildExec, launch);
+  // A copy of the address space (see HelperLaunch::await_maps_fd): this thread goes on
+  // at once; the child runs on its own copy of this thread's child stack.
+  return CloneOnStack(args, ChildExecMapped, launch);
 }
 
 }  // namespace nsbox

@@ -23,6 +23,17 @@ struct HelperLaunch {
   const int* pass_fds = nullptr;  // fds the helper inherits (close-on-exec cleared in the child only)
   int npass = 0;
   int exec_errno = 0;             // set by the child when execveat fails
+  // A child in a new user namespace: before it execs, it waits for one byte 'M' on this
+  // fd (the parent wrote its uid and gid maps) and becomes the namespace's root, so that
+  // nsbox-init starts with the namespace's capabilities (an exec while unmapped would
+  // drop them all). Such a child is a copy of Node's memory, not a sharer of it: the
+  // parent must go on to write the maps while the child waits (no CLONE_VFORK), and
+  // exec_errno is then not seen (the helper's report socket closing says it instead).
+  int await_maps_fd = -1;
+  // With await_maps_fd: a directory the child enters first, while it is still the host's
+  // root and may search every directory on the way (the rootfs, which the init then
+  // opens as "."; runc's init starts in it for the same reason).
+  const char* chdir_first = nullptr;
 };
 
 // Returns the child's pid (pidfd and cgroup as in `args`), or -1 with errno. When the

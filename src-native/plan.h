@@ -60,7 +60,8 @@ constexpr auto& NamesOf(Stdio) { return kStdioNames; }
 // The CLONE_NEW* flag of each namespace lib names.
 inline constexpr Named<uint64_t> kNamespaceFlags[] = {
     {"mount", CLONE_NEWNS}, {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS},
-    {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
+    {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER}};
 // A set of namespaces (JS: an array of names) and one namespace (JS: a name).
 struct Namespaces {
   uint64_t flags = 0;
@@ -79,7 +80,10 @@ struct Namespace {
   F(int, v1_procs, "", kFd, -1)  /* join: the v1 devices cgroup's cgroup.procs, for writing */ \
   F(int, console, "", kFd, -1)   /* the connected console socket (terminal) */ \
   F(int, target_pidfd, "", kFd, -1)  /* join and exec: the container's init */ \
-  F(int, cgroup_v2, "", kFd, -1)  /* init with a cgroup mount: the container's cgroup2 directory */
+  F(int, cgroup_v2, "", kFd, -1)  /* init with a cgroup mount: the container's cgroup2 directory */ \
+  /* A user namespace's init is an unprivileged host id, which may not open the FIFO   \
+     (the runtime's, mode 0600): the parent opens it as the init would and passes it. */ \
+  F(int, start_fifo, "", kFd, -1)
 struct PassedFds {
   NSBOX_FIELDS(NSBOX_PASSED_FDS)
 };
@@ -246,6 +250,11 @@ struct CgroupWrite {
   F(int, personality, "personality", kJsInit, -1)  /* PER_*; -1: keep */  \
   F(Namespaces, namespaces, "namespaces", kJsInit, {})                     \
   F(std::vector<JoinNamespace>, join_namespaces, "joinNamespaces", kJsInit, {}) \
+  /* With "user" in namespaces: the maps the parent writes to /proc/<pid>/uid_map and \
+     gid_map right after the clone, before the child execs nsbox-init (clone_exec.h). */ \
+  F(std::string, uid_map, "uidMap", kJsInit, {})                           \
+  F(std::string, gid_map, "gidMap", kJsInit, {})                           \
+  F(int, devpts_gid, "devptsGid", kJsInit, 5)  /* the tty group of /dev/pts; -1: none (not mapped) */ \
   F(bool, loopback_up, "loopbackUp", kJsInit, false)                       \
   F(std::vector<MountPlan>, mounts, "mounts", kJsInit, {})                 \
   F(bool, readonly_rootfs, "readonlyRootfs", kJsInit, false)               \
@@ -302,6 +311,7 @@ struct JoinPlan {
 #define NSBOX_EXEC_FIELDS(F)                                                       \
   F(CapabilitySets, caps, "caps", kJsInit, {})                                     \
   F(bool, detach, "detach", kJsInit, false)  /* report the pid and leave; else wait and pass the status on */ \
+  F(bool, join_user, "joinUser", kJs, false)  /* the container's user namespace is entered too (never our own: setns refuses that) */ \
   F(Namespaces, setns_flags, "", kInit,                                            \
     {CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP}) \
   F(std::vector<V1Cgroup>, cgroup_v1, "", kInit, {})  /* filled by the parent: the container's v1 directories */

@@ -19,7 +19,7 @@ constexpr uint64_t kContainerSliceNs = 20 * 1000 * 1000;
 
 // Sets the calling thread's nice value and slice (0: the kernel's default), keeping
 // its policy. Returns false when the kernel refused.
-inline bool SetNiceAndSlice(int nice, uint64_t slice_ns) {
+inline bool SetNiceAndSliceOf(int pid, int nice, uint64_t slice_ns) {
   struct {
     uint32_t size, policy;
     uint64_t flags;
@@ -31,7 +31,9 @@ inline bool SetNiceAndSlice(int nice, uint64_t slice_ns) {
   attr.flags = 0x08;  // SCHED_FLAG_KEEP_POLICY
   attr.nice = nice;
   attr.runtime = slice_ns;
-  return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
+  return syscall(SYS_sched_setattr, pid, &attr, 0) == 0;
 }
+
+inline bool SetNiceAndSlice(int nice, uint64_t slice_ns) { return SetNiceAndSliceOf(0, nice, slice_ns); }
 
 }  // namespace nsbox

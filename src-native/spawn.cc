@@ -1,6 +1,8 @@
 #include "spawn.h"
 
 #include <csignal>
+#include <type_traits>
+#include <utility>
 #include <fcntl.h>
 #include <sched.h>
 #include <cstring>
@@ -181,6 +183,23 @@ int OpenV1Procs(const std::string& dir, const char* step, SetupError* err) {
   return fd;
 }
 
+// A new user namespace's maps, written by this (privileged) process for its child,
+// gid_map first and each in one write as the kernel requires; then the byte that lets
+// the child become the namespace's root and exec nsbox-init (clone_exec.h).
+bool WriteIdMaps(Helper* h, const std::string& uid_map, const std::string& gid_map, SetupError* err) {
+  for (const auto& [file, map] : {std::pair<const char*, const std::string*>{"gid_map", &gid_map}, {"uid_map", &uid_map}}) {
+    std::string path = "/proc/" + std::to_string(h->pid) + "/" + file;
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return err->Set("userns", "open", path);
+    ssize_t n = sys::retry_eintr([&] { return write(fd, map->data(), map->size()); });
+    int e = errno;
+    close(fd);
+    if (n != static_cast<ssize_t>(map->size())) return err->Set("userns", "write", path + ": " + *map, n < 0 ? e : EIO);
+  }
+  if (sys::retry_eintr([&] { return send(h->sync, "M", 1, MSG_NOSIGNAL); }) != 1) return err->Set("userns", "send", "the maps-written byte");
+  return true;
+}
+
 // Clones a child (namespaces and cgroup as in `flags` and `cgroup_fd`) that execs
 // nsbox-init in `mode` with `plan` (init/main.cc has the contract): the helper
 // inherits its report socket, the plan's memfd and the plan's kFd fields, and with
@@ -206,6 +225,13 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   launch.argv = argv;
   launch.pass_fds = pass.data();
   launch.npass = static_cast<int>(pass.size());
+  const std::string* maps[2] = {nullptr, nullptr};
+  if constexpr (std::is_same_v<P, ChildPlan>) {
+    if (flags & CLONE_NEWUSER) {
+      maps[0] = &plan.uid_map, maps[1] = &plan.gid_map, launch.await_maps_fd = child_sync;
+      if (!plan.host_root) launch.chdir_first = plan.rootfs.c_str();
+    }
+  }
 
   struct clone_args args;
   memset(&args, 0, sizeof(args));
@@ -230,6 +256,15 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   if (child < 0) return err->Set("clone", "clone3", mode, clone_errno);
   h->pid = static_cast<int>(child);
   if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
+  if (maps[0] && !WriteIdMaps(h, *maps[0], *maps[1], err)) {
+    // The child waits for the maps before anything: killed, it has done nothing.
+    sys::pidfd_send_signal(h->pidfd, SIGKILL);
+    siginfo_t si;
+    sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), h->pidfd, &si, WEXITED | __WALL); });
+    CloseFd(&h->pidfd);
+    CloseFd(&h->sync);
+    return false;
+  }
   return true;
 }
 
@@ -363,6 +398,17 @@ bool StdioSources(Stdio mode, PassedFds* fds, int ours[3], SetupError* err) {
   return true;
 }
 
+// A user namespace's init runs as an unprivileged host id. Its rootfs and bind sources
+// it opens by path in its own mount namespace (a parent's fd names a mount of the
+// host's namespace, which it could not clone or mount on), so those must be reachable
+// by that id; the start FIFO, which only root may open, is opened here and passed.
+bool OpenForUserns(ChildPlan* plan, SetupError* err) {
+  if (!plan->start_fifo.empty() &&
+      (plan->fds.start_fifo = AboveStdio(open(plan->start_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW))) < 0)
+    return err->Set("start-fifo", "open", plan->start_fifo);
+  return true;
+}
+
 bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
   LowPriority low(plan.priority);
   CgroupFds cg;
@@ -382,6 +428,7 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
     if (mknod(plan.start_fifo.c_str(), S_IFIFO | 0600, 0) < 0) return err->Set("start-fifo", "mknod", plan.start_fifo), fail();
     made_fifo = true;
   }
+  if ((plan.namespaces.flags & CLONE_NEWUSER) && !OpenForUserns(&plan, err)) return fail();
   if (!plan.console_socket.empty()) {
     plan.fds.console = ConnectUnix(plan.console_socket, err);
     if (plan.fds.console < 0) return fail();
@@ -405,6 +452,10 @@ bool Spawn(ChildPlan& plan, Spawned* s, SetupError* err) {
                    cg.v2_dir, s, &r, err))
       return fail();
   }
+  // A user namespace's init cannot raise its own priority back (sched_slice.h): done here.
+  if ((plan.namespaces.flags & CLONE_NEWUSER) && !SetNiceAndSliceOf(s->pid, plan.priority, kContainerSliceNs) &&
+      setpriority(PRIO_PROCESS, static_cast<id_t>(s->pid), plan.priority) < 0)
+    return err->Set("priority", "setpriority", "the container's init"), fail();
   s->devices = NewDeviceBackend(plan.device_backend, plan.cgroup_v1_devices, plan.cgroup_v2_dir);
   if (!s->devices->Apply(plan.device_policy, plan.v1_writes, s->cgroup_v2_dir, err)) return fail();
   return true;
@@ -549,6 +600,7 @@ bool Resume(int sync, SetupError* err) {
 
 bool ExecIn(ExecPlan& plan, const JoinTarget& target, ExecResult* out, SetupError* err) {
   PassedFds& fds = plan.proc.fds;
+  if (plan.join_user) plan.setns_flags.flags |= CLONE_NEWUSER;
   out->pid = out->pidfd = -1;
   Helper h;
   Report r;

@@ -286,6 +286,28 @@ test('delete: a created container only with --force (the runtime spec: every sta
   removeCgroupParent('nsbox-cli-del');
 });
 
+test('a user namespace from config.json (linux.uidMappings, gidMappings): root inside is the mapped id, exec joins it, mknod is refused', async (t) => {
+  const { root, stdio, output } = setup(t);
+  const maps = [{ containerID: 0, hostID: 310000, size: 65536 }];
+  const bundle = await makeBundle(rootfs, { args: ['/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; mknod /dev/x c 1 3 || echo mknod-refused; sleep 30'] }, (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = maps;
+    c.linux.gidMappings = maps;
+  });
+  cleanups.push(() => rmSync(bundle, { recursive: true, force: true }));
+  const r = await runtime(root, ['run', '-d', '--bundle', bundle, 'un1'], { stdio });
+  t.is(r.code, 0, r.log);
+  await until('the command to print', () => output().includes('mknod-refused'));
+  t.regex(output(), /^0\n\s+0\s+310000\s+65536\nmknod: \/dev\/x: Operation not permitted\nmknod-refused$/m);
+  const ex = await runtime(root, ['exec', 'un1', '/bin/sh', '-c', 'id -u; cat /proc/self/uid_map']);
+  t.is(ex.code, 0, ex.log);
+  t.regex(ex.stdout, /^0\n\s+0\s+310000\s+65536\n$/);
+  const state = JSON.parse((await runtime(root, ['state', 'un1'])).stdout);
+  t.regex(readFileSync(`/proc/${state.pid}/uid_map`, 'utf8'), /^\s+0\s+310000\s+65536$/m);
+  t.regex(readFileSync(`/proc/${state.pid}/status`, 'utf8'), /^Uid:\s+310000\s/m);
+  t.is((await runtime(root, ['delete', '--force', 'un1'])).code, 0);
+});
+
 test('exec (detached with a pid file, and waited for), ps, pause and resume, delete --force', async (t) => {
   const { root, stdio, output } = setup(t);
   // The init counts; a frozen cgroup stops the count.

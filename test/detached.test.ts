@@ -117,7 +117,7 @@ test('attachContainer refuses a malformed handle', (t) => {
   const base = { id: 'x', pid: process.pid, pidStartTime: '1', namespaces: ['mount'], cgroupV2Dir: '', cgroupV1Devices: '', cgroupV1: {}, deviceBackend: 'v2',
     devices: [], capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] }, user: { uid: 0, gid: 0, groups: [] },
     env: [], startFifo: null } as ContainerHandle;
-  for (const bad of [null, { ...base, id: '../x' }, { ...base, pid: -1 }, { ...base, cgroupV2Dir: '/etc' }, { ...base, namespaces: ['user'] },
+  for (const bad of [null, { ...base, id: '../x' }, { ...base, pid: -1 }, { ...base, cgroupV2Dir: '/etc' }, { ...base, namespaces: ['time'] },
     { ...base, deviceBackend: 'v3' }]) {
     t.throws(() => attachContainer(bad as ContainerHandle), { code: 'ERR_INVALID_ARG' }, JSON.stringify(bad));
   }

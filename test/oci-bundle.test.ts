@@ -117,9 +117,11 @@ test('device rules: the config\'s, then the runtime\'s defaults, as runc appends
 
 test('every unsupported field is refused by its name, before anything exists', (t) => {
   const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
-    ['user namespace', (c) => { c.linux.namespaces.push({ type: 'user' }); }, /linux\.namespaces\[5\] \(type "user"\)/],
+    ['joined user namespace', (c) => {
+      c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' });
+      c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }, /linux\.namespaces\[5\]\.path \(joining a user namespace\)/],
     ['no mount namespace', (c) => { c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount'); }, /linux\.namespaces without a mount namespace/],
-    ['uid mappings', (c) => { c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux\.uidMappings/],
     ['apparmor', (c) => { c.process.apparmorProfile = 'docker-default'; }, /process\.apparmorProfile/],
     ['selinux', (c) => { c.process.selinuxLabel = 'x'; }, /process\.selinuxLabel/],
     ['username', (c) => { c.process.user.username = 'nobody'; }, /process\.user\.username/],
@@ -428,4 +430,24 @@ test('the device guard of a config: the v1 devices controller where the host has
   const bad = errorOf(() => specFromOciConfig({ ...ctrConfig(), annotations: { 'run.nsbox.device-backend': 'bpf' } }, '/b', 'p'));
   t.is(bad?.code, 'ERR_INVALID_OCI_CONFIG');
   t.regex(bad?.message ?? '', /annotations\["run.nsbox.device-backend"\] must be "v1" or "v2", got "bpf"/);
+});
+
+test('a user namespace with linux.uidMappings and gidMappings becomes the spec\'s userns; maps without the namespace, or the namespace without maps, are invalid', (t) => {
+  const maps = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const c = ctrConfig();
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = maps;
+  c.linux.gidMappings = maps;
+  const { spec } = specFromOciConfig(c, '/b', 'probe');
+  t.deepEqual(spec.userns, { uidMappings: maps, gidMappings: maps });
+  t.false((spec.namespaces ?? []).includes('user'), 'the spec asks for the namespace through userns alone');
+  const r = resolveSpec(spec, limits);
+  t.deepEqual(r.userns, { uidMappings: maps, gidMappings: maps });
+  const noNs = ctrConfig();
+  noNs.linux.uidMappings = maps;
+  noNs.linux.gidMappings = maps;
+  t.regex(errorOf(() => specFromOciConfig(noNs, '/b', 'probe'))?.message ?? '', /linux\.uidMappings and gidMappings need a user namespace/);
+  const noMaps = ctrConfig();
+  noMaps.linux.namespaces.push({ type: 'user' });
+  t.regex(errorOf(() => specFromOciConfig(noMaps, '/b', 'probe'))?.message ?? '', /a user namespace needs linux\.uidMappings and linux\.gidMappings/);
 });

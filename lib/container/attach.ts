@@ -1,5 +1,6 @@
 // attachContainer(): a container another process made, taken over from its handle;
 // and what is left of one whose init has exited.
+import { isReservation, releaseRange } from '../userns-ranges';
 import { readFileSync } from 'node:fs';
 import { checkCgroupMembers, releaseDeadCgroups, v1DirList } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
@@ -54,6 +55,7 @@ export function attachContainer(handle: ContainerHandle): Container {
   return new Container({
     id, user, namespaces: h.namespaces, env: h.env, backend: h.deviceBackend, limits,
     cgroups: { cgroupV2Dir: h.cgroupV2Dir, cgroupV1Devices: h.cgroupV1Devices, cgroupV1: { ...h.cgroupV1 } }, stdio: 'ignore', seccompSpec, hooks, bundle, annotations,
+    idRange: h.idRange ?? null,
   }, { caps, rules, policy: compileDeviceRules(rules), resources, startFifo: h.startFifo, state: h.startFifo !== null ? 'created' : 'running' }, native);
 }
 
@@ -67,6 +69,8 @@ export async function releaseDeadContainer(handle: ContainerHandle): Promise<voi
   if (!isContainerId(handle.id)) handleError(`bad id ${quote(handle.id)}`);
   await releaseDeadCgroups(handle, handle.id, hostInfo(), handleError);
   if (handle.startFifo) removeFifo(handle.startFifo, handle.id);
+  if (handle.idRange !== undefined && !isReservation(handle.idRange)) handleError(`bad idRange ${quote(handle.idRange)}`);
+  await releaseRange(handle.idRange);
   let hooks;
   try {
     hooks = resolveHooks(handle.hooks);

@@ -19,6 +19,7 @@ import { type DevicePassthrough, LiveDevices } from './devices';
 import { type ExecProcess, type ExecSpec, resolveExec, resolveHookExec, startExec } from './exec';
 import { removeFifo, startThroughFifo } from './fifo';
 import type { ContainerHandle } from './handle';
+import { releaseRange } from '../userns-ranges';
 import { capabilitySets, type ContainerRecord, type ContainerStart, freezeRecord } from './record';
 import { type ExitStatus, signalNumber, statusAfterExit } from './signals';
 import { StdioPipes } from './stdio';
@@ -144,6 +145,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       seccomp: structuredClone(r.seccompSpec),
       ...(HOOK_KINDS.some((k) => r.hooks[k].length) ? { hooks: structuredClone(r.hooks), bundle: r.bundle, annotations: { ...r.annotations } } : {}),
       user: { uid: r.user.uid, gid: r.user.gid, groups: [...r.user.groups] },
+      ...(r.idRange ? { idRange: r.idRange } : {}),
       env: [...r.env],
       startFifo: this.#state === 'created' ? this.#startFifo : null,
     };
@@ -202,6 +204,11 @@ export class Container extends EventEmitter<ContainerEvents> {
   /** The uid the command runs as. */
   get uid(): number {
     return this.#record.user.uid;
+  }
+
+  /** Whether the container has a user namespace (its root an unprivileged host id). */
+  get userns(): boolean {
+    return this.#record.namespaces.includes('user');
   }
 
   #requireState(op: string, ...states: ContainerState[]): void {
@@ -451,6 +458,8 @@ export class Container extends EventEmitter<ContainerEvents> {
     } catch (e) {
       throw fromNative(e, `container ${this.id}`);
     }
+    // Its ids are free once nothing of it is left.
+    await releaseRange(this.#record.idRange);
     debug('%s: destroyed', this.id);
     const poststop = this.#record.hooks.poststop;
     if (poststop.length) await runHooksWarning('poststop', poststop, this.#hookState('stopped'), (e) => process.emitWarning(e.message, 'NsboxHookWarning'));

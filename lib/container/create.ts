@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
 import { cgroupDirs, limitWrites, missingCgroupFile, ownCgroupBase, ROOT_BASE } from '../cgroup';
 import { ContainerError, fromNative, quote } from '../errors';
+import { checkMapped, type ResolvedUserns } from '../policy/userns';
+import { releaseRange, reserveRange } from '../userns-ranges';
 import { defaultDeviceBackend, type DeviceBackend, type HostInfo, hostInfo } from '../host';
 import { Limiter } from '../limiter';
 import { binding, type NativeContainer } from '../native';
@@ -93,12 +95,19 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const base = r.cgroupPathFrom === 'self' ? ownCgroupBase(host) : ROOT_BASE;
   const cgroups = cgroupDirs(r.cgroupPath, host, backend, base);
   const writes = limitWrites(r.resources, [base.v2, r.cgroupPath].filter((p) => p).join('/'), cgroups, host);
-  debug('%s: creating (%s backend)', r.id, backend);
+  // An 'auto' user namespace takes its free range now, named after the cgroup that shows it live.
+  const range = r.userns === 'auto'
+    ? await reserveRange(r.id, cgroups.cgroupV2Dir || cgroups.cgroupV1Devices || Object.values(cgroups.cgroupV1)[0] || '') : null;
+  const userns = range ? range.maps : r.userns as ResolvedUserns | null;
+  debug('%s: creating (%s backend%s)', r.id, backend, userns ? `, root is host uid ${userns.uidMappings[0].hostID}` : '');
   let native: NativeContainer;
   try {
-    const plan = toNativePlan(r, host, backend, policy, paths, cgroups, writes);
+    if (range) checkMapped(range.maps, r);
+    const plan = toNativePlan({ ...r, userns }, host, backend, policy, paths, cgroups, writes);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
+    await releaseRange(range?.reservation);
+    if (e instanceof ContainerError) throw e;
     const err = fromNative(e, `container ${r.id}`);
     if (err.code === 'ENOENT' && err.step === 'cgroup-limits') throw missingCgroupFile(err.path ?? '', err);
     if (err.code === 'EEXIST' && err.step === 'cgroup') {
@@ -108,8 +117,8 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     throw err;
   }
   const container = new Container({
-    id: r.id, user: r, namespaces: r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio, seccompSpec: r.seccompSpec,
-    hooks: r.hooks, bundle: r.bundle, annotations: r.annotations,
+    id: r.id, user: r, namespaces: userns ? [...r.namespaces, 'user'] : r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio,
+    seccompSpec: r.seccompSpec, hooks: r.hooks, bundle: r.bundle, annotations: r.annotations, idRange: range?.reservation ?? null,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
   // Its namespaces and mounts exist, its root not pivoted yet, its command not begun:
   // prestart, createRuntime and createContainer, then the init goes on.

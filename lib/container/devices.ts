@@ -1,6 +1,7 @@
 // Live device control of a created or running container: its rules and compiled
 // policy, changes applied one after another, host nodes passed through, and nodes
 // made as the container itself would make them.
+import { USERNS_MKNOD_REASON } from '../policy/userns';
 import { realpath, stat } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ContainerError, fromNative, quote } from '../errors';
@@ -72,6 +73,10 @@ export class LiveDevices {
 
   async allow(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
     if (isPassthrough(rule)) {
+      if (this.#record.namespaces.includes('user')) {
+        throw new ContainerError('ERR_UNSUPPORTED', `container ${this.#record.id}: allowDevice({ hostPath }) into a running container with a user namespace is not supported yet ` +
+          '(its node would have to be bound from the host\'s); name the node in the spec, or allow a rule for a node it has');
+      }
       const p = await this.#passthrough(rule, true);
       // The node first: a node without its rule grants nothing, a rule without its node
       // would be a grant the caller was told failed. When the rule then fails, the node
@@ -98,6 +103,10 @@ export class LiveDevices {
 
   /** Makes `node` as the container would: in its mount namespace, under its device cgroup, with its ids and capabilities. */
   mknodInside(node: DeviceNode): Promise<void> {
+    // The kernel's answer, given without asking it: no mknod in a user namespace.
+    if (this.#record.namespaces.includes('user') && node.type !== 'p') {
+      return Promise.reject(new ContainerError('EPERM', `container ${this.#record.id}: mknodInside() ${node.path} refused: ${USERNS_MKNOD_REASON}`, { path: node.path }));
+    }
     return this.#join(node, true, 'mknodInside()');
   }
 

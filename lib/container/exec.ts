@@ -83,7 +83,8 @@ export function resolveExec(spec: unknown, record: ContainerRecord, capabilities
     seccomp: resolveSeccomp(record.seccompSpec, capabilities.bounding),
   };
   const caps = resolveCapabilities(capabilities, own(spec, 'capabilities'), record.limits);
-  return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false), state);
+  // In a user namespace the process is the namespace's, as the init is (its ids and capabilities count there).
+  return toNativeExec(command, caps, resolveBool(own(spec, 'detach'), 'exec detach', false), state, record.namespaces.includes('user'));
 }
 
 /**

@@ -13,6 +13,7 @@ import { resolveSeccomp, type SeccompSpec } from '../policy/seccomp';
 import { type HooksSpec, type ResolvedHooks, resolveHooks } from '../policy/hooks';
 import { isContainerId, type NamespaceName, NAMESPACES, resolveUser } from '../spec';
 import { holdsOpen } from './fifo';
+import { isReservation } from '../userns-ranges';
 
 /**
  * Everything another process needs to take over a container that outlives its
@@ -42,6 +43,8 @@ export interface ContainerHandle extends CgroupDirs {
   env: string[];
   /** Present until the container is started. */
   startFifo: string | null;
+  /** An 'auto' user namespace's reservation of its ids, released when the container goes. */
+  idRange?: string;
 }
 
 export function handleError(message: string): never {
@@ -58,11 +61,12 @@ export function checkHandle(handle: unknown, host: HostInfo, limits: CapabilityL
   if (!Number.isInteger(h.pid) || h.pid <= 0) handleError(`bad pid ${quote(h.pid)}`);
   if (typeof h.pidStartTime !== 'string') handleError(`bad pidStartTime ${quote(h.pidStartTime)}`);
   if (h.deviceBackend !== 'v1' && h.deviceBackend !== 'v2') handleError(`bad deviceBackend ${quote(h.deviceBackend)}`);
-  if (!Array.isArray(h.namespaces) || h.namespaces.some((n) => !(NAMESPACES as readonly string[]).includes(n))) {
+  if (!Array.isArray(h.namespaces) || h.namespaces.some((n) => !(NAMESPACES as readonly string[]).includes(n) && n !== 'user')) {
     handleError(`bad namespaces ${quote(h.namespaces)}`);
   }
   if (!isStrings(h.env) || !Array.isArray(h.devices)) handleError('env must be an array of strings and devices an array');
   if (h.startFifo !== null && typeof h.startFifo !== 'string') handleError(`bad startFifo ${quote(h.startFifo)}`);
+  if (h.idRange !== undefined && !isReservation(h.idRange)) handleError(`bad idRange ${quote(h.idRange)}`);
   checkCgroupDirs(h, host, handleError);
   const user = resolveUser(h.user ?? handleError('user is missing'));
   // A set the handle leaves out is the default profile's, as for a fresh container.

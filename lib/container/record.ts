@@ -31,6 +31,8 @@ export interface ContainerRecord {
   readonly hooks: ResolvedHooks;
   readonly bundle: string;
   readonly annotations: Readonly<Record<string, string>>;
+  /** An 'auto' user namespace's reservation of its ids (userns-ranges.ts), released at destroy. */
+  readonly idRange: string | null;
 }
 
 /** The rest of a Container's beginning: what changes over its life starts from these. */

@@ -9,6 +9,7 @@ import { quote } from '../errors';
 import type { HostLsm } from '../host';
 import type { CapabilitySets } from '../policy/capabilities';
 import type { DeviceRule } from '../policy/devices';
+import type { IdMapping } from '../policy/userns';
 import { ROOTFS_PROPAGATIONS, type RootfsPropagation } from '../policy/mounts';
 import { type Profile, profiles } from '../policy/profiles';
 import type { RlimitSpec } from '../policy/process';
@@ -104,8 +105,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   const rootfs = isAbsolute(root.path) ? root.path : resolve(bundle, root.path);
 
   const linux = object(c.linux, 'linux');
-  section(() => onlyKnown(linux, ['namespaces', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'seccomp', 'personality',
-    'mountLabel'], 'linux.'), undefined);
+  section(() => onlyKnown(linux, ['namespaces', 'uidMappings', 'gidMappings', 'devices', 'resources', 'cgroupsPath', 'sysctl', 'maskedPaths', 'readonlyPaths',
+    'rootfsPropagation', 'seccomp', 'personality', 'mountLabel'], 'linux.'), undefined);
   readLsmFields(proc, linux, lsm, notes, section);
   const personality = section(() => readPersonality(linux.personality), undefined);
   const rootfsPropagation = linux.rootfsPropagation === undefined || linux.rootfsPropagation === '' ? undefined
@@ -113,9 +114,15 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
       : invalid(`linux.rootfsPropagation must be one of ${ROOTFS_PROPAGATIONS.join(', ')}, got ${quote(linux.rootfsPropagation)}`);
   const namespaces: NamespaceName[] = [];
   const joinNamespaces: Partial<Record<JoinableNamespace, string>> = {};
+  let userNamespace = false;
   array(linux.namespaces, 'linux.namespaces').forEach((raw, i) => section(() => {
     const n = object(raw, `linux.namespaces[${i}]`);
     onlyKnown(n, ['type', 'path'], `linux.namespaces[${i}].`);
+    if (n.type === 'user') {
+      userNamespace = true;  // (also when refused below: no other error hides the refusal)
+      if (n.path !== undefined && n.path !== '') unsupported(`linux.namespaces[${i}].path (joining a user namespace)`, 'is not supported by this runtime: it makes its own from linux.uidMappings and gidMappings');
+      return;
+    }
     const t = NAMESPACE_TYPES[n.type as string];
     if (!t) unsupported(`linux.namespaces[${i}] (type ${quote(n.type)})`);
     if (n.path === undefined || n.path === '') {
@@ -129,6 +136,13 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
     if (typeof n.path !== 'string') invalid(`linux.namespaces[${i}].path must be a path, got ${quote(n.path)}`);
     joinNamespaces[t as JoinableNamespace] = n.path;
   }, undefined));
+  // A user namespace of the container's own, with the config's maps (the runtime, as root,
+  // writes them). Maps without the namespace, or the namespace without maps, say nothing
+  // this runtime could do.
+  const hasMaps = linux.uidMappings !== undefined || linux.gidMappings !== undefined;
+  if (hasMaps && !userNamespace) invalid('linux.uidMappings and gidMappings need a user namespace in linux.namespaces');
+  if (userNamespace && !hasMaps) invalid('a user namespace needs linux.uidMappings and linux.gidMappings');
+  const userns = userNamespace ? { uidMappings: linux.uidMappings as IdMapping[], gidMappings: linux.gidMappings as IdMapping[] } : undefined;
   // Absolute: below each hierarchy's root; relative: below the runtime's own cgroup in
   // each hierarchy, as runc reads it. A systemd slice ("slice:prefix:name") is refused:
   // no systemd manages cgroups here.
@@ -190,6 +204,7 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
       namespaces: namespaces.includes('mount') || joinNamespaces.mount ? namespaces
         : unsupported('linux.namespaces without a mount namespace', 'is not supported by this runtime: the container would share the runtime\'s, where its mounts would stay on the host and only a chroot would hold it'),
       ...(Object.keys(joinNamespaces).length ? { joinNamespaces } : {}),
+      ...(userns ? { userns } : {}),
       readonlyRootfs: root.readonly === true,
       deviceBackend,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),

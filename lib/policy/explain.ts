@@ -4,6 +4,7 @@ import { ContainerError, quote } from '../errors';
 import { type CapabilitySets, normalizeCapability } from './capabilities';
 import { evaluateSeccomp, type SeccompActionName, type SeccompArch, type SeccompFilter } from './seccomp';
 import { SYSCALLS } from './syscall-table';
+import { USERNS_MKNOD_REASON } from './userns';
 import {
   type DeviceQuery, type DeviceRule, checkDeviceAccess, compileDeviceRules, formatDeviceRule, normalizeAccess,
 } from './devices';
@@ -14,6 +15,8 @@ export interface ExplainSubject {
   readonly capabilities: CapabilitySets;
   /** The container's uid; a profile is explained for root. */
   readonly uid?: number;
+  /** The container has a user namespace: no mknod there, whatever the capabilities. */
+  readonly userns?: boolean;
 }
 
 export interface Explanation {
@@ -75,6 +78,10 @@ export function explainAccess(subject: ExplainSubject, q: DeviceQuery, accessInp
         : granted.length ? `${missing}: the rules that name it allow only ${granted.join(', ')}`
           : `${missing}; the device cgroup denies every device it does not name`,
     };
+  }
+  if (access.includes('m') && subject.userns) {
+    const cgroup = result.allowed ? ` (the device cgroup would allow it: rule "${formatDeviceRule(result.rule!)}")` : ` and ${result.reason}`;
+    return { allowed: false, rule: result.rule, reason: `${USERNS_MKNOD_REASON}${cgroup}` };
   }
   if (access.includes('m') && !processHolds(subject, 'CAP_MKNOD')) {
     const cgroup = result.allowed ? ` (the device cgroup would allow it: rule "${formatDeviceRule(result.rule!)}")` : ` and ${result.reason}`;

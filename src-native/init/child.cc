@@ -132,7 +132,7 @@ void JoinCgroups(const ChildPlan& plan) {
 // while the host path still resolves.
 int OpenStartFifo(const ChildPlan& plan) {
   if (plan.start_fifo.empty()) return -1;
-  int fd = open(plan.start_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  int fd = plan.fds.start_fifo >= 0 ? plan.fds.start_fifo : open(plan.start_fifo.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) Fail("start-fifo", "open", plan.start_fifo.c_str());
   struct stat st;
   if (fstat(fd, &st) < 0) Fail("start-fifo", "fstat", plan.start_fifo.c_str());
@@ -274,7 +274,10 @@ void RunChild(const ChildPlan& plan) {
   if (syscall(SYS_chdir, plan.cwd.c_str()) < 0) Fail("cwd", "chdir", plan.cwd.c_str());
   // The creator's priority, with a long slice (sched_slice.h); setpriority alone where
   // the kernel has no custom slices.
-  if (!SetNiceAndSlice(plan.priority, kContainerSliceNs) && setpriority(PRIO_PROCESS, 0, plan.priority) < 0)
+  // In a user namespace raising it back needs CAP_SYS_NICE of the host's: the parent
+  // does it there (spawn.cc), once the init has reported.
+  if (!SetNiceAndSlice(plan.priority, kContainerSliceNs) && setpriority(PRIO_PROCESS, 0, plan.priority) < 0 &&
+      !((plan.namespaces.flags & CLONE_NEWUSER) && (errno == EACCES || errno == EPERM)))
     Fail("priority", "setpriority");
   SeccompProgram sc;
   CapabilitySets caps = AwaitStart(&sc);

@@ -117,9 +117,12 @@ void MakeDirsInRoot(int root, const char* path) {
 // (/proc/<pid>/root/..., /proc/<pid>/ns/net name the files the kernel resolves them to).
 // `opened`, when given, gets the fd of the file itself, still open.
 int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint64_t ino, unsigned flags,
-                  bool follow, int* opened = nullptr) {
-  int fd = follow ? open(path.c_str(), O_PATH | O_CLOEXEC)
-                  : sys::openat2(AT_FDCWD, path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+                  bool follow, int* opened = nullptr, const char* open_as = nullptr) {
+  // `open_as`: how to reach it from here ("." for a user namespace's rootfs, entered
+  // before the init became an unprivileged id: clone_exec.h); `path` names it in errors.
+  const char* at = open_as ? open_as : path.c_str();
+  int fd = follow ? open(at, O_PATH | O_CLOEXEC)
+                  : sys::openat2(AT_FDCWD, at, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) Fail(step, follow ? "open" : "openat2", path.c_str());
   struct stat st;
   if (fstat(fd, &st) < 0) Fail(step, "fstat", path.c_str());
@@ -350,10 +353,38 @@ constexpr const char* kDevLinks[][2] = {
     {"stdin", "/proc/self/fd/0"},  {"stdout", "/proc/self/fd/1"},
     {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"}};
 
+// A user namespace's init may make no device node (the kernel refuses mknod there
+// whatever the capabilities, and a tmpfs mounted there is nodev anyway): the host's
+// node is bind-mounted instead, onto an empty file. `host` is the host's path of the
+// node, resolved before pivot_root without following a symlink; `dir`/`name` the
+// target, which may already be an empty file or the same node.
+void BindHostNode(const char* host, int dir, const char* name, mode_t type, dev_t want, const char* shown) {
+  int node = sys::open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
+  if (node < 0) Fail("dev", "open_tree", host, " (a user namespace gets the host's node, and the host has none there)");
+  struct stat st;
+  if (fstat(node, &st) < 0) Fail("dev", "fstat", host);
+  if ((st.st_mode & S_IFMT) != type || st.st_rdev != want) {
+    errno = EINVAL;
+    Fail("dev", "verify-node", host, " is not the device the container asks for");
+  }
+  if (mknodat(dir, name, S_IFREG | 0600, 0) < 0) {
+    struct stat there;
+    bool fine = errno == EEXIST && fstatat(dir, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+                (S_ISREG(there.st_mode) || ((there.st_mode & S_IFMT) == type && there.st_rdev == want));
+    if (!fine) Fail("dev", "mknodat", shown, " (the bind target)");
+  }
+  int target = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0) Fail("dev", "openat", shown);
+  AttachFd("dev", node, target, shown);
+  close(node);
+}
+
 // Fills the detached /dev tmpfs before it is attached: nothing in the rootfs can
-// interfere, and each node is checked to be what we made.
-void PopulateDev(int dev) {
+// interfere, and each node is checked to be what we made. In a user namespace only
+// the links and directories: the nodes are bound from the host's once it is attached.
+void PopulateDev(int dev, bool userns) {
   for (const DevNode& n : kDevNodes) {
+    if (userns) break;
     dev_t want = makedev(n.major, n.minor);
     if (mknodat(dev, n.name, S_IFCHR | 0666, want) < 0) Fail("dev", "mknodat", "/dev/", n.name);
     struct stat st;
@@ -371,16 +402,25 @@ void PopulateDev(int dev) {
 }
 
 // Returns the fd of the /dev mount.
-int MountDev(int root) {
+int MountDev(int root, const ChildPlan& plan) {
+  bool userns = (plan.namespaces.flags & CLONE_NEWUSER) != 0;
   static const char* const tmpfs_opts[] = {"mode", "755", "size", "65536k", nullptr};
   int dev = NewFilesystem("dev", "tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID, "/dev");
-  PopulateDev(dev);
+  PopulateDev(dev, userns);
   int target = OpenInRoot(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
   if (target < 0) Fail("dev", "openat2", "/dev");
   AttachFd("dev", dev, target, "/dev");
+  if (userns) {
+    for (const DevNode& n : kDevNodes) {
+      std::string host = std::string("/dev/") + n.name;
+      BindHostNode(host.c_str(), dev, n.name, S_IFCHR, makedev(n.major, n.minor), host.c_str());
+    }
+  }
 
-  static const char* const pts_opts[] = {"newinstance", nullptr, "ptmxmode", "0666",
-                                         "mode",        "0620",  "gid",      "5", nullptr};
+  // The tty group only where the container's id maps have a gid 5 (devpts refuses an unmapped one).
+  std::string tty_gid = std::to_string(plan.devpts_gid);
+  const char* const pts_opts[] = {"newinstance", nullptr, "ptmxmode", "0666", "mode", "0620",
+                                  plan.devpts_gid >= 0 ? "gid" : nullptr, tty_gid.c_str(), nullptr};
   int pts = NewFilesystem("dev", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
   int t = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (t < 0) Fail("dev", "openat", "/dev/pts");
@@ -535,8 +575,10 @@ void DetachHostSubtrees(const ChildPlan& plan) {
   }
 }
 
-// An existing node at the path is fine when it is the same device.
-void CreateNode(const NodePlan& n, int root) {
+// An existing node at the path is fine when it is the same device. In a user
+// namespace a device is the host's node at the same path, bound (BindHostNode); a FIFO
+// is made as anywhere.
+void CreateNode(const NodePlan& n, int root, bool userns) {
   const char* path = n.path.c_str();
   char parent[4096];
   CopyJoined(parent, sizeof(parent), path);
@@ -545,7 +587,11 @@ void CreateNode(const NodePlan& n, int root) {
   if (parent[0]) MakeDirsInRoot(root, parent);
   int dir = OpenInRoot(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
   if (dir < 0) Fail("nodes", "openat2", parent[0] ? parent : "/");
-  if (const char* call = MakeNodeAt(dir, slash + 1, n, true)) Fail("nodes", call, path);
+  if (userns && n.type != kFifo) {
+    BindHostNode(path, dir, slash + 1, n.type == kBlockDev ? S_IFBLK : S_IFCHR, makedev(n.major, n.minor), path);
+  } else if (const char* call = MakeNodeAt(dir, slash + 1, n, true)) {
+    Fail("nodes", call, path);
+  }
   close(dir);
 }
 
@@ -633,7 +679,7 @@ void RefuseHostRoot(int root, const char* path) {
 }  // namespace
 
 void CreateNodes(const ChildPlan& plan, int root) {
-  for (const NodePlan& n : plan.nodes) CreateNode(n, root);
+  for (const NodePlan& n : plan.nodes) CreateNode(n, root, (plan.namespaces.flags & CLONE_NEWUSER) != 0);
 }
 
 void SetupMountNamespace(const ChildPlan& plan) {
@@ -648,7 +694,8 @@ void SetupMountNamespace(const ChildPlan& plan) {
   // read-only view is assembled at the staging directory.
   int where = -1;
   int root = plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
-                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false, &where);
+                            : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false, &where,
+                                            (plan.namespaces.flags & CLONE_NEWUSER) ? "." : nullptr);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
   if (!plan.host_root) RefuseHostRoot(root, plan.rootfs.c_str());
   if (plan.host_root &&
@@ -659,7 +706,10 @@ void SetupMountNamespace(const ChildPlan& plan) {
     if (where < 0) Fail("rootfs", "open", plan.staging_dir.c_str());
   }
   AttachFd("rootfs", root, where, plan.host_root ? plan.staging_dir.c_str() : plan.rootfs.c_str());
-  if (plan.host_root) DetachHostSubtrees(plan);
+  // In a user namespace the host's mounts below are locked to their parent (the kernel
+  // refuses to unmount them there): they stay, covered by the fresh ones, which only a
+  // CAP_SYS_ADMIN the spec refuses here could take off (spec.ts checkUsernsSpec).
+  if (plan.host_root && !(plan.namespaces.flags & CLONE_NEWUSER)) DetachHostSubtrees(plan);
 
   RequireDirectory(root, "proc", !plan.host_root);
   RequireDirectory(root, "sys", !plan.host_root);
@@ -671,7 +721,7 @@ void SetupMountNamespace(const ChildPlan& plan) {
   WriteOomScoreAdj(plan, fresh.proc);
   // In the order OCI configs list them (proc, dev and what is under it, sys): tools
   // that compare mountinfo with config.json check the order too.
-  fresh.dev = MountDev(root);
+  fresh.dev = MountDev(root, plan);
   fresh.sys = AttachKeep("sys",
                          NewFilesystem("sys", "sysfs", nullptr,
                                        kNoSuidDevExec | (plan.sys_readonly ? MOUNT_ATTR_RDONLY : 0), "/sys"),
