@@ -54,6 +54,8 @@ export type NativePlan = NativeCommand & Pick<ResolvedSpec, (typeof CONTAINER_AS
   gidMap: string;
   /** The tty group of /dev/pts; -1 where the user namespace maps no gid 5. */
   devptsGid: number;
+  /** A user namespace's directory rootfs through an idmapped mount the addon makes. */
+  idmapRootfs: boolean;
   /** The source as the library resolved it, and the file found there. */
   mounts: (ResolvedMount & { sourceDev: bigint; sourceIno: bigint })[];
   sysReadonly: boolean;

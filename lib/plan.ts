@@ -78,10 +78,12 @@ function hierarchyName(dir: string, host: HostInfo): string {
 }
 
 /** A user namespace's part of the plan: 'user' among the namespaces and the maps the addon writes. */
-function usernsPlan(r: ResolvedSpec): Pick<NativePlan, 'namespaces' | 'uidMap' | 'gidMap' | 'devptsGid'> {
+function usernsPlan(r: ResolvedSpec): Pick<NativePlan, 'namespaces' | 'uidMap' | 'gidMap' | 'devptsGid' | 'idmapRootfs'> {
   if (r.userns === 'auto') throw new Error('internal: an "auto" user namespace reaches the plan before its range was found');
-  if (!r.userns) return { namespaces: r.namespaces, uidMap: '', gidMap: '', devptsGid: 5 };
+  if (!r.userns) return { namespaces: r.namespaces, uidMap: '', gidMap: '', devptsGid: 5, idmapRootfs: false };
   return {
+    // The host's own view stays as the host has it (its root's files read as nobody).
+    idmapRootfs: r.userns.idmapRootfs && 'path' in r.rootfs,
     namespaces: [...r.namespaces, 'user'],
     uidMap: formatMap(r.userns.uidMappings),
     gidMap: formatMap(r.userns.gidMappings),

@@ -29,6 +29,12 @@
 //   init   -> parent  EOF                   execve succeeded (the socket is close-on-exec).
 //   init   -> parent  Report{kError,"exec"} execve failed.
 //
+// A user namespace's init (ChildPlan uid_map set): right after the clone the parent
+// writes its maps and sends one byte 'M'; the child, before it execs nsbox-init, reads
+// it and becomes the namespace's root (clone_exec.h). With idmap_rootfs the parent then
+// sends IdmapMessage with the idmapped rootfs mount's fd (SCM_RIGHTS), which the init
+// takes as its root instead of cloning the rootfs itself.
+//
 // The device rules are applied by the parent between kReady and the container's
 // `created` state, so setup itself (mknod of /dev/null & co.) never depends on them.
 // Credentials and capabilities are set after the start message, right before exec.
@@ -72,6 +78,10 @@ struct StartMessage {
   uint64_t caps[5] = {0, 0, 0, 0, 0};  // bounding, effective, permitted, inheritable, ambient
   uint32_t seccomp_flags = 0;          // SECCOMP_FILTER_FLAG_*
   uint32_t seccomp_words = 0;          // then this many uint32 words: two per BPF instruction
+};
+
+struct IdmapMessage {
+  char magic = 'I';
 };
 
 // The parent's answer to a kListener report once the listener has the fd.

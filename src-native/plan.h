@@ -255,6 +255,9 @@ struct CgroupWrite {
   F(std::string, uid_map, "uidMap", kJsInit, {})                           \
   F(std::string, gid_map, "gidMap", kJsInit, {})                           \
   F(int, devpts_gid, "devptsGid", kJsInit, 5)  /* the tty group of /dev/pts; -1: none (not mapped) */ \
+  /* A user namespace's directory rootfs through an idmapped mount (the parent makes it \
+     for the child's namespace and sends it after the maps: handshake.h). */           \
+  F(bool, idmap_rootfs, "idmapRootfs", kJsInit, false)                     \
   F(bool, loopback_up, "loopbackUp", kJsInit, false)                       \
   F(std::vector<MountPlan>, mounts, "mounts", kJsInit, {})                 \
   F(bool, readonly_rootfs, "readonlyRootfs", kJsInit, false)               \

@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <cstdio>
 #include <sys/wait.h>
 
 #include "cgroup.h"
@@ -200,6 +202,64 @@ bool WriteIdMaps(Helper* h, const std::string& uid_map, const std::string& gid_m
   return true;
 }
 
+// Names a filesystem for an error: the common ones by their magic, others in hex.
+std::string FilesystemName(int fd) {
+  struct statfs sf;
+  if (fstatfs(fd, &sf) < 0) return "unknown";
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case 0xEF53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlay";
+    case 0x6969: return "nfs";
+    case 0x65735546: return "fuse";
+    case 0x73717368: return "squashfs";
+    default: {
+      char hex[24];
+      snprintf(hex, sizeof(hex), "0x%lx", static_cast<unsigned long>(sf.f_type));
+      return hex;
+    }
+  }
+}
+
+// The rootfs as the child's user namespace sees it owned: a recursive clone, checked to
+// be the directory lib found, idmapped with the child's namespace (which has its maps by
+// now) and sent to the child (handshake.h). A filesystem that takes no idmapped mount
+// fails the create, naming it.
+bool SendIdmappedRootfs(const ChildPlan& plan, Helper* h, SetupError* err) {
+  int dir = sys::openat2(AT_FDCWD, plan.rootfs.c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (dir < 0) return err->Set("rootfs", "openat2", plan.rootfs);
+  struct stat st;
+  if (fstat(dir, &st) < 0 || st.st_dev != plan.rootfs_dev || st.st_ino != plan.rootfs_ino) {
+    close(dir);
+    return err->Set("rootfs", "verify-source", plan.rootfs + ": not the directory that was checked", ESTALE);
+  }
+  int mnt = sys::open_tree(dir, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE);
+  std::string fs = FilesystemName(dir);
+  close(dir);
+  if (mnt < 0) return err->Set("rootfs", "open_tree", plan.rootfs);
+  std::string ns = "/proc/" + std::to_string(h->pid) + "/ns/user";
+  int userns = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (userns < 0) return close(mnt), err->Set("rootfs", "open", ns);
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns);
+  int r = static_cast<int>(syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)));
+  int e = errno;
+  close(userns);
+  if (r < 0) {
+    close(mnt);
+    return err->Set("rootfs", "mount_setattr(MOUNT_ATTR_IDMAP)", plan.rootfs + ": its filesystem (" + fs + ") takes no idmapped mount here; " +
+                    "give userns with idmapRootfs: false and a rootfs owned by the mapped ids", e);
+  }
+  IdmapMessage m;
+  ssize_t n = SendWithFd(h->sync, &m, sizeof(m), mnt);
+  close(mnt);
+  if (n != static_cast<ssize_t>(sizeof(m))) return err->Set("rootfs", "sendmsg", "the idmapped rootfs");
+  return true;
+}
+
 // Clones a child (namespaces and cgroup as in `flags` and `cgroup_fd`) that execs
 // nsbox-init in `mode` with `plan` (init/main.cc has the contract): the helper
 // inherits its report socket, the plan's memfd and the plan's kFd fields, and with
@@ -226,9 +286,11 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   launch.pass_fds = pass.data();
   launch.npass = static_cast<int>(pass.size());
   const std::string* maps[2] = {nullptr, nullptr};
+  const ChildPlan* idmapped = nullptr;
   if constexpr (std::is_same_v<P, ChildPlan>) {
     if (flags & CLONE_NEWUSER) {
       maps[0] = &plan.uid_map, maps[1] = &plan.gid_map, launch.await_maps_fd = child_sync;
+      if (plan.idmap_rootfs && !plan.host_root) idmapped = &plan;
       if (!plan.host_root) launch.chdir_first = plan.rootfs.c_str();
     }
   }
@@ -256,7 +318,7 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   if (child < 0) return err->Set("clone", "clone3", mode, clone_errno);
   h->pid = static_cast<int>(child);
   if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
-  if (maps[0] && !WriteIdMaps(h, *maps[0], *maps[1], err)) {
+  if (maps[0] && (!WriteIdMaps(h, *maps[0], *maps[1], err) || (idmapped && !SendIdmappedRootfs(*idmapped, h, err)))) {
     // The child waits for the maps before anything: killed, it has done nothing.
     sys::pidfd_send_signal(h->pidfd, SIGKILL);
     siginfo_t si;

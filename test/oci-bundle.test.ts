@@ -439,10 +439,10 @@ test('a user namespace with linux.uidMappings and gidMappings becomes the spec\'
   c.linux.uidMappings = maps;
   c.linux.gidMappings = maps;
   const { spec } = specFromOciConfig(c, '/b', 'probe');
-  t.deepEqual(spec.userns, { uidMappings: maps, gidMappings: maps });
+  t.deepEqual(spec.userns, { uidMappings: maps, gidMappings: maps, idmapRootfs: false }, 'the rootfs as it is, as runc takes it');
   t.false((spec.namespaces ?? []).includes('user'), 'the spec asks for the namespace through userns alone');
   const r = resolveSpec(spec, limits);
-  t.deepEqual(r.userns, { uidMappings: maps, gidMappings: maps });
+  t.deepEqual(r.userns, { uidMappings: maps, gidMappings: maps, idmapRootfs: false });
   const noNs = ctrConfig();
   noNs.linux.uidMappings = maps;
   noNs.linux.gidMappings = maps;

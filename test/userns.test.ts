@@ -46,7 +46,8 @@ test.serial('userns "auto": root inside is a free range\'s first id; its files o
   const data = tempDir();
   const hostFile = join(tempDir(), 'root-owned');
   writeFileSync(hostFile, 'host\n', { mode: 0o644 });
-  const script = 'id -u; cat /proc/self/uid_map; touch /data/made; stat -c %u /ro; mknod /tmp/n c 1 3 && echo made || echo mknod-refused; cat /dev/null && echo null-ok';
+  const script = 'id -u; cat /proc/self/uid_map; touch /data/made; stat -c %u /ro; mknod /tmp/n c 1 3 && echo made || echo mknod-refused; cat /dev/null && echo null-ok; ' +
+    'stat -c %u /bin/busybox; touch /tmp/in-rootfs';
   const spec = {
     command: ['/bin/sh', '-c', script], rootfs, userns: 'auto' as const, stdio: 'pipe' as const,
     mounts: [{ type: 'bind' as const, source: data, destination: '/data' }, { type: 'bind' as const, source: hostFile, destination: '/ro', readonly: true }],
@@ -84,6 +85,10 @@ test.serial('userns "auto": root inside is a free range\'s first id; its files o
     t.is(lines[3], 'mknod-refused');
     t.regex(r.err, /mknod: \/tmp\/n: Operation not permitted/);
     t.is(lines[4], 'null-ok', '/dev/null is the host\'s node, bound');
+    // The rootfs through an idmapped mount: the host's root's files are root's inside, and what root writes there is the host's root's.
+    t.is(lines[5], '0');
+    t.is(statSync(join(rootfs, 'tmp/in-rootfs')).uid, 0);
+    rmSync(join(rootfs, 'tmp/in-rootfs'));
   } finally {
     for (const c of [a, b]) await c.destroy();
   }
@@ -118,6 +123,14 @@ test.serial('userns: a node the spec names is the host\'s node at that path, bou
   t.regex(missing?.message ?? '', /dev: open_tree: .*\/dev\/nsbox-none.*the host has none there/);
 });
 
+test.serial('userns with idmapRootfs: false: the rootfs as the host has it, its root\'s files read as nobody', async (t) => {
+  const userns = { uidMappings: [{ containerID: 0, hostID: 320000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 320000, size: 65536 }], idmapRootfs: false };
+  const r = await run({ command: ['/bin/sh', '-c', 'stat -c %u /bin/busybox; touch /bin/x 2>&1 || echo refused'], rootfs, userns, stdio: 'pipe' });
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /^65534\n(.*Permission denied\n)?refused$/m);
+  t.false(existsSync(join(rootfs, 'bin/x')));
+});
+
 test('userns: maps are checked before anything exists, and what a user namespace cannot do is refused by name', async (t) => {
   const map = [{ containerID: 0, hostID: 400000, size: 65536 }];
   const cases: [object, string, RegExp][] = [
@@ -126,6 +139,7 @@ test('userns: maps are checked before anything exists, and what a user namespace
     [{ userns: { uidMappings: map, gidMappings: map, extra: 1 } }, 'ERR_INVALID_SPEC', /extra/],
     [{ userns: { uidMappings: [{ containerID: 0, hostID: -1, size: 1 }], gidMappings: map } }, 'ERR_INVALID_SPEC', /hostID must be an id/],
     [{ userns: 'yes' }, 'ERR_INVALID_SPEC', /userns must be "auto"/],
+    [{ userns: { uidMappings: map, gidMappings: map, idmapRootfs: 'yes' } }, 'ERR_INVALID_SPEC', /idmapRootfs must be a boolean/],
     [{ userns: { uidMappings: map, gidMappings: map }, user: { uid: 70000, gid: 0 } }, 'ERR_INVALID_SPEC', /must map container id 70000/],
     [{ userns: 'auto', namespaces: ['mount', 'uts', 'ipc', 'net'] }, 'ERR_INVALID_SPEC', /needs new pid namespaces/],
     [{ userns: 'auto', profile: 'privileged' }, 'ERR_UNSUPPORTED', /CAP_SYS_ADMIN out of the bounding set/],

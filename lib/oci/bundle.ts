@@ -142,7 +142,8 @@ function readBundleSpec(config: unknown, bundle: string, id: string, section: Se
   const hasMaps = linux.uidMappings !== undefined || linux.gidMappings !== undefined;
   if (hasMaps && !userNamespace) invalid('linux.uidMappings and gidMappings need a user namespace in linux.namespaces');
   if (userNamespace && !hasMaps) invalid('a user namespace needs linux.uidMappings and linux.gidMappings');
-  const userns = userNamespace ? { uidMappings: linux.uidMappings as IdMapping[], gidMappings: linux.gidMappings as IdMapping[] } : undefined;
+  // The rootfs as it is, as runc takes it (OCI idmaps only mounts that ask, in mounts[]).
+  const userns = userNamespace ? { uidMappings: linux.uidMappings as IdMapping[], gidMappings: linux.gidMappings as IdMapping[], idmapRootfs: false } : undefined;
   // Absolute: below each hierarchy's root; relative: below the runtime's own cgroup in
   // each hierarchy, as runc reads it. A systemd slice ("slice:prefix:name") is refused:
   // no systemd manages cgroups here.

@@ -16,11 +16,21 @@ export interface IdMapping {
  * when it has some, else the library's own pool), the same for uids and gids, root
  * inside mapped to its first id. Or the maps themselves.
  */
-export type UsernsSpec = 'auto' | { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+export type UsernsSpec = 'auto' | {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+  /**
+   * A directory rootfs is seen through an idmapped mount (true by default): its files
+   * of host uid 0 are root's inside, and what root writes there is the host's uid 0's.
+   * false: as it is on the host (files of unmapped ids read as nobody).
+   */
+  idmapRootfs?: boolean;
+};
 
 export interface ResolvedUserns {
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
+  idmapRootfs: boolean;
 }
 
 /** The size of an 'auto' range: every id a distribution's image uses (nobody is 65534). */
@@ -74,8 +84,10 @@ export function resolveUserns(v: unknown, user: { uid: number; gid: number; grou
   if (v === undefined || v === null) return null;
   if (v === 'auto') return 'auto';
   if (typeof v !== 'object' || Array.isArray(v)) fail(`userns must be "auto" or { uidMappings, gidMappings }, got ${quote(v)}`);
-  onlyKnownKeys(v, ['uidMappings', 'gidMappings'], 'userns', 'ERR_INVALID_SPEC');
-  const r = { uidMappings: mappings(own(v, 'uidMappings'), 'userns.uidMappings'), gidMappings: mappings(own(v, 'gidMappings'), 'userns.gidMappings') };
+  onlyKnownKeys(v, ['uidMappings', 'gidMappings', 'idmapRootfs'], 'userns', 'ERR_INVALID_SPEC');
+  const idmap = own(v, 'idmapRootfs') ?? true;
+  if (typeof idmap !== 'boolean') fail(`userns.idmapRootfs must be a boolean, got ${quote(idmap)}`);
+  const r = { uidMappings: mappings(own(v, 'uidMappings'), 'userns.uidMappings'), gidMappings: mappings(own(v, 'gidMappings'), 'userns.gidMappings'), idmapRootfs: idmap };
   checkMapped(r, user);
   return r;
 }
@@ -95,7 +107,7 @@ export function checkMapped(r: ResolvedUserns, user: { uid: number; gid: number;
 /** The maps of an 'auto' range starting at host id `start`. */
 export function autoMaps(start: number): ResolvedUserns {
   const line = [{ containerID: 0, hostID: start, size: AUTO_RANGE_SIZE }];
-  return { uidMappings: line, gidMappings: line.map((m) => ({ ...m })) };
+  return { uidMappings: line, gidMappings: line.map((m) => ({ ...m })), idmapRootfs: true };
 }
 
 /** A map as /proc/<pid>/uid_map takes it: one "inside outside count" line per mapping. */

@@ -14,6 +14,7 @@
 
 #include "child.h"
 #include "../make_node.h"
+#include "../fd_passing.h"
 #include "../sys.h"
 
 namespace nsbox {
@@ -134,6 +135,28 @@ int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint6
   if (mnt < 0) Fail(step, "open_tree", path.c_str());
   if (opened) *opened = fd;
   else close(fd);
+  return mnt;
+}
+
+// The idmapped rootfs the parent made for this namespace (handshake.h), checked as a
+// rootfs this init opens itself; `where` is the directory it goes on (the rootfs,
+// entered before this init became an unprivileged id: clone_exec.h).
+int ReceiveIdmappedRootfs(const ChildPlan& plan, int* where) {
+  IdmapMessage m;
+  int mnt = -1;
+  ssize_t n = RecvWithFd(ReportFd(), &m, sizeof(m), &mnt);
+  if (n != static_cast<ssize_t>(sizeof(m)) || m.magic != 'I' || mnt < 0) {
+    errno = EPROTO;
+    Fail("rootfs", "recvmsg", plan.rootfs.c_str(), ": the idmapped rootfs did not come");
+  }
+  struct stat st;
+  if (fstat(mnt, &st) < 0) Fail("rootfs", "fstat", plan.rootfs.c_str());
+  if (st.st_dev != plan.rootfs_dev || st.st_ino != plan.rootfs_ino) {
+    errno = ESTALE;
+    Fail("rootfs", "verify-source", plan.rootfs.c_str(), ": not the directory that was checked");
+  }
+  *where = sys::openat2(AT_FDCWD, ".", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (*where < 0) Fail("rootfs", "openat2", plan.rootfs.c_str());
   return mnt;
 }
 
@@ -693,7 +716,8 @@ void SetupMountNamespace(const ChildPlan& plan) {
   // runtime spec has them. The host's own root cannot be covered that way; its
   // read-only view is assembled at the staging directory.
   int where = -1;
-  int root = plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
+  int root = plan.idmap_rootfs && !plan.host_root ? ReceiveIdmappedRootfs(plan, &where)
+           : plan.host_root ? sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE)
                             : CloneResolved("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, AT_RECURSIVE, false, &where,
                                             (plan.namespaces.flags & CLONE_NEWUSER) ? "." : nullptr);
   if (root < 0) Fail("rootfs", "open_tree", plan.rootfs.c_str());
