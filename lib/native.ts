@@ -110,6 +110,8 @@ export type NativeJoin = Pick<ResolvedSpec, 'uid' | 'gid' | 'groups'> & {
   asContainer: boolean;
   /** Effective and permitted. */
   caps: bigint;
+  /** A container with a user namespace: the host's node at this path is bound at node.path instead of made ("" otherwise). */
+  bindHost: string;
 };
 
 /** Where a filter's listener fd goes, and the message around the process's pid that goes with it. */

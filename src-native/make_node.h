@@ -40,23 +40,59 @@ inline const char* MakeNodeAt(int dirfd, const char* name, const NodePlan& n, bo
   return nullptr;
 }
 
+// The directory of `path` inside the caller's root (every component resolved there,
+// no magic links), and in `name` the last component; -1 with errno when it fails.
+// No allocation (the in-process join).
+inline int OpenNodeDirInRoot(const std::string& path, const char** name) {
+  char dir[4096];
+  size_t len = path.size();
+  if (len >= sizeof(dir)) return errno = ENAMETOOLONG, -1;
+  memcpy(dir, path.c_str(), len + 1);
+  char* slash = strrchr(dir, '/');
+  if (!slash) return errno = EINVAL, -1;
+  *name = path.c_str() + (slash - dir) + 1;
+  if (slash == dir) slash++;  // the node is in "/"
+  *slash = '\0';
+  return sys::openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+// The host's node (`tree`, a detached mount of it) bound at n.path instead of made, in
+// a container with a user namespace: an empty file is made there to bind it on (a node
+// already there that is the same device counts as bound). Raw syscalls only, as above.
+inline const char* BindNodeInRoot(int tree, const NodePlan& n, bool* in_dir) {
+  const char* name = nullptr;
+  *in_dir = true;
+  int dirfd = OpenNodeDirInRoot(n.path, &name);
+  if (dirfd < 0) return "openat2";
+  *in_dir = false;
+  const char* call = nullptr;
+  struct stat st;
+  if (syscall(SYS_mknodat, dirfd, name, S_IFREG | 0600, 0) < 0) {
+    int e = errno;
+    bool there = e == EEXIST && syscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (there && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev == makedev(n.major, n.minor)) {
+      syscall(SYS_close, dirfd);
+      return nullptr;
+    }
+    if (!there || !S_ISREG(st.st_mode)) call = "mknodat";
+    errno = e;
+  }
+  if (!call && syscall(SYS_move_mount, tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) call = "move_mount";
+  int e = errno;
+  syscall(SYS_close, dirfd);
+  errno = e;
+  return call;
+}
+
 // The node at n.path of a joined container, every component of its directory resolved
 // inside the caller's root (the container's, after setns), with umask 0. No allocation
 // (the in-process join). Returns nullptr, or the failed call with errno set and
 // `*in_dir` telling whether it was about the directory (else the node).
 inline const char* MakeNodeInRoot(const NodePlan& n, bool same_is_fine, bool* in_dir) {
-  char dir[4096];
-  size_t len = n.path.size();
+  const char* name = nullptr;
   *in_dir = true;
-  if (len >= sizeof(dir)) return errno = ENAMETOOLONG, "openat2";
-  memcpy(dir, n.path.c_str(), len + 1);
-  char* slash = strrchr(dir, '/');
-  if (!slash) return errno = EINVAL, "openat2";
-  const char* name = n.path.c_str() + (slash - dir) + 1;
-  if (slash == dir) slash++;  // the node is in "/"
-  *slash = '\0';
   syscall(SYS_umask, 0);
-  int dirfd = sys::openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  int dirfd = OpenNodeDirInRoot(n.path, &name);
   if (dirfd < 0) return "openat2";
   *in_dir = false;
   const char* call = MakeNodeAt(dirfd, name, n, same_is_fine);

@@ -303,6 +303,9 @@ struct ChildPlan {
   F(uint32_t, gid, "gid", kJsInit, 0)                      \
   F(std::vector<uint32_t>, groups, "groups", kJsInit, {})  \
   F(uint64_t, caps, "caps", kJsInit, 0)                    \
+  /* A container with a user namespace, where no node can be made: the host's node at \
+     this path is bound at node.path instead (the runtime's passthrough only). */      \
+  F(std::string, bind_host, "bindHost", kJsInit, {})       \
   F(PassedFds, fds, "", kInit, {})
 struct JoinPlan {
   NSBOX_FIELDS(NSBOX_JOIN_FIELDS)

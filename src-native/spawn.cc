@@ -567,6 +567,7 @@ bool NeedsNoExec(const JoinPlan& p) {
 
 bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* err) {
   FastJoin j{&plan, target.pidfd, -1};
+
   if (plan.as_container && !target.v1_dir.empty()) {
     j.v1_procs = OpenV1Procs(target.v1_dir, "join", err);
     if (j.v1_procs < 0) return false;
@@ -604,7 +605,10 @@ bool JoinInProcess(const JoinPlan& plan, const JoinTarget& target, SetupError* e
 }  // namespace
 
 bool Join(JoinPlan plan, const JoinTarget& target, SetupError* err) {
-  if (NeedsNoExec(plan)) return JoinInProcess(plan, target, err);
+  // A bound node goes through the helper: the file it binds on must be made as the
+  // container's root (the container's tmpfs takes no id its namespace does not map),
+  // which a child sharing Node's memory may not become.
+  if (NeedsNoExec(plan) && plan.bind_host.empty()) return JoinInProcess(plan, target, err);
   Helper h;
   Report r;
   bool ok = (plan.fds.target_pidfd = DupForHelper(target.pidfd, "join", err)) >= 0 &&

@@ -6,7 +6,7 @@ import test from 'ava';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createContainer, defineProfile, explain, mknodInside } from '../lib';
+import { allowDevice, createContainer, defineProfile, denyDevice, explain, mknodInside } from '../lib';
 import { RANGES_DIR } from '../lib/userns-ranges';
 import { busyboxRootfs, leftovers, removeRootfs, run } from './helpers';
 
@@ -121,6 +121,44 @@ test.serial('userns: a node the spec names is the host\'s node at that path, bou
   // A node the host does not have cannot be bound: creation fails naming it.
   const missing = await t.throwsAsync(run({ command: ['/bin/true'], rootfs, userns, profile: defineProfile({ name: 'none', nodes: [{ path: '/dev/nsbox-none', type: 'c', major: 10, minor: 232 }] }) }));
   t.regex(missing?.message ?? '', /dev: open_tree: .*\/dev\/nsbox-none.*the host has none there/);
+});
+
+test.serial('userns: allowDevice({ hostPath }) into a running container binds the host\'s node and allows it; denyDevice takes the access away', async (t) => {
+  const node = `/dev/nsbox-userns-live-${process.pid}`;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('python3', ['-c', `import os; os.mknod(${JSON.stringify(node)}, 0o20666, os.makedev(10, 232)); os.chmod(${JSON.stringify(node)}, 0o666)`]);
+  t.teardown(() => rmSync(node, { force: true }));
+  const c = await createContainer({ command: ['/bin/sleep', '30'], rootfs, userns: 'auto' });
+  try {
+    await c.start();
+    const open = async () => {
+      const p = await c.exec({ command: ['/bin/sh', '-c', `stat -c "%t:%T" ${node} && exec 3<${node} && echo opened`], stdio: 'pipe' });
+      let out = '';
+      let err = '';
+      p.stdout?.on('data', (d) => { out += d; });
+      p.stderr?.on('data', (d) => { err += d; });
+      await Promise.all([p.wait(), new Promise((r) => p.stdout?.once('end', r)), new Promise((r) => p.stderr?.once('end', r))]);
+      return { out, err };
+    };
+    t.regex((await open()).err, /No such file or directory/);
+    await allowDevice(c, { hostPath: node });
+    t.regex((await open()).out, /^a:e8\nopened$/m);
+    await denyDevice(c, { hostPath: node });
+    const denied = await open();
+    t.notRegex(denied.out, /opened/);
+    t.regex(denied.err, /Operation not permitted/);
+    // Allowed again, the same node is not bound twice.
+    await allowDevice(c, { hostPath: node });
+    t.regex((await open()).out, /opened/);
+    const p = await c.exec({ command: ['/bin/sh', '-c', `grep -c " ${node} " /proc/self/mountinfo`], stdio: 'pipe' });
+    let count = '';
+    p.stdout?.on('data', (d) => { count += d; });
+    await Promise.all([p.wait(), new Promise((r) => p.stdout?.once('end', r))]);
+    t.is(count.trim(), '1');
+  } finally {
+    await c.destroy();
+  }
+  t.deepEqual(leftovers(c.id, c.pid), []);
 });
 
 test.serial('userns with idmapRootfs: false: the rootfs as the host has it, its root\'s files read as nobody', async (t) => {

@@ -73,15 +73,12 @@ export class LiveDevices {
 
   async allow(rule: DeviceRuleInput | DevicePassthrough): Promise<void> {
     if (isPassthrough(rule)) {
-      if (this.#record.namespaces.includes('user')) {
-        throw new ContainerError('ERR_UNSUPPORTED', `container ${this.#record.id}: allowDevice({ hostPath }) into a running container with a user namespace is not supported yet ` +
-          '(its node would have to be bound from the host\'s); name the node in the spec, or allow a rule for a node it has');
-      }
       const p = await this.#passthrough(rule, true);
       // The node first: a node without its rule grants nothing, a rule without its node
       // would be a grant the caller was told failed. When the rule then fails, the node
-      // stays, as useless to the container as one it made itself.
-      await this.#join(p.node, false, 'allowDevice()');
+      // stays, as useless to the container as one it made itself. In a user namespace no
+      // node can be made: the host's is bound there (its mode and owner the host's).
+      await this.#join(p.node, false, 'allowDevice()', this.#record.namespaces.includes('user') ? p.hostPath : '');
       await this.#change(p.rule);
       return;
     }
@@ -134,7 +131,7 @@ export class LiveDevices {
     return p;
   }
 
-  async #passthrough(input: DevicePassthrough, allow: boolean): Promise<{ rule: DeviceRule; node: DeviceNode }> {
+  async #passthrough(input: DevicePassthrough, allow: boolean): Promise<{ rule: DeviceRule; node: DeviceNode; hostPath: string }> {
     const bad = Object.keys(input).find((k) => k !== 'hostPath' && k !== 'path' && k !== 'access');
     if (bad) throw new ContainerError('ERR_INVALID_DEVICE_RULE', `a passthrough is { hostPath, path, access }, got ${quote(bad)}`);
     const hostPath = validatePath(input.hostPath, 'hostPath');
@@ -148,10 +145,10 @@ export class LiveDevices {
     if (!q) throw missing();
     const st = await stat(real);
     const rule = parseDeviceRule({ ...q, access, allow });
-    return { rule, node: parseDeviceNode({ path, ...q, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }) };
+    return { rule, node: parseDeviceNode({ path, ...q, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }), hostPath: real };
   }
 
-  async #join(node: DeviceNode, asContainer: boolean, op: string): Promise<void> {
+  async #join(node: DeviceNode, asContainer: boolean, op: string, bindHost = ''): Promise<void> {
     const { id, user } = this.#record;
     const caps = this.#owner.caps();
     try {
@@ -159,6 +156,7 @@ export class LiveDevices {
         node: { ...node }, asContainer, uid: user.uid, gid: user.gid, groups: [...user.groups],
         // What the container's processes hold after exec: root gets the bounding set, others the ambient one.
         caps: user.uid === 0 ? caps.bounding : caps.ambient,
+        bindHost,
       });
     } catch (e) {
       const err = fromNative(e, `container ${id}: ${op} ${node.path}`);

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/capability.h>
 
 #include <cstring>
@@ -18,9 +19,34 @@
 
 namespace nsbox {
 
+// A container with a user namespace: the host's node, cloned while this helper still
+// sees the host's /dev and checked to be the device the plan names, bound at the node's
+// path as the namespace's root (its tmpfs takes only ids the namespace maps).
+[[noreturn]] void BindHostNode(const JoinPlan& j) {
+  int tree = sys::open_tree(AT_FDCWD, j.bind_host.c_str(), OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
+  if (tree < 0) Fail("bind-node", "open_tree", j.bind_host.c_str());
+  struct stat st;
+  mode_t type = j.node.type == kBlockDev ? S_IFBLK : S_IFCHR;
+  if (fstat(tree, &st) < 0) Fail("bind-node", "fstat", j.bind_host.c_str());
+  if ((st.st_mode & S_IFMT) != type || st.st_rdev != makedev(j.node.major, j.node.minor)) {
+    errno = EINVAL;
+    Fail("bind-node", "verify-node", j.bind_host.c_str(), ": not the device the rule names");
+  }
+  if (setns(j.fds.target_pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0) Fail("join", "setns", "user and mount namespaces");
+  close(j.fds.target_pidfd);
+  // The namespace's root (setns gave its capabilities, not its ids).
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0 || sys::setresuid(0, 0, 0) < 0) Fail("bind-node", "setresuid", "the container's root");
+  bool in_dir;
+  if (const char* call = BindNodeInRoot(tree, j.node, &in_dir)) Fail("bind-node", call, in_dir ? NodeDir(j.node.path).c_str() : j.node.path.c_str());
+  close(tree);
+  ReportSuccess();
+  _exit(0);
+}
+
 void RunJoin(const JoinPlan& j) {
   const PassedFds& fds = j.fds;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail("join", "prctl(PR_SET_DUMPABLE)");
+  if (!j.bind_host.empty()) BindHostNode(j);
   if (setns(fds.target_pidfd, CLONE_NEWNS) < 0) Fail("join", "setns", "mount namespace");
   close(fds.target_pidfd);
   if (fds.v1_procs >= 0) {
