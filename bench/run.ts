@@ -286,6 +286,7 @@ async function usernsWork(b: Bundle, ps: Peer[]) {
   const bwrap = ps.find((p) => p.name === 'bwrap');
   if (bwrap) withUserns.push(['bwrap, --unshare-user', [bwrap.argv[0], '--unshare-user', '--uid', '0', '--gid', '0', ...bwrap.argv.slice(1)]]);
   const usable: [string, string[]][] = [];
+  const skipped: string[] = [];
   for (const [name, argv] of withUserns) {
     try {
       await peerBatch(argv, 1, 1);
@@ -293,6 +294,8 @@ async function usernsWork(b: Bundle, ps: Peer[]) {
       runs[name] = [];
     } catch (e) {
       log(`${name} skipped: ${(e as Error).message}`);
+      // What the peer said, after the command line.
+      skipped.push(`${name}: ${(e as Error).message.replace(/^.*?: exit \d+: /, '').trim()}`);
     }
   }
   for (let i = 0; i < N; i++) {
@@ -303,7 +306,7 @@ async function usernsWork(b: Bundle, ps: Peer[]) {
     runs["nsbox, userns 'auto'"].push(Number(process.hrtime.bigint() - t) / 1e6);
     for (const [name, argv] of usable) runs[name].push(...(await peerBatch(argv, 1, 1)).latencies);
   }
-  return runs;
+  return { runs, skipped };
 }
 
 function rssMb() {
@@ -411,7 +414,7 @@ async function main() {
   const limSum = Object.fromEntries(Object.entries(lim.res).map(([k, v]) => [k, summarize(v)]));
   const liveSum = Object.fromEntries(Object.entries(lim.live).map(([k, v]) => [k, summarize(v)]));
   const scSum = Object.fromEntries(Object.entries(sc.runs).map(([k, v]) => [k, summarize(v)]));
-  const unSum = Object.fromEntries(Object.entries(un).map(([k, v]) => [k, summarize(v)]));
+  const unSum = Object.fromEntries(Object.entries(un.runs).map(([k, v]) => [k, summarize(v)]));
   const median = (v: number[]) => [...v].sort((a, c) => a - c)[Math.floor(v.length / 2)];
   const loopSum = Object.fromEntries(Object.entries(sc.loops).map(([k, v]) => [k, { getpid: median(v.getpid), personality: median(v.personality) }]));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, cgroups ${hostInfo().layout}, Node ${process.version}`;
@@ -470,8 +473,9 @@ async function main() {
     '| how | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|',
     ...Object.entries(unSum).map(([k, s]) => `| ${k} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} |`),
     '', "nsbox's 'auto' finds and reserves a free range of 65536 ids (a file under /run/nsbox/userns), clones the init into the new " +
-      'user namespace with the others, writes its maps, idmaps the rootfs for it and binds the host\'s /dev nodes; crun runs the same ' +
+      'user namespace with the others, writes its maps, idmaps the rootfs for it and binds the host\'s /dev nodes; crun is given the same ' +
       'config.json with the same maps (no idmapped rootfs); bwrap maps root to itself. No rootless row: this library has no rootless mode yet.',
+    ...(un.skipped.length ? ['', `Could not run here: ${un.skipped.join('; ')}.`] : []),
     '', `## ${cyc.count} create/destroy cycles`, '',
     ...cycleLines(cyc),
     '', '![latency](latency.svg)', '',

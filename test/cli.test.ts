@@ -580,7 +580,7 @@ test('hooks from config.json: prestart (as Docker sends one) and createRuntime a
   const created = await runtime(root, ['create', '--bundle', bundle, 'hk1'], { stdio });
   t.is(created.code, 0, created.log);
   t.deepEqual(entries().map((e) => e.kind), ['prestart', 'createRuntime']);
-  t.like(entries()[0].state, { id: 'hk1', status: 'creating', bundle: realpathSync(bundle), annotations: { 'org.example/role': 'web' } });
+  t.like(entries()[0].state, { id: 'hk1', status: 'created', bundle: realpathSync(bundle), annotations: { 'org.example/role': 'web' } });
   t.is((await runtime(root, ['start', 'hk1'])).code, 0);
   t.deepEqual(entries().map((e) => e.kind), ['prestart', 'createRuntime', 'poststart']);
   t.is((await runtime(root, ['delete', '--force', 'hk1'])).code, 0);

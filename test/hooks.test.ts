@@ -36,7 +36,8 @@ test('each hook kind at its point: prestart, createRuntime and createContainer (
   for (const l of seen) {
     t.is(l.ns, l.kind === 'createContainer' ? readlinkSync(`/proc/${c.pid}/ns/mnt`) : host,
       `${l.kind} runs in the ${l.kind === 'createContainer' ? 'container\'s' : 'runtime\'s'} mount namespace`);
-    t.deepEqual(l.state, { ociVersion: '1.0.2', id: c.id, status: 'creating', pid: c.pid, bundle: dir, annotations: { 'org.example/x': 'y' } });
+    // After the environment was made (the runtime spec's lifecycle, steps 3-5): "created".
+    t.deepEqual(l.state, { ociVersion: '1.0.2', id: c.id, status: 'created', pid: c.pid, bundle: dir, annotations: { 'org.example/x': 'y' } });
   }
   t.not(host, readlinkSync(`/proc/${c.pid}/ns/mnt`));
   const out = textOf(c.stdout);

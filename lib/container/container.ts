@@ -302,10 +302,13 @@ export class Container extends EventEmitter<ContainerEvents> {
   async runCreateHooks(): Promise<void> {
     const h = this.#record.hooks;
     if (!pausesForHooks(h)) return;
-    await runHooks('prestart', h.prestart, this.#hookState('creating'));
-    await runHooks('createRuntime', h.createRuntime, this.#hookState('creating'));
-    await runHooks('createContainer', h.createContainer, this.#hookState('creating'),
-      (hook, name) => this.#hookInside(hook, name, resolveHookExec(hook, this.#record), 'creating'));
+    // Steps 3-5 of the runtime spec's lifecycle, after the environment was created
+    // (step 2): the state says "created", as its State section has it (crun too; runc
+    // says "creating").
+    await runHooks('prestart', h.prestart, this.#hookState('created'));
+    await runHooks('createRuntime', h.createRuntime, this.#hookState('created'));
+    await runHooks('createContainer', h.createContainer, this.#hookState('created'),
+      (hook, name) => this.#hookInside(hook, name, resolveHookExec(hook, this.#record), 'created'));
     try {
       await this.#native.resume();
     } catch (e) {
