@@ -204,6 +204,12 @@ test.serial('userns "auto" on the host\'s rootfs: the default profile (no CAP_SY
     t.is(uid, '0');
     t.deepEqual(map.trim().split(/\s+/).map(Number), hostMap(c.pid, 'uid_map'));
     t.regex(caps, /CapEff:\s+00000000a80425fb/);
+    // No further namespaces from inside: the default filter refuses them without CAP_SYS_ADMIN, as outside one.
+    const nested = await c.exec({ command: ['/bin/sh', '-c', 'unshare -U true 2>&1; echo rc=$?'], stdio: 'pipe' });
+    let said = '';
+    nested.stdout?.on('data', (d) => { said += d; });
+    await Promise.all([nested.wait(), new Promise((r) => nested.stdout?.once('end', r))]);
+    t.regex(said, /Operation not permitted\nrc=1\n$/);
     t.is(readFileSync(`/proc/${c.pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1], String(hostMap(c.pid, 'uid_map')[1]), 'on the host the command is the mapped id');
   } finally {
     await c.destroy();
