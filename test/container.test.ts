@@ -422,6 +422,7 @@ test('a rootfs swapped for a symlink to "/" while containers are created never g
   // A racer exchanges the rootfs directory with a symlink to "/" (renameat2 RENAME_EXCHANGE)
   // as fast as it can; the library's own check sees a directory, the init must not open "/".
   const dir = mkdtempSync(join(tmpdir(), 'nsbox-rootswap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));  // also when the test fails midway
   execFileSync('mv', [busyboxRootfs(), join(dir, 'rootfs')]);
   symlinkSync('/', join(dir, 'other'));
   const probe = `/nsbox-host-root-probe-${process.pid}`;
@@ -446,7 +447,6 @@ test('a rootfs swapped for a symlink to "/" while containers are created never g
   t.false(existsSync(probe), 'nothing was written to the host\'s root');
   t.true(created > 0 && byInit > 0, 'containers were made, and the race reached the init');
   rmSync(probe, { force: true });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a cgroup that exists already is never removed by a create that fails on it; a duplicate id fails at once', async (t) => {
