@@ -438,6 +438,10 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
   const caps = resolveCapabilities(prof.capabilities, own(s, 'capabilities'), limits);
   const userns = resolveUserns(own(s, 'userns'), { uid, gid, groups });
   if (userns) checkUsernsSpec(ns, joinNamespaces, rootfs, caps);
+  const mounts = [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
+    ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`));
+  const idmapped = mounts.findIndex((m) => m.idmap);
+  if (idmapped >= 0 && !userns) fail('ERR_INVALID_SPEC', `mounts: ${mounts[idmapped].destination} asks for an idmapped bind, which maps ids for a user namespace: give userns too`);
   const seccompSpec = (own(s, 'seccomp') ?? prof.seccomp ?? 'default') as SeccompSpec;
   return {
     id: idValue,
@@ -456,8 +460,7 @@ export function resolveSpec(spec: unknown, limits: CapabilityLimits): ResolvedSp
     joinNamespaces,
     userns,
     rootfs,
-    mounts: [...prof.mounts, ...mountsValue].map((m, i) => resolveMount(m, i < prof.mounts.length
-      ? `profile ${prof.name} mounts[${i}]` : `mounts[${i - prof.mounts.length}]`)),
+    mounts,
     readonlyRootfs: resolveBool(own(s, 'readonlyRootfs'), 'readonlyRootfs', false),
     rootfsPropagation: resolveRootfsPropagation(own(s, 'rootfsPropagation')),
     stdio,

@@ -104,7 +104,8 @@ struct PassedFds {
   F(std::string, propagation, "propagation", kJsInit, {})  /* binds: "private" or "slave" (of the host's mount) */ \
   F(std::string, tmpfs_mode, "mode", kJsInit, {})  /* e.g. "1777"; empty for the default */ \
   F(std::string, tmpfs_size, "size", kJsInit, {})  /* e.g. "64m"; empty for the default */ \
-  F(bool, copy_up, "copyUp", kJsInit, false)  /* tmpfs: starts with a copy of what it covers (tmpcopyup) */
+  F(bool, copy_up, "copyUp", kJsInit, false)  /* tmpfs: starts with a copy of what it covers (tmpcopyup) */ \
+  F(bool, idmap, "idmap", kJsInit, false)  /* bind, in a user namespace: idmapped by the parent (handshake.h) */
 struct MountPlan {
   NSBOX_FIELDS(NSBOX_MOUNT_FIELDS)
 };

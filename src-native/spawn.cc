@@ -1,5 +1,6 @@
 #include "spawn.h"
 
+#include <algorithm>
 #include <csignal>
 #include <type_traits>
 #include <utility>
@@ -223,41 +224,55 @@ std::string FilesystemName(int fd) {
   }
 }
 
-// The rootfs as the child's user namespace sees it owned: a recursive clone, checked to
-// be the directory lib found, idmapped with the child's namespace (which has its maps by
-// now) and sent to the child (handshake.h). A filesystem that takes no idmapped mount
-// fails the create, naming it.
-bool SendIdmappedRootfs(const ChildPlan& plan, Helper* h, SetupError* err) {
-  int dir = sys::openat2(AT_FDCWD, plan.rootfs.c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-  if (dir < 0) return err->Set("rootfs", "openat2", plan.rootfs);
+// One tree as the child's user namespace sees it owned: a clone of `path` (a rootfs
+// opened without following symlinks, a bind source as the init would open it), checked
+// to be what lib found there, idmapped with the child's namespace (which has its maps
+// by now) and sent to the child (handshake.h). A filesystem that takes no idmapped
+// mount fails the create, naming it.
+bool SendIdmapped(const char* step, const std::string& path, uint64_t dev, uint64_t ino, bool follow, bool recursive,
+                  int userns, Helper* h, SetupError* err) {
+  int fd = follow ? open(path.c_str(), O_PATH | O_CLOEXEC)
+                  : sys::openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) return err->Set(step, follow ? "open" : "openat2", path);
   struct stat st;
-  if (fstat(dir, &st) < 0 || st.st_dev != plan.rootfs_dev || st.st_ino != plan.rootfs_ino) {
-    close(dir);
-    return err->Set("rootfs", "verify-source", plan.rootfs + ": not the directory that was checked", ESTALE);
+  if (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino) {
+    close(fd);
+    return err->Set(step, "verify-source", path + ": not the file that was checked", ESTALE);
   }
-  int mnt = sys::open_tree(dir, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE);
-  std::string fs = FilesystemName(dir);
-  close(dir);
-  if (mnt < 0) return err->Set("rootfs", "open_tree", plan.rootfs);
-  std::string ns = "/proc/" + std::to_string(h->pid) + "/ns/user";
-  int userns = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
-  if (userns < 0) return close(mnt), err->Set("rootfs", "open", ns);
+  unsigned rec = recursive ? AT_RECURSIVE : 0;
+  int mnt = sys::open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | rec);
+  std::string fs = FilesystemName(fd);
+  close(fd);
+  if (mnt < 0) return err->Set(step, "open_tree", path);
   struct mount_attr attr = {};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns);
-  int r = static_cast<int>(syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)));
-  int e = errno;
-  close(userns);
-  if (r < 0) {
+  if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0) {
+    int e = errno;
     close(mnt);
-    return err->Set("rootfs", "mount_setattr(MOUNT_ATTR_IDMAP)", plan.rootfs + ": its filesystem (" + fs + ") takes no idmapped mount here; " +
-                    "give userns with idmapRootfs: false and a rootfs owned by the mapped ids", e);
+    return err->Set(step, "mount_setattr(MOUNT_ATTR_IDMAP)", path + ": its filesystem (" + fs + ") takes no idmapped mount here", e);
   }
   IdmapMessage m;
   ssize_t n = SendWithFd(h->sync, &m, sizeof(m), mnt);
   close(mnt);
-  if (n != static_cast<ssize_t>(sizeof(m))) return err->Set("rootfs", "sendmsg", "the idmapped rootfs");
+  if (n != static_cast<ssize_t>(sizeof(m))) return err->Set(step, "sendmsg", "an idmapped mount");
   return true;
+}
+
+// The rootfs (with idmap_rootfs), then each idmapped bind in the plan's order, which
+// is the order the init takes them in.
+bool SendIdmappedMounts(const ChildPlan& plan, Helper* h, SetupError* err) {
+  std::string ns = "/proc/" + std::to_string(h->pid) + "/ns/user";
+  int userns = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (userns < 0) return err->Set("userns", "open", ns);
+  bool ok = !(plan.idmap_rootfs && !plan.host_root) ||
+            SendIdmapped("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino, false, true, userns, h, err);
+  for (const MountPlan& m : plan.mounts) {
+    if (!ok) break;
+    if (m.kind == kBind && m.idmap) ok = SendIdmapped("mounts", m.source, m.source_dev, m.source_ino, true, m.recursive, userns, h, err);
+  }
+  close(userns);
+  return ok;
 }
 
 // Clones a child (namespaces and cgroup as in `flags` and `cgroup_fd`) that execs
@@ -290,7 +305,8 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   if constexpr (std::is_same_v<P, ChildPlan>) {
     if (flags & CLONE_NEWUSER) {
       maps[0] = &plan.uid_map, maps[1] = &plan.gid_map, launch.await_maps_fd = child_sync;
-      if (plan.idmap_rootfs && !plan.host_root) idmapped = &plan;
+      bool binds = std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const MountPlan& m) { return m.kind == kBind && m.idmap; });
+      if ((plan.idmap_rootfs && !plan.host_root) || binds) idmapped = &plan;
       if (!plan.host_root) launch.chdir_first = plan.rootfs.c_str();
     }
   }
@@ -318,7 +334,7 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   if (child < 0) return err->Set("clone", "clone3", mode, clone_errno);
   h->pid = static_cast<int>(child);
   if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
-  if (maps[0] && (!WriteIdMaps(h, *maps[0], *maps[1], err) || (idmapped && !SendIdmappedRootfs(*idmapped, h, err)))) {
+  if (maps[0] && (!WriteIdMaps(h, *maps[0], *maps[1], err) || (idmapped && !SendIdmappedMounts(*idmapped, h, err)))) {
     // The child waits for the maps before anything: killed, it has done nothing.
     sys::pidfd_send_signal(h->pidfd, SIGKILL);
     siginfo_t si;

@@ -178,7 +178,7 @@ test('resolveSpec: env forms, user, mounts, devices appended', (t) => {
   }, limits);
   t.deepEqual(r.env, ['HOME=/', 'A=1', 'PATH=/bin']);
   t.deepEqual([r.uid, r.gid, r.groups], [5, 5, []]);
-  t.deepEqual(r.mounts[0], { kind: 'tmpfs', source: '', destination: '/t', readonly: false, nosuid: false, nodev: false, noexec: false, atime: '', propagation: '', recursive: false, mode: '1777', size: '1m', copyUp: false });
+  t.deepEqual(r.mounts[0], { kind: 'tmpfs', source: '', destination: '/t', readonly: false, nosuid: false, nodev: false, noexec: false, atime: '', propagation: '', recursive: false, mode: '1777', size: '1m', copyUp: false, idmap: false });
   t.deepEqual(r.devices.at(-1), parseDeviceRule('c 10:229 rwm'));
   t.deepEqual(r.execCandidates, ['/bin/x']);
   t.deepEqual(resolveSpec({ command: ['y'], env: { PATH: '/a:/b/' } }, limits).execCandidates, ['/a/y', '/b/y']);

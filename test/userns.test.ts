@@ -161,6 +161,22 @@ test.serial('userns: allowDevice({ hostPath }) into a running container binds th
   t.deepEqual(leftovers(c.id, c.pid), []);
 });
 
+test.serial('userns: a bind with idmap: true is seen through the container\'s maps (the host\'s root\'s files are root\'s inside, what root writes is the host\'s root\'s); without a user namespace it is refused', async (t) => {
+  const shared = tempDir();
+  writeFileSync(join(shared, 'host-file'), 'x', { mode: 0o600 });
+  mkdirSync(join(rootfs, 'shared'), { recursive: true });
+  const r = await run({
+    command: ['/bin/sh', '-c', 'stat -c %u /shared/host-file; cat /shared/host-file; echo; touch /shared/made && echo made'],
+    rootfs, userns: 'auto', stdio: 'pipe', mounts: [{ type: 'bind', source: shared, destination: '/shared', idmap: true }],
+  });
+  t.is(r.exitCode, 0, r.stderr);
+  t.is(r.stdout, '0\nx\nmade\n');
+  t.is(statSync(join(shared, 'made')).uid, 0);
+  const e = await t.throwsAsync(createContainer({ command: ['/bin/true'], rootfs, mounts: [{ type: 'bind', source: shared, destination: '/shared', idmap: true }] }));
+  t.is((e as { code?: string }).code, 'ERR_INVALID_SPEC');
+  t.regex(e?.message ?? '', /asks for an idmapped bind, which maps ids for a user namespace: give userns too/);
+});
+
 test.serial('userns with idmapRootfs: false: the rootfs as the host has it, its root\'s files read as nobody', async (t) => {
   const userns = { uidMappings: [{ containerID: 0, hostID: 320000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 320000, size: 65536 }], idmapRootfs: false };
   const r = await run({ command: ['/bin/sh', '-c', 'stat -c %u /bin/busybox; touch /bin/x 2>&1 || echo refused'], rootfs, userns, stdio: 'pipe' });

@@ -41,6 +41,12 @@ export type MountSpec =
      * propagates to the host.
      */
     propagation?: Propagation;
+    /**
+     * With a user namespace: the bind through an idmapped mount with the container's
+     * maps, so the host's root's files there are root's inside and what root writes is
+     * the host's root's (false: the host's ids as they are, unmapped ones read as nobody).
+     */
+    idmap?: boolean;
   } & MountFlags)
   | ({
     type: 'tmpfs'; destination: string; mode?: number; size?: number | string;
@@ -72,11 +78,13 @@ export interface ResolvedMount {
   mode: string;
   size: string;
   copyUp: boolean;
+  /** A bind through an idmapped mount (a user namespace's). */
+  idmap: boolean;
 }
 
 const FLAG_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'atime'];
 const KEYS: Record<string, readonly string[]> = {
-  bind: ['type', 'source', 'destination', 'recursive', 'propagation', ...FLAG_KEYS],
+  bind: ['type', 'source', 'destination', 'recursive', 'propagation', 'idmap', ...FLAG_KEYS],
   tmpfs: ['type', 'destination', 'mode', 'size', 'copyUp', 'propagation', ...FLAG_KEYS],
   cgroup: ['type', 'destination', 'readonly'],
 };
@@ -104,7 +112,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
   if (type === 'cgroup') {
     return {
       kind: 'cgroup', source: '', destination, readonly, nosuid: true, nodev: true, noexec: true, atime: '', propagation: '', recursive: false,
-      mode: '', size: '', copyUp: false,
+      mode: '', size: '', copyUp: false, idmap: false,
     };
   }
   const atime = own(m, 'atime') ?? '';
@@ -121,6 +129,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
     return {
       kind: 'bind', source: validatePath(own(m, 'source'), `${what}.source`), destination, ...flags, propagation: propagation as ResolvedMount['propagation'],
       recursive: bool(own(m, 'recursive'), `${what}.recursive`, true), mode: '', size: '', copyUp: false,
+      idmap: bool(own(m, 'idmap'), `${what}.idmap`, false),
     };
   }
   if (type === 'tmpfs') {
@@ -136,7 +145,7 @@ export function resolveMount(m: unknown, what: string): ResolvedMount {
     return {
       kind: 'tmpfs', source: '', destination, ...flags, propagation: propagation as ResolvedMount['propagation'], recursive: false,
       mode: mode === undefined ? '' : mode.toString(8), size: size === undefined ? '' : String(size),
-      copyUp: bool(own(m, 'copyUp'), `${what}.copyUp`, false),
+      copyUp: bool(own(m, 'copyUp'), `${what}.copyUp`, false), idmap: false,
     };
   }
   invalid(`${what}.type must be "bind" or "tmpfs", got ${quote(type)}`);

@@ -141,20 +141,27 @@ int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint6
 // The idmapped rootfs the parent made for this namespace (handshake.h), checked as a
 // rootfs this init opens itself; `where` is the directory it goes on (the rootfs,
 // entered before this init became an unprivileged id: clone_exec.h).
-int ReceiveIdmappedRootfs(const ChildPlan& plan, int* where) {
+// An idmapped mount the parent made and sent (handshake.h), checked to be the file lib
+// found at `path`.
+int ReceiveIdmapped(const char* step, const std::string& path, uint64_t dev, uint64_t ino) {
   IdmapMessage m;
   int mnt = -1;
   ssize_t n = RecvWithFd(ReportFd(), &m, sizeof(m), &mnt);
   if (n != static_cast<ssize_t>(sizeof(m)) || m.magic != 'I' || mnt < 0) {
     errno = EPROTO;
-    Fail("rootfs", "recvmsg", plan.rootfs.c_str(), ": the idmapped rootfs did not come");
+    Fail(step, "recvmsg", path.c_str(), ": the idmapped mount did not come");
   }
   struct stat st;
-  if (fstat(mnt, &st) < 0) Fail("rootfs", "fstat", plan.rootfs.c_str());
-  if (st.st_dev != plan.rootfs_dev || st.st_ino != plan.rootfs_ino) {
+  if (fstat(mnt, &st) < 0) Fail(step, "fstat", path.c_str());
+  if (st.st_dev != dev || st.st_ino != ino) {
     errno = ESTALE;
-    Fail("rootfs", "verify-source", plan.rootfs.c_str(), ": not the directory that was checked");
+    Fail(step, "verify-source", path.c_str(), ": not the file that was checked");
   }
+  return mnt;
+}
+
+int ReceiveIdmappedRootfs(const ChildPlan& plan, int* where) {
+  int mnt = ReceiveIdmapped("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino);
   *where = sys::openat2(AT_FDCWD, ".", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (*where < 0) Fail("rootfs", "openat2", plan.rootfs.c_str());
   return mnt;
@@ -339,7 +346,8 @@ void UserMounts(const ChildPlan& plan, int root) {
           Fail("mounts", "mount_setattr", dst);
       }
     } else {
-      mnt = CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0, true);
+      mnt = m.idmap ? ReceiveIdmapped("mounts", m.source, m.source_dev, m.source_ino)
+                    : CloneResolved("mounts", m.source, m.source_dev, m.source_ino, m.recursive ? AT_RECURSIVE : 0, true);
       struct stat st;
       if (fstat(mnt, &st) < 0) Fail("mounts", "fstat", m.source.c_str());
       is_dir = S_ISDIR(st.st_mode);
