@@ -6,11 +6,11 @@
 // case at a time: they share the daemon, and timing matters to some (the OOM watch).
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor } from './helpers';
+import { busyboxRootfs, exitOf, removeRootfs, runCommand, pruneCgroupParents, runtimeBinFor } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-clients-'));
 chmodSync(dir, 0o755);
@@ -77,16 +77,7 @@ test.after.always(async () => {
   removeRootfs(rootfs);
   // The clients' own cgroup parents (Docker's /docker, podman's /libpod_parent), once empty.
   // Every hierarchy, name=systemd's included: the clients make their parents in each.
-  const mounts = (await runCommand('sh', ['-c', 'grep -E " - cgroup2? " /proc/self/mountinfo | cut -d" " -f5'])).stdout.split('\n').filter(Boolean);
-  const prune = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) prune(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      // busy or not ours to remove
-    }
-  };
-  for (const m of mounts) for (const p of ['docker', 'libpod_parent']) if (existsSync(join(m, p))) prune(join(m, p));
+  pruneCgroupParents(['docker', 'libpod_parent']);
 });
 
 /** Runs `go` with each runtime; both answers must equal `want` (a string, or a check). */

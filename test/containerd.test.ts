@@ -8,7 +8,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostInfo } from '../lib/host';
-import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor, removeCgroupParent } from './helpers';
+import { busyboxRootfs, exitOf, removeRootfs, runCommand, runtimeBinFor, pruneCgroupParents } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-containerd-'));
 const sock = join(dir, 'containerd.sock');
@@ -75,7 +75,8 @@ test.after.always(async () => {
   // The shim's runc --root for this namespace, and the cgroup directory ctr's
   // cgroupsPath (/<namespace>/<id>) made for it, which the runtime leaves as runc does.
   rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
-  removeCgroupParent(ns);
+  // runc makes it in every hierarchy, name=systemd's too.
+  pruneCgroupParents([ns]);
   removeRootfs(rootfs);
 });
 

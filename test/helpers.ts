@@ -79,6 +79,25 @@ export function removeCgroupParent(name: string): void {
   }
 }
 
+/**
+ * Removes the cgroup directories `names` (and what is below them, once empty) from
+ * every cgroup hierarchy mounted, name=systemd's included: clients and runc make their
+ * parents in each. Busy ones stay.
+ */
+export function pruneCgroupParents(names: readonly string[]): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' '))
+    .filter((f) => { const dash = f.indexOf('-'); return dash > 0 && /^cgroup2?$/.test(f[dash + 1]); }).map((f) => f[4]);
+  const prune = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) prune(join(d, e.name));
+    try {
+      rmdirSync(d);
+    } catch {
+      // busy, or not ours to remove
+    }
+  };
+  for (const m of new Set(mounts)) for (const n of names) if (existsSync(join(m, n))) prune(join(m, n));
+}
+
 /** What of a container is still on the host: cgroup dirs, its init process, mounts under the staging dir. */
 export function leftovers(id: string, pid?: number): string[] {
   const left = cgroupPaths(id).filter((p) => existsSync(p)).map((p) => `cgroup ${p}`);
