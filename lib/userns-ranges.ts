@@ -87,10 +87,8 @@ export async function reserveRange(id: string, cgroup: string): Promise<{ maps: 
     const file = `${RANGES_DIR}/${uid[i]}`;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await writeFile(file, JSON.stringify({ id, cgroup, gid: gid[i] }), { flag: 'wx', mode: 0o600 });
-        const maps = autoMaps(uid[i]);
-        maps.gidMappings[0].hostID = gid[i];
-        return { maps, reservation: file };
+        await writeFile(file, JSON.stringify({ id, cgroup }), { flag: 'wx', mode: 0o600 });
+        return { maps: autoMaps(uid[i], gid[i]), reservation: file };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         if (attempt > 0 || !(await isStale(file))) break;

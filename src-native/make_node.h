@@ -56,28 +56,50 @@ inline int OpenNodeDirInRoot(const std::string& path, const char** name) {
   return sys::openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
-// The host's node (`tree`, a detached mount of it) bound at n.path instead of made, in
-// a container with a user namespace: an empty file is made there to bind it on (a node
-// already there that is the same device counts as bound). Raw syscalls only, as above.
+// A user namespace's nodes are the host's, bound: nobody can make one there. The host's
+// node at `host` as a detached mount, checked to be the device `n` names (without
+// following a symlink); -1 with errno and `*call` when it is not there or not that.
+inline int OpenHostNode(const char* host, const NodePlan& n, const char** call) {
+  int tree = sys::open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
+  if (tree < 0) return *call = "open_tree", -1;
+  struct stat st;
+  mode_t type = n.type == kBlockDev ? S_IFBLK : S_IFCHR;
+  const char* failed = syscall(SYS_fstat, tree, &st) < 0 ? "fstat"
+                       : (st.st_mode & S_IFMT) != type || st.st_rdev != makedev(n.major, n.minor) ? (errno = EINVAL, "verify-node") : nullptr;
+  if (!failed) return tree;
+  int e = errno;
+  syscall(SYS_close, tree);
+  errno = e;
+  return *call = failed, -1;
+}
+
+// Binds `tree` (OpenHostNode's) at `name` in `dirfd`, on an empty file made there (one
+// already there is used). With `same_is_bound`, the same device already there counts
+// as bound (idempotent callers). Returns nullptr, or the failed call with errno set.
+// Raw syscalls only, as above.
+inline const char* BindNodeAt(int tree, int dirfd, const char* name, const NodePlan& n, bool same_is_bound) {
+  struct stat st;
+  if (syscall(SYS_mknodat, dirfd, name, S_IFREG | 0600, 0) < 0) {
+    int e = errno;
+    bool there = e == EEXIST && syscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool same = there && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev == makedev(n.major, n.minor);
+    if (same && same_is_bound) return nullptr;
+    errno = e;
+    if (!there || !(S_ISREG(st.st_mode) || same)) return "mknodat";
+  }
+  if (syscall(SYS_move_mount, tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) return "move_mount";
+  return nullptr;
+}
+
+// The same at n.path of a joined container, its directory resolved inside the
+// caller's root as MakeNodeInRoot resolves it.
 inline const char* BindNodeInRoot(int tree, const NodePlan& n, bool* in_dir) {
   const char* name = nullptr;
   *in_dir = true;
   int dirfd = OpenNodeDirInRoot(n.path, &name);
   if (dirfd < 0) return "openat2";
   *in_dir = false;
-  const char* call = nullptr;
-  struct stat st;
-  if (syscall(SYS_mknodat, dirfd, name, S_IFREG | 0600, 0) < 0) {
-    int e = errno;
-    bool there = e == EEXIST && syscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (there && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev == makedev(n.major, n.minor)) {
-      syscall(SYS_close, dirfd);
-      return nullptr;
-    }
-    if (!there || !S_ISREG(st.st_mode)) call = "mknodat";
-    errno = e;
-  }
-  if (!call && syscall(SYS_move_mount, tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) call = "move_mount";
+  const char* call = BindNodeAt(tree, dirfd, name, n, true);
   int e = errno;
   syscall(SYS_close, dirfd);
   errno = e;

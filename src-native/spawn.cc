@@ -336,11 +336,7 @@ bool LaunchHelper(const char* mode, const P& plan, bool inherit_stdio, uint64_t 
   if (launch.exec_errno) return err->Set("clone", "execveat", "nsbox-init", launch.exec_errno);
   if (maps[0] && (!WriteIdMaps(h, *maps[0], *maps[1], err) || (idmapped && !SendIdmappedMounts(*idmapped, h, err)))) {
     // The child waits for the maps before anything: killed, it has done nothing.
-    sys::pidfd_send_signal(h->pidfd, SIGKILL);
-    siginfo_t si;
-    sys::retry_eintr([&] { return waitid(static_cast<idtype_t>(P_PIDFD), h->pidfd, &si, WEXITED | __WALL); });
-    CloseFd(&h->pidfd);
-    CloseFd(&h->sync);
+    Reap(h, true);
     return false;
   }
   return true;

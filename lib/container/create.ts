@@ -8,7 +8,7 @@ import { checkMapped, type ResolvedUserns } from '../policy/userns';
 import { releaseRange, reserveRange } from '../userns-ranges';
 import { defaultDeviceBackend, type DeviceBackend, type HostInfo, hostInfo } from '../host';
 import { Limiter } from '../limiter';
-import { binding, type NativeContainer } from '../native';
+import { binding, type NativeContainer, type NativePlan } from '../native';
 import { type HostPaths, toNativePlan } from '../plan';
 import { compileDeviceRules } from '../policy/devices';
 import { type ContainerSpec, type ResolvedSpec, resolveSpec } from '../spec';
@@ -101,9 +101,10 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
   const userns = range ? range.maps : r.userns as ResolvedUserns | null;
   debug('%s: creating (%s backend%s)', r.id, backend, userns ? `, root is host uid ${userns.uidMappings[0].hostID}` : '');
   let native: NativeContainer;
+  let plan: NativePlan;
   try {
     if (range) checkMapped(range.maps, r);
-    const plan = toNativePlan({ ...r, userns }, host, backend, policy, paths, cgroups, writes);
+    plan = toNativePlan({ ...r, userns }, host, backend, policy, paths, cgroups, writes);
     native = await setups.run(() => binding.create(plan));
   } catch (e) {
     await releaseRange(range?.reservation);
@@ -117,7 +118,7 @@ export async function createContainer(spec: ContainerSpec): Promise<Container> {
     throw err;
   }
   const container = new Container({
-    id: r.id, user: r, namespaces: userns ? [...r.namespaces, 'user'] : r.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio,
+    id: r.id, user: r, namespaces: plan.namespaces, env: r.env, backend, limits, cgroups, stdio: r.stdio,
     seccompSpec: r.seccompSpec, hooks: r.hooks, bundle: r.bundle, annotations: r.annotations, idRange: range?.reservation ?? null,
   }, { caps: r.caps, rules: r.devices, policy, resources: r.resources, startFifo: r.detached?.startFifo ?? null, state: 'created', signal }, native);
   // Its namespaces and mounts exist, its root not pivoted yet, its command not begun:

@@ -79,13 +79,11 @@ export function explainAccess(subject: ExplainSubject, q: DeviceQuery, accessInp
           : `${missing}; the device cgroup denies every device it does not name`,
     };
   }
-  if (access.includes('m') && subject.userns) {
+  const refused = !access.includes('m') ? null : subject.userns ? USERNS_MKNOD_REASON
+    : !processHolds(subject, 'CAP_MKNOD') ? 'mknod needs CAP_MKNOD, which the container\'s processes do not hold' : null;
+  if (refused) {
     const cgroup = result.allowed ? ` (the device cgroup would allow it: rule "${formatDeviceRule(result.rule!)}")` : ` and ${result.reason}`;
-    return { allowed: false, rule: result.rule, reason: `${USERNS_MKNOD_REASON}${cgroup}` };
-  }
-  if (access.includes('m') && !processHolds(subject, 'CAP_MKNOD')) {
-    const cgroup = result.allowed ? ` (the device cgroup would allow it: rule "${formatDeviceRule(result.rule!)}")` : ` and ${result.reason}`;
-    return { allowed: false, rule: result.rule, reason: `mknod needs CAP_MKNOD, which the container's processes do not hold${cgroup}` };
+    return { allowed: false, rule: result.rule, reason: `${refused}${cgroup}` };
   }
   return result;
 }

@@ -104,10 +104,10 @@ export function checkMapped(r: ResolvedUserns, user: { uid: number; gid: number;
   }
 }
 
-/** The maps of an 'auto' range starting at host id `start`. */
-export function autoMaps(start: number): ResolvedUserns {
-  const line = [{ containerID: 0, hostID: start, size: AUTO_RANGE_SIZE }];
-  return { uidMappings: line, gidMappings: line.map((m) => ({ ...m })), idmapRootfs: true };
+/** The maps of an 'auto' range: uids from host id `uid`, gids from `gid`. */
+export function autoMaps(uid: number, gid: number): ResolvedUserns {
+  const line = (hostID: number) => [{ containerID: 0, hostID, size: AUTO_RANGE_SIZE }];
+  return { uidMappings: line(uid), gidMappings: line(gid), idmapRootfs: true };
 }
 
 /** A map as /proc/<pid>/uid_map takes it: one "inside outside count" line per mapping. */

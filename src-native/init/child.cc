@@ -276,8 +276,8 @@ void RunChild(const ChildPlan& plan) {
   // the kernel has no custom slices.
   // In a user namespace raising it back needs CAP_SYS_NICE of the host's: the parent
   // does it there (spawn.cc), once the init has reported.
-  if (!SetNiceAndSlice(plan.priority, kContainerSliceNs) && setpriority(PRIO_PROCESS, 0, plan.priority) < 0 &&
-      !((plan.namespaces.flags & CLONE_NEWUSER) && (errno == EACCES || errno == EPERM)))
+  if (!(plan.namespaces.flags & CLONE_NEWUSER) && !SetNiceAndSlice(plan.priority, kContainerSliceNs) &&
+      setpriority(PRIO_PROCESS, 0, plan.priority) < 0)
     Fail("priority", "setpriority");
   SeccompProgram sc;
   CapabilitySets caps = AwaitStart(&sc);

@@ -138,9 +138,6 @@ int CloneResolved(const char* step, const std::string& path, uint64_t dev, uint6
   return mnt;
 }
 
-// The idmapped rootfs the parent made for this namespace (handshake.h), checked as a
-// rootfs this init opens itself; `where` is the directory it goes on (the rootfs,
-// entered before this init became an unprivileged id: clone_exec.h).
 // An idmapped mount the parent made and sent (handshake.h), checked to be the file lib
 // found at `path`.
 int ReceiveIdmapped(const char* step, const std::string& path, uint64_t dev, uint64_t ino) {
@@ -160,6 +157,8 @@ int ReceiveIdmapped(const char* step, const std::string& path, uint64_t dev, uin
   return mnt;
 }
 
+// The idmapped rootfs; `where` is the directory it goes on (the rootfs, entered before
+// this init became an unprivileged id: clone_exec.h).
 int ReceiveIdmappedRootfs(const ChildPlan& plan, int* where) {
   int mnt = ReceiveIdmapped("rootfs", plan.rootfs, plan.rootfs_dev, plan.rootfs_ino);
   *where = sys::openat2(AT_FDCWD, ".", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
@@ -386,27 +385,12 @@ constexpr const char* kDevLinks[][2] = {
 
 // A user namespace's init may make no device node (the kernel refuses mknod there
 // whatever the capabilities, and a tmpfs mounted there is nodev anyway): the host's
-// node is bind-mounted instead, onto an empty file. `host` is the host's path of the
-// node, resolved before pivot_root without following a symlink; `dir`/`name` the
-// target, which may already be an empty file or the same node.
-void BindHostNode(const char* host, int dir, const char* name, mode_t type, dev_t want, const char* shown) {
-  int node = sys::open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
-  if (node < 0) Fail("dev", "open_tree", host, " (a user namespace gets the host's node, and the host has none there)");
-  struct stat st;
-  if (fstat(node, &st) < 0) Fail("dev", "fstat", host);
-  if ((st.st_mode & S_IFMT) != type || st.st_rdev != want) {
-    errno = EINVAL;
-    Fail("dev", "verify-node", host, " is not the device the container asks for");
-  }
-  if (mknodat(dir, name, S_IFREG | 0600, 0) < 0) {
-    struct stat there;
-    bool fine = errno == EEXIST && fstatat(dir, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
-                (S_ISREG(there.st_mode) || ((there.st_mode & S_IFMT) == type && there.st_rdev == want));
-    if (!fine) Fail("dev", "mknodat", shown, " (the bind target)");
-  }
-  int target = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (target < 0) Fail("dev", "openat", shown);
-  AttachFd("dev", node, target, shown);
+// node at `host`, resolved before pivot_root, is bound at `dir`/`name` (make_node.h).
+void BindHostNode(const char* host, int dir, const char* name, const NodePlan& n) {
+  const char* failed = "";
+  int node = OpenHostNode(host, n, &failed);
+  if (node < 0) Fail("dev", failed, host, errno == EINVAL ? " is not the device the container asks for" : " (a user namespace gets the host's node, and the host has none there)");
+  if (const char* call = BindNodeAt(node, dir, name, n, false)) Fail("dev", call, host, " (bound from the host)");
   close(node);
 }
 
@@ -442,9 +426,10 @@ int MountDev(int root, const ChildPlan& plan) {
   if (target < 0) Fail("dev", "openat2", "/dev");
   AttachFd("dev", dev, target, "/dev");
   if (userns) {
-    for (const DevNode& n : kDevNodes) {
-      std::string host = std::string("/dev/") + n.name;
-      BindHostNode(host.c_str(), dev, n.name, S_IFCHR, makedev(n.major, n.minor), host.c_str());
+    for (const DevNode& d : kDevNodes) {
+      NodePlan n;
+      n.type = kCharDev, n.major = d.major, n.minor = d.minor;
+      BindHostNode((std::string("/dev/") + d.name).c_str(), dev, d.name, n);
     }
   }
 
@@ -619,7 +604,7 @@ void CreateNode(const NodePlan& n, int root, bool userns) {
   int dir = OpenInRoot(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
   if (dir < 0) Fail("nodes", "openat2", parent[0] ? parent : "/");
   if (userns && n.type != kFifo) {
-    BindHostNode(path, dir, slash + 1, n.type == kBlockDev ? S_IFBLK : S_IFCHR, makedev(n.major, n.minor), path);
+    BindHostNode(path, dir, slash + 1, n);
   } else if (const char* call = MakeNodeAt(dir, slash + 1, n, true)) {
     Fail("nodes", call, path);
   }

@@ -23,15 +23,9 @@ namespace nsbox {
 // sees the host's /dev and checked to be the device the plan names, bound at the node's
 // path as the namespace's root (its tmpfs takes only ids the namespace maps).
 [[noreturn]] void BindHostNode(const JoinPlan& j) {
-  int tree = sys::open_tree(AT_FDCWD, j.bind_host.c_str(), OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
-  if (tree < 0) Fail("bind-node", "open_tree", j.bind_host.c_str());
-  struct stat st;
-  mode_t type = j.node.type == kBlockDev ? S_IFBLK : S_IFCHR;
-  if (fstat(tree, &st) < 0) Fail("bind-node", "fstat", j.bind_host.c_str());
-  if ((st.st_mode & S_IFMT) != type || st.st_rdev != makedev(j.node.major, j.node.minor)) {
-    errno = EINVAL;
-    Fail("bind-node", "verify-node", j.bind_host.c_str(), ": not the device the rule names");
-  }
+  const char* failed = "";
+  int tree = OpenHostNode(j.bind_host.c_str(), j.node, &failed);
+  if (tree < 0) Fail("bind-node", failed, j.bind_host.c_str(), errno == EINVAL ? ": not the device the rule names" : "");
   if (setns(j.fds.target_pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0) Fail("join", "setns", "user and mount namespaces");
   close(j.fds.target_pidfd);
   // The namespace's root (setns gave its capabilities, not its ids).
